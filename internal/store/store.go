@@ -1,0 +1,133 @@
+// Package store defines the one interface through which the server, the CLI
+// and discovery read and write resources. The embedded SQLite store
+// (store/sqlite) and the Kubernetes store (store/kube) implement it.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/lambdagate/lambdagate/internal/resource"
+)
+
+// Store is a transactional resource store with optimistic concurrency.
+//
+// Objects passed in are never modified; objects returned are the caller's to
+// keep (copies). All methods are safe for concurrent use, and several
+// processes may use one store at the same time.
+type Store interface {
+	// Get returns one resource, or an *Error with code NotFound.
+	Get(ctx context.Context, kind resource.Kind, namespace, name string) (resource.Object, error)
+	// List returns the resources of a kind in a namespace ("" means every
+	// namespace), sorted by namespace then name.
+	List(ctx context.Context, kind resource.Kind, namespace string) ([]resource.Object, error)
+	// Create stores a new resource. It sets uid, creationTimestamp,
+	// generation 1 and a new resourceVersion, and fails with AlreadyExists
+	// when the name is taken. A status sent with it is dropped.
+	Create(ctx context.Context, obj resource.Object) (resource.Object, error)
+	// Update replaces a resource's metadata (labels, annotations) and spec.
+	// When obj carries a resourceVersion it must equal the stored one, else
+	// the update fails with Conflict and nothing is written; an empty
+	// resourceVersion updates unconditionally. The generation increases only
+	// when the spec changed. The stored status is kept.
+	Update(ctx context.Context, obj resource.Object) (resource.Object, error)
+	// UpdateStatus replaces only the status, with the same resourceVersion
+	// rule as Update. The generation does not change.
+	UpdateStatus(ctx context.Context, obj resource.Object) (resource.Object, error)
+	// Delete removes a resource, or fails with NotFound.
+	Delete(ctx context.Context, kind resource.Kind, namespace, name string) error
+	// Watch reports every change made after it is called, by this process
+	// or another, within a second, in commit order. The channel closes when
+	// ctx is done or the store is closed. A watcher that falls too far
+	// behind receives an event of type Resync and should list again.
+	Watch(ctx context.Context) (<-chan Event, error)
+	// Close releases the store.
+	Close() error
+}
+
+// EventType says what happened to a resource.
+type EventType string
+
+// Event types.
+const (
+	Added    EventType = "ADDED"
+	Modified EventType = "MODIFIED"
+	Deleted  EventType = "DELETED"
+	// Resync means events were lost; list everything again.
+	Resync EventType = "RESYNC"
+)
+
+// Event is one change. Object is the resource after the change (before it,
+// for Deleted) and nil for Resync.
+type Event struct {
+	Type   EventType
+	Object resource.Object
+}
+
+// Code classifies store errors.
+type Code string
+
+// Error codes.
+const (
+	NotFound      Code = "NotFound"
+	AlreadyExists Code = "AlreadyExists"
+	Conflict      Code = "Conflict"
+	Invalid       Code = "Invalid"
+	Unavailable   Code = "Unavailable"
+)
+
+// Error is a store error naming the resource it is about.
+type Error struct {
+	Code      Code
+	Kind      resource.Kind
+	Namespace string
+	Name      string
+	// Detail adds context, e.g. the versions of a conflict.
+	Detail string
+}
+
+func (e *Error) Error() string {
+	var what string
+	switch e.Code {
+	case NotFound:
+		what = "not found"
+	case AlreadyExists:
+		what = "already exists"
+	case Conflict:
+		what = "was changed by someone else (conflict)"
+	case Invalid:
+		what = "is invalid"
+	case Unavailable:
+		what = "store unavailable"
+	default:
+		what = string(e.Code)
+	}
+	s := fmt.Sprintf("%s %s/%s %s", e.Kind, e.Namespace, e.Name, what)
+	if e.Detail != "" {
+		s += ": " + e.Detail
+	}
+	return s
+}
+
+// Is makes errors.Is(err, &Error{Code: X}) match on the code alone.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Code == e.Code && t.Kind == "" && t.Name == ""
+}
+
+// Sentinels for errors.Is.
+var (
+	ErrNotFound      = &Error{Code: NotFound}
+	ErrAlreadyExists = &Error{Code: AlreadyExists}
+	ErrConflict      = &Error{Code: Conflict}
+)
+
+// IsNotFound reports whether err is a NotFound store error.
+func IsNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
+
+// IsConflict reports whether err is a Conflict store error.
+func IsConflict(err error) bool { return errors.Is(err, ErrConflict) }
+
+// IsAlreadyExists reports whether err is an AlreadyExists store error.
+func IsAlreadyExists(err error) bool { return errors.Is(err, ErrAlreadyExists) }
