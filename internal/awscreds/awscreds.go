@@ -1,0 +1,137 @@
+// Package awscreds turns an upstream's credential source (its secret, the
+// SDK default chain, later web identity and roles) into an
+// aws.CredentialsProvider.
+package awscreds
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	core "github.com/lambdagate/lambdagate/api/core/v1"
+	gloo "github.com/lambdagate/lambdagate/api/gloo/v1"
+	"sigs.k8s.io/yaml"
+)
+
+// NoSourceMessage is Gloo's rejection for an upstream without credentials.
+const NoSourceMessage = "no aws secret provided. consider setting enableCredentialsDiscovey to true or enabling service account credentials if running in EKS"
+
+// glooKindAnnotation marks glooctl's solo-kit secret form.
+const glooKindAnnotation = "resource_kind"
+
+// FromSecret reads AWS credentials from a secret in either form Gloo reads:
+// the plain Kubernetes keys (aws_access_key_id, aws_secret_access_key,
+// aws_session_token) or glooctl's annotated form (data.aws holding YAML
+// with accessKey, secretKey, sessionToken).
+func FromSecret(s *core.Secret) (aws.Credentials, error) {
+	ref := s.Metadata.Namespace + "/" + s.Metadata.Name
+	var id, key, token string
+	switch {
+	case len(s.Data[core.AWSAccessKeyID]) > 0 || len(s.Data[core.AWSSecretAccessKey]) > 0:
+		id, key, token = string(s.Data[core.AWSAccessKeyID]), string(s.Data[core.AWSSecretAccessKey]), string(s.Data[core.AWSSessionToken])
+	case len(s.Data["aws"]) > 0:
+		var v struct {
+			AccessKey     string `json:"accessKey"`
+			SecretKey     string `json:"secretKey"`
+			SessionToken  string `json:"sessionToken"`
+			AccessKeyS    string `json:"access_key"`
+			SecretKeyS    string `json:"secret_key"`
+			SessionTokenS string `json:"session_token"`
+		}
+		if err := yaml.Unmarshal(s.Data["aws"], &v); err != nil {
+			return aws.Credentials{}, fmt.Errorf("secret %s: data.aws is not the YAML glooctl writes (accessKey, secretKey, sessionToken)", ref)
+		}
+		id, key, token = first(v.AccessKey, v.AccessKeyS), first(v.SecretKey, v.SecretKeyS), first(v.SessionToken, v.SessionTokenS)
+	default:
+		// Gloo's wording, with the keys that would make it one.
+		return aws.Credentials{}, fmt.Errorf("secret (%s.%s) is not an AWS secret: it needs the keys %s and %s", s.Metadata.Name, s.Metadata.Namespace, core.AWSAccessKeyID, core.AWSSecretAccessKey)
+	}
+	switch {
+	case id == "" || !utf8.ValidString(id):
+		return aws.Credentials{}, fmt.Errorf("secret %s: access_key is not a valid string", ref)
+	case key == "" || !utf8.ValidString(key):
+		return aws.Credentials{}, fmt.Errorf("secret %s: secret_key is not a valid string", ref)
+	case !utf8.ValidString(token):
+		return aws.Credentials{}, fmt.Errorf("secret %s: session_token is not a valid string", ref)
+	}
+	return aws.Credentials{AccessKeyID: strings.TrimSpace(id), SecretAccessKey: strings.TrimSpace(key), SessionToken: strings.TrimSpace(token), Source: "secret " + ref}, nil
+}
+
+func first(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// Resolver picks the credential source of each upstream. It is shared by
+// every snapshot so that cached providers (and their refresh state) survive
+// configuration changes.
+type Resolver struct {
+	mu           sync.Mutex
+	defaultChain aws.CredentialsProvider
+}
+
+// NewResolver returns a Resolver.
+func NewResolver() *Resolver { return &Resolver{} }
+
+// ErrServiceAccountUnsupported is returned until web identity lands.
+var ErrServiceAccountUnsupported = errors.New("serviceAccountCredentials (web identity) are not supported yet by this lambdagate build; use a secretRef or enableCredentialsDiscovey")
+
+// ForUpstream returns the provider for an upstream, in Gloo's precedence:
+// the upstream's secret, else the SDK default chain when Settings enables
+// credential discovery, else an error with Gloo's message.
+func (r *Resolver) ForUpstream(up *gloo.AWSUpstreamSpec, namespace string, secrets map[string]*core.Secret, opts *gloo.AWSOptions) (aws.CredentialsProvider, error) {
+	if ref := up.SecretRef; ref != nil {
+		ns := ref.Namespace
+		if ns == "" {
+			ns = namespace
+		}
+		s, ok := secrets[ns+"/"+ref.Name]
+		if !ok {
+			return nil, fmt.Errorf("spec.aws.secretRef: secret %s/%s not found", ns, ref.Name)
+		}
+		c, err := FromSecret(s)
+		if err != nil {
+			return nil, fmt.Errorf("spec.aws.secretRef: %w", err)
+		}
+		return credentials.StaticCredentialsProvider{Value: c}, nil
+	}
+	switch {
+	case opts.CredentialsDiscovery():
+		return r.defaultProvider(), nil
+	case opts != nil && opts.ServiceAccountCredentials != nil:
+		return nil, ErrServiceAccountUnsupported
+	}
+	return nil, errors.New(NoSourceMessage)
+}
+
+// defaultProvider is the SDK default chain (environment, shared files, SSO,
+// container and instance metadata), loaded lazily and cached.
+func (r *Resolver) defaultProvider() aws.CredentialsProvider {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.defaultChain == nil {
+		r.defaultChain = aws.NewCredentialsCache(lazyDefault{})
+	}
+	return r.defaultChain
+}
+
+type lazyDefault struct{}
+
+func (lazyDefault) Retrieve(ctx context.Context) (aws.Credentials, error) {
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return aws.Credentials{}, fmt.Errorf("loading the AWS default credential chain: %w", err)
+	}
+	if cfg.Credentials == nil {
+		return aws.Credentials{}, errors.New("the AWS default credential chain found no credentials")
+	}
+	return cfg.Credentials.Retrieve(ctx)
+}

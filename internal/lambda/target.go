@@ -1,0 +1,125 @@
+// Package lambda invokes AWS Lambda functions over the Lambda HTTP API:
+// it builds the Invoke request, signs it with the aws-sdk-go-v2 SigV4
+// signer, sends it on a pooled connection, and classifies the answer.
+package lambda
+
+import (
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+)
+
+// Wrap says what the function receives.
+type Wrap int
+
+// Request formats.
+const (
+	WrapNone         Wrap = iota // the request body as is (Gloo's default)
+	WrapGloo                     // requestTransformation: Gloo's JSON
+	WrapAPIGatewayV1             // wrapAsApiGateway, payload 1.0
+	WrapAPIGatewayV2             // wrapAsApiGateway, payload 2.0
+	WrapALB                      // wrapAsAlb
+)
+
+// Unwrap says how the function's output becomes the client's response.
+type Unwrap int
+
+// Response formats.
+const (
+	UnwrapNone         Unwrap = iota // passed through
+	UnwrapALB                        // unwrapAsAlb
+	UnwrapAPIGatewayV1               // unwrapAsApiGateway / responseTransformation
+	UnwrapAPIGatewayV2               // unwrapAsApiGateway with payload 2.0
+)
+
+var wrapNames = [...]string{"none", "requestTransformation", "apiGateway1.0", "apiGateway2.0", "alb"}
+var unwrapNames = [...]string{"none", "alb", "apiGateway1.0", "apiGateway2.0"}
+
+func (w Wrap) String() string   { return wrapNames[w] }
+func (u Unwrap) String() string { return unwrapNames[u] }
+
+// DefaultTimeout bounds an invocation, retries included, when the route sets
+// no options.timeout. API Gateway's integration limit is 29s; 15s leaves the
+// common case fast to fail while covering typical functions.
+const DefaultTimeout = 15 * time.Second
+
+// Payload limits of the Invoke API (gettingstarted-limits.md).
+const (
+	MaxSyncPayload  = 6 << 20
+	MaxAsyncPayload = 256 << 10
+)
+
+// Target is everything needed to invoke one function from one route. It is
+// built by the translator and never modified afterwards.
+type Target struct {
+	// VirtualService and Route name where the target came from (logs,
+	// metrics); Upstream is "namespace/name".
+	VirtualService, Route, Upstream string
+	LogicalName                     string
+	// FunctionName is the name or ARN sent to Lambda (not escaped).
+	FunctionName string
+	Qualifier    string
+	Region       string
+	// Endpoint is the Lambda API base URL.
+	Endpoint    *url.URL
+	Credentials aws.CredentialsProvider
+	Async       bool
+	Wrap        Wrap
+	Unwrap      Unwrap
+	// ALBMultiValue is the ALB target group's multi-value headers mode.
+	ALBMultiValue bool
+	Timeout       time.Duration
+	// PropagateOriginalRouting adds x-envoy-original-path and -method.
+	PropagateOriginalRouting bool
+
+	invokeURL *url.URL
+	host      string
+}
+
+// Prepare precomputes the invoke URL; the translator calls it once.
+func (t *Target) Prepare() {
+	// Gloo query-escapes the name (an ARN's ':' becomes %3A); the SDK
+	// signer then escapes the escaped path again for the canonical request,
+	// which is the double encoding Lambda expects.
+	escName := escapeSegment(t.FunctionName)
+	u := *t.Endpoint
+	base := strings.TrimSuffix(u.Path, "/")
+	u.Path = base + "/2015-03-31/functions/" + t.FunctionName + "/invocations"
+	u.RawPath = base + "/2015-03-31/functions/" + escName + "/invocations"
+	if t.Qualifier != "" {
+		u.RawQuery = "Qualifier=" + url.QueryEscape(t.Qualifier)
+	}
+	t.invokeURL = &u
+	t.host = u.Host
+}
+
+// InvokeURL returns the prepared invoke URL.
+func (t *Target) InvokeURL() *url.URL { return t.invokeURL }
+
+func escapeSegment(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~' {
+			b.WriteByte(c)
+		} else {
+			const hex = "0123456789ABCDEF"
+			b.WriteByte('%')
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&15])
+		}
+	}
+	return b.String()
+}
+
+// RegionalEndpoint returns https://lambda.{region}.amazonaws.com, with the
+// China partition's domain where it applies.
+func RegionalEndpoint(region string) *url.URL {
+	host := "lambda." + region + ".amazonaws.com"
+	if strings.HasPrefix(region, "cn-") {
+		host += ".cn"
+	}
+	return &url.URL{Scheme: "https", Host: host}
+}

@@ -1,0 +1,328 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/lambdagate/lambdagate/internal/httperr"
+	"github.com/lambdagate/lambdagate/internal/lambda"
+	"github.com/lambdagate/lambdagate/internal/router"
+	"github.com/lambdagate/lambdagate/internal/snapshot"
+	"github.com/lambdagate/lambdagate/internal/transform"
+)
+
+func init() {
+	// Request ids on every request: a pooled reader avoids one getrandom
+	// syscall per id.
+	uuid.EnableRandPool()
+}
+
+// Gateway is the data-plane http.Handler.
+type Gateway struct {
+	holder  *snapshot.Holder
+	invoker *lambda.Invoker
+	log     *slog.Logger
+	// Observe is called once per request after the response is written.
+	Observe func(*Outcome)
+}
+
+// Outcome describes one handled request for logs and metrics.
+type Outcome struct {
+	Method, Path   string
+	Host           string
+	Target         *lambda.Target
+	Status         int
+	Code           string // error code, "" on success
+	Err            error
+	Start          time.Time
+	Total, Lambda  time.Duration
+	RequestID      string
+	LambdaRequestID string
+	BytesIn, BytesOut int
+}
+
+// NewGateway returns the data-plane handler.
+func NewGateway(h *snapshot.Holder, iv *lambda.Invoker, log *slog.Logger) *Gateway {
+	return &Gateway{holder: h, invoker: iv, log: log}
+}
+
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	o := &Outcome{Method: r.Method, Path: r.URL.Path, Host: r.Host, Start: time.Now(), RequestID: uuid.NewString()}
+	err := g.serve(w, r, o)
+	if err != nil {
+		o.Err = err
+		o.Status = httperr.Write(w, err, o.RequestID)
+		_, o.Code, _, _ = httperr.Map(err)
+		g.logError(o)
+	}
+	o.Total = time.Since(o.Start)
+	if g.Observe != nil {
+		g.Observe(o)
+	}
+}
+
+func (g *Gateway) logError(o *Outcome) {
+	attrs := []any{"request_id", o.RequestID, "method", o.Method, "path", o.Path, "status", o.Status, "code", o.Code, "error", o.Err.Error()}
+	if t := o.Target; t != nil {
+		attrs = append(attrs, "virtual_service", t.VirtualService, "route", t.Route, "function", t.FunctionName, "qualifier", t.Qualifier)
+	}
+	lvl := slog.LevelWarn
+	if o.Status < 500 || o.Status == httperr.StatusClientClosed {
+		lvl = slog.LevelInfo
+	}
+	g.log.Log(context.Background(), lvl, "request failed", attrs...)
+}
+
+func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, o *Outcome) error {
+	snap := g.holder.Load()
+	if snap == nil {
+		return httperr.ErrNoConfig
+	}
+	table := snap.HTTP
+	scheme := "http"
+	if r.TLS != nil {
+		table, scheme = snap.HTTPS, "https"
+	}
+	vh := table.Host(r.Host)
+	if vh == nil {
+		return httperr.ErrNoRoute
+	}
+	rawPath := r.URL.EscapedPath()
+	path := router.NormalizePath(rawPath)
+	rt, m := vh.Match(r, path)
+	if rt == nil {
+		return httperr.ErrNoRoute
+	}
+	t := rt.Target.(*lambda.Target)
+	o.Target = t
+
+	limit := int64(lambda.MaxSyncPayload)
+	if t.Async {
+		limit = lambda.MaxAsyncPayload
+	}
+	body, err := readBody(r, limit)
+	o.BytesIn = len(body)
+	if err != nil {
+		return err
+	}
+	payload, err := buildPayload(t, r, body, scheme, rawPath, path, m, o)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), t.Timeout)
+	defer cancel()
+	lstart := time.Now()
+	res, err := g.invoker.Invoke(ctx, t, payload, extraHeaders(t, r))
+	o.Lambda = time.Since(lstart)
+	if err != nil {
+		var le *lambda.Error
+		if t.Unwrap == lambda.UnwrapNone && errors.As(err, &le) && (le.Kind == lambda.KindFunction || le.Kind == lambda.KindFunctionTimeout) && len(le.Body) > 0 {
+			// Passthrough: the function's own error payload is the most
+			// useful body; the status says it failed.
+			status, code, _, _ := httperr.Map(err)
+			h := w.Header()
+			h["Content-Type"] = []string{"application/json"}
+			h["X-Amz-Function-Error"] = []string{le.Type}
+			h["Content-Length"] = []string{strconv.Itoa(len(le.Body))}
+			w.WriteHeader(status)
+			n, _ := w.Write(le.Body)
+			o.Status, o.Code, o.Err, o.BytesOut = status, code, err, n
+			g.logError(o)
+			return nil
+		}
+		return err
+	}
+	o.LambdaRequestID = res.RequestID
+	if t.Async {
+		w.Header()["Content-Length"] = []string{"0"}
+		w.WriteHeader(http.StatusAccepted)
+		o.Status = http.StatusAccepted
+		return nil
+	}
+	var resp *transform.Response
+	switch t.Unwrap {
+	case lambda.UnwrapALB:
+		resp, err = transform.UnwrapALB(res.Body, t.ALBMultiValue)
+	case lambda.UnwrapAPIGatewayV1:
+		resp, err = transform.UnwrapAPIGatewayV1(res.Body)
+	case lambda.UnwrapAPIGatewayV2:
+		resp, err = transform.UnwrapAPIGatewayV2(res.Body)
+	default:
+		h := w.Header()
+		ct := res.ContentType
+		if ct == "" {
+			ct = "application/json"
+		}
+		h["Content-Type"] = []string{ct}
+		if res.RequestID != "" {
+			h["X-Amzn-Requestid"] = []string{res.RequestID}
+		}
+		if res.ExecutedVersion != "" {
+			h["X-Amz-Executed-Version"] = []string{res.ExecutedVersion}
+		}
+		h["Content-Length"] = []string{strconv.Itoa(len(res.Body))}
+		w.WriteHeader(res.Status)
+		o.BytesOut, _ = w.Write(res.Body)
+		o.Status = res.Status
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	h := w.Header()
+	for k, v := range resp.Header {
+		h[k] = v
+	}
+	h["Content-Length"] = []string{strconv.Itoa(len(resp.Body))}
+	w.WriteHeader(resp.StatusCode)
+	if r.Method != http.MethodHead {
+		o.BytesOut, _ = w.Write(resp.Body)
+	}
+	o.Status = resp.StatusCode
+	return nil
+}
+
+func readBody(r *http.Request, limit int64) ([]byte, error) {
+	if r.ContentLength > limit {
+		return nil, tooLarge(limit)
+	}
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil, nil
+	}
+	n := r.ContentLength
+	if n < 0 || n > 64<<10 {
+		n = 512
+	}
+	buf := make([]byte, 0, n+1)
+	lr := &io.LimitedReader{R: r.Body, N: limit + 1}
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		m, err := lr.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+m]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, httperr.New(http.StatusBadRequest, "BadRequestBody", "reading the request body failed")
+		}
+	}
+	if int64(len(buf)) > limit {
+		return nil, tooLarge(limit)
+	}
+	return buf, nil
+}
+
+func tooLarge(limit int64) error {
+	return httperr.New(http.StatusRequestEntityTooLarge, "PayloadTooLarge",
+		"request body larger than "+strconv.FormatInt(limit>>10, 10)+" KiB, Lambda's limit for this invocation type")
+}
+
+func buildPayload(t *lambda.Target, r *http.Request, body []byte, scheme, rawPath, path string, m *router.Matcher, o *Outcome) ([]byte, error) {
+	if t.Wrap == lambda.WrapNone {
+		return body, nil
+	}
+	hdr := r.Header.Clone()
+	if hdr == nil {
+		hdr = http.Header{}
+	}
+	if r.ContentLength >= 0 && (len(body) > 0 || r.ContentLength > 0) {
+		hdr["Content-Length"] = []string{strconv.FormatInt(r.ContentLength, 10)}
+	}
+	tr := &transform.Request{
+		Method:     r.Method,
+		Path:       rawPath,
+		RawQuery:   r.URL.RawQuery,
+		Host:       r.Host,
+		Proto:      r.Proto,
+		Scheme:     scheme,
+		Header:     hdr,
+		Body:       body,
+		RemoteAddr: r.RemoteAddr,
+		Time:       o.Start,
+		RequestID:  o.RequestID,
+	}
+	tr.Resource, tr.PathParameters = resourceOf(m, path)
+	if tr.Resource != "" && t.Wrap == lambda.WrapAPIGatewayV2 {
+		tr.RouteKey = "ANY " + tr.Resource
+	}
+	var payload []byte
+	var err error
+	switch t.Wrap {
+	case lambda.WrapGloo:
+		payload, err = transform.GlooRequestTransform(tr)
+	case lambda.WrapAPIGatewayV1:
+		payload, err = transform.APIGatewayV1Event(tr)
+	case lambda.WrapAPIGatewayV2:
+		payload, err = transform.APIGatewayV2Event(tr)
+	case lambda.WrapALB:
+		payload, err = transform.ALBEvent(tr, t.ALBMultiValue, "")
+	}
+	if err != nil {
+		return nil, httperr.New(http.StatusBadRequest, "BadRequest", "cannot build the Lambda event: "+err.Error())
+	}
+	return payload, nil
+}
+
+// resourceOf gives API Gateway's resource template and path parameters for
+// the matcher that matched: exact paths are their own resource, prefix
+// routes are the greedy "{proxy+}" resource under the prefix, and a regex's
+// named groups become path parameters.
+func resourceOf(m *router.Matcher, path string) (string, map[string]string) {
+	switch m.Kind {
+	case router.PathExact:
+		return m.Path, nil
+	case router.PathPrefix:
+		base := strings.TrimSuffix(m.Path, "/")
+		rest := strings.TrimPrefix(path[min(len(m.Path), len(path)):], "/")
+		if rest == "" {
+			return base + "/", nil
+		}
+		return base + "/{proxy+}", map[string]string{"proxy": rest}
+	case router.PathRegex:
+		names := m.Regex.SubexpNames()
+		sub := m.Regex.FindStringSubmatch(path)
+		var params map[string]string
+		for i, n := range names {
+			if n != "" && i < len(sub) {
+				if params == nil {
+					params = map[string]string{}
+				}
+				params[n] = sub[i]
+			}
+		}
+		return "", params
+	}
+	return "", nil
+}
+
+// extraHeaders are the only client-derived headers sent to Lambda: trace
+// context, and the original routing when Settings asks for it.
+func extraHeaders(t *lambda.Target, r *http.Request) http.Header {
+	var h http.Header
+	add := func(k, v string) {
+		if h == nil {
+			h = make(http.Header, 3)
+		}
+		h[k] = []string{v}
+	}
+	if v := r.Header.Get("X-Amzn-Trace-Id"); v != "" && len(v) < 256 {
+		add("X-Amzn-Trace-Id", v)
+	}
+	if v := r.Header.Get("Traceparent"); v != "" && len(v) < 256 {
+		add("Traceparent", v)
+	}
+	if t.PropagateOriginalRouting {
+		add("X-Envoy-Original-Path", r.URL.RequestURI())
+		add("X-Envoy-Original-Method", r.Method)
+	}
+	return h
+}

@@ -1,0 +1,175 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	core "github.com/lambdagate/lambdagate/api/core/v1"
+	"github.com/lambdagate/lambdagate/internal/resource"
+	"github.com/lambdagate/lambdagate/internal/store"
+	"github.com/lambdagate/lambdagate/internal/translate"
+)
+
+// lastGood is the last version of a resource that was served.
+type lastGood struct {
+	obj        resource.Object
+	generation int64
+}
+
+// reconcileLoop rebuilds the snapshot after every burst of store changes.
+// It owns lastGood; nothing else touches it.
+func (s *Server) reconcileLoop(ctx context.Context) {
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		events, err := s.store.Watch(ctx)
+		if err != nil {
+			s.configOK.Store(false)
+			s.log.Warn("watching the store failed; serving the last snapshot", "error", err.Error())
+			sleep(ctx, backoff)
+			backoff = min(backoff*2, 5*time.Second)
+			continue
+		}
+		backoff = 100 * time.Millisecond
+		s.rebuild(ctx)
+		var timer <-chan time.Time
+		for open := true; open; {
+			select {
+			case <-ctx.Done():
+				return
+			case _, ok := <-events:
+				if !ok {
+					open = false
+					break
+				}
+				if timer == nil {
+					timer = time.After(s.cfg.Debounce)
+				}
+			case <-timer:
+				timer = nil
+				s.rebuild(ctx)
+			case <-retryTick(s):
+				s.rebuild(ctx)
+			}
+		}
+	}
+}
+
+// retryTick fires while the store is unavailable, so that the gateway
+// notices when it comes back even without a change event.
+func retryTick(s *Server) <-chan time.Time {
+	if s.configOK.Load() {
+		return nil
+	}
+	return time.After(time.Second)
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
+}
+
+// Rebuild forces a rebuild now (tests, SIGHUP).
+func (s *Server) Rebuild(ctx context.Context) { s.rebuild(ctx) }
+
+// Rebuilt returns a channel closed after the next rebuild.
+func (s *Server) Rebuilt() <-chan struct{} {
+	s.rebuiltMu.Lock()
+	defer s.rebuiltMu.Unlock()
+	return s.rebuilt
+}
+
+func (s *Server) rebuild(ctx context.Context) {
+	defer func() {
+		s.rebuiltMu.Lock()
+		close(s.rebuilt)
+		s.rebuilt = make(chan struct{})
+		s.rebuiltMu.Unlock()
+	}()
+	var objs []resource.Object
+	for _, k := range resource.Kinds {
+		got, err := s.store.List(ctx, k, "")
+		if err != nil {
+			if ctx.Err() == nil {
+				s.configOK.Store(false)
+				s.log.Warn("reading the store failed; serving the last snapshot", "kind", string(k), "error", err.Error())
+			}
+			return
+		}
+		objs = append(objs, got...)
+	}
+	s.configOK.Store(true)
+	env := translate.Env{LocalLambda: s.cfg.LocalLambda, Version: s.version.Add(1)}
+	snap := translate.Translate(translate.FromObjects(objs), s.resolver, env)
+
+	// A resource whose new version is rejected keeps serving its last
+	// good version: a bad update must not take a working route away.
+	// Its status still says Rejected, and why.
+	var substituted []string
+	subst := make([]resource.Object, len(objs))
+	copy(subst, objs)
+	present := map[string]bool{}
+	for i, o := range objs {
+		ref := resource.Ref(o)
+		present[ref] = true
+		st, ok := snap.Statuses[ref]
+		if !ok {
+			continue
+		}
+		if st.State == core.StateRejected {
+			if lg, ok := s.lastGood[ref]; ok && lg.generation != o.GetMetadata().Generation {
+				subst[i] = lg.obj
+				substituted = append(substituted, ref)
+			}
+		}
+	}
+	statuses := snap.Statuses
+	if len(substituted) > 0 {
+		env.Version = s.version.Add(1)
+		snap = translate.Translate(translate.FromObjects(subst), s.resolver, env)
+		for _, ref := range substituted {
+			st := statuses[ref]
+			st.Reason += fmt.Sprintf(" (still serving generation %d, the last accepted)", s.lastGood[ref].generation)
+			statuses[ref] = st
+		}
+		snap.Statuses = statuses
+	}
+	for _, o := range objs {
+		ref := resource.Ref(o)
+		if st, ok := statuses[ref]; ok && (st.State == core.StateAccepted || st.State == core.StateWarning) {
+			s.lastGood[ref] = lastGood{obj: o, generation: o.GetMetadata().Generation}
+		}
+	}
+	for ref := range s.lastGood {
+		if !present[ref] {
+			delete(s.lastGood, ref)
+		}
+	}
+	s.holder.Store(snap)
+	s.log.Debug("snapshot built", "version", snap.Version, "routes", snap.Routes, "upstreams", snap.Upstreams)
+	s.writeStatuses(ctx, objs, statuses)
+}
+
+// writeStatuses writes each status that changed. A conflict means the
+// resource changed meanwhile; the change event triggers another rebuild.
+func (s *Server) writeStatuses(ctx context.Context, objs []resource.Object, statuses map[string]core.Status) {
+	for _, o := range objs {
+		if !resource.HasStatus(o.GetKind()) {
+			continue
+		}
+		want, ok := statuses[resource.Ref(o)]
+		if !ok {
+			continue
+		}
+		if cur := o.GetStatus(); cur != nil && *cur == want {
+			continue
+		}
+		c := resource.DeepCopy(o)
+		c.SetStatus(&want)
+		if _, err := s.store.UpdateStatus(ctx, c); err != nil && !store.IsConflict(err) && !store.IsNotFound(err) && ctx.Err() == nil {
+			s.log.Warn("writing status failed", "resource", resource.Ref(o), "error", err.Error())
+		}
+	}
+}

@@ -1,0 +1,323 @@
+// Package server runs lambdagate's gateway: the HTTP and HTTPS listeners,
+// the admin listener, and the loop that turns store changes into snapshots
+// and statuses.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/lambdagate/lambdagate/internal/awscreds"
+	"github.com/lambdagate/lambdagate/internal/lambda"
+	"github.com/lambdagate/lambdagate/internal/snapshot"
+	"github.com/lambdagate/lambdagate/internal/store"
+)
+
+// Config is the gateway's process configuration.
+type Config struct {
+	// HTTPAddr is the plain listener. Default ":8080".
+	HTTPAddr string
+	// HTTPSAddr is the TLS listener for virtual services with sslConfig.
+	// Default ":8443"; "" disables it.
+	HTTPSAddr string
+	// AdminAddr serves /healthz, /readyz and later metrics. Default
+	// "127.0.0.1:9091": loopback only unless set explicitly.
+	AdminAddr string
+	// ReadHeaderTimeout bounds reading request headers (slowloris).
+	// Default 10s.
+	ReadHeaderTimeout time.Duration
+	// ReadTimeout bounds reading a whole request including its body.
+	// Default 60s.
+	ReadTimeout time.Duration
+	// WriteTimeout bounds handling a request after its headers, so it must
+	// exceed the longest route timeout. Default 15m30s.
+	WriteTimeout time.Duration
+	// IdleTimeout closes idle keep-alive connections. Default 120s.
+	IdleTimeout time.Duration
+	// MaxHeaderBytes limits request headers; more gets 431. Default 64 KiB.
+	MaxHeaderBytes int
+	// ShutdownGrace is how long in-flight requests may run after SIGTERM.
+	// Default 30s.
+	ShutdownGrace time.Duration
+	// Debounce batches bursts of store changes into one rebuild. Default
+	// 50ms.
+	Debounce time.Duration
+	// LocalLambda, when set, is the Lambda endpoint of upstreams that set
+	// no endpointUrl.
+	LocalLambda *url.URL
+	Logger      *slog.Logger
+}
+
+func (c *Config) defaults() {
+	if c.HTTPAddr == "" {
+		c.HTTPAddr = ":8080"
+	}
+	if c.AdminAddr == "" {
+		c.AdminAddr = "127.0.0.1:9091"
+	}
+	if c.ReadHeaderTimeout == 0 {
+		c.ReadHeaderTimeout = 10 * time.Second
+	}
+	if c.ReadTimeout == 0 {
+		c.ReadTimeout = 60 * time.Second
+	}
+	if c.WriteTimeout == 0 {
+		c.WriteTimeout = 15*time.Minute + 30*time.Second
+	}
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = 120 * time.Second
+	}
+	if c.MaxHeaderBytes == 0 {
+		c.MaxHeaderBytes = 64 << 10
+	}
+	if c.ShutdownGrace == 0 {
+		c.ShutdownGrace = 30 * time.Second
+	}
+	if c.Debounce == 0 {
+		c.Debounce = 50 * time.Millisecond
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// Server is a running gateway.
+type Server struct {
+	cfg      Config
+	store    store.Store
+	holder   snapshot.Holder
+	invoker  *lambda.Invoker
+	resolver *awscreds.Resolver
+	gateway  *Gateway
+	log      *slog.Logger
+
+	// configOK is false while the store cannot be read; the last snapshot
+	// keeps serving.
+	configOK  atomic.Bool
+	draining  atomic.Bool
+	version   atomic.Uint64
+	lastGood  map[string]lastGood
+	rebuilt   chan struct{} // closed and replaced after each rebuild (tests)
+	rebuiltMu sync.Mutex
+
+	// Addresses actually bound (port 0 resolved).
+	HTTPListenAddr, HTTPSListenAddr, AdminListenAddr net.Addr
+}
+
+// New returns a server reading configuration from st.
+func New(cfg Config, st store.Store) *Server {
+	cfg.defaults()
+	s := &Server{
+		cfg:      cfg,
+		store:    st,
+		invoker:  lambda.NewInvoker(lambda.Options{}),
+		resolver: awscreds.NewResolver(),
+		log:      cfg.Logger,
+		lastGood: map[string]lastGood{},
+		rebuilt:  make(chan struct{}),
+	}
+	s.gateway = NewGateway(&s.holder, s.invoker, s.log)
+	return s
+}
+
+// Gateway returns the data-plane handler (to set Observe before Run).
+func (s *Server) Gateway() *Gateway { return s.gateway }
+
+// Snapshot returns the snapshot being served.
+func (s *Server) Snapshot() *snapshot.Snapshot { return s.holder.Load() }
+
+// Ready reports whether the gateway serves a configuration, can read its
+// store, and is not shutting down.
+func (s *Server) Ready() (bool, string) {
+	switch {
+	case s.draining.Load():
+		return false, "shutting down"
+	case s.holder.Load() == nil:
+		return false, "configuration not loaded yet"
+	case !s.configOK.Load():
+		return false, "configuration store unavailable; serving the last snapshot"
+	}
+	return true, "ok"
+}
+
+// Listen binds every listener. Call Run afterwards. Binding first lets the
+// caller learn the ports before serving.
+func (s *Server) Listen() (*Listeners, error) {
+	l := &Listeners{}
+	var err error
+	if l.http, err = net.Listen("tcp", s.cfg.HTTPAddr); err != nil {
+		return nil, fmt.Errorf("listening on --http-addr %s: %w", s.cfg.HTTPAddr, err)
+	}
+	s.HTTPListenAddr = l.http.Addr()
+	if s.cfg.HTTPSAddr != "" {
+		if l.https, err = net.Listen("tcp", s.cfg.HTTPSAddr); err != nil {
+			l.Close()
+			return nil, fmt.Errorf("listening on --https-addr %s: %w", s.cfg.HTTPSAddr, err)
+		}
+		s.HTTPSListenAddr = l.https.Addr()
+	}
+	if s.cfg.AdminAddr != "" {
+		if l.admin, err = net.Listen("tcp", s.cfg.AdminAddr); err != nil {
+			l.Close()
+			return nil, fmt.Errorf("listening on --admin-addr %s: %w", s.cfg.AdminAddr, err)
+		}
+		s.AdminListenAddr = l.admin.Addr()
+	}
+	return l, nil
+}
+
+// Listeners are the bound sockets.
+type Listeners struct {
+	http, https, admin net.Listener
+}
+
+// Close closes every listener.
+func (l *Listeners) Close() {
+	for _, x := range []net.Listener{l.http, l.https, l.admin} {
+		if x != nil {
+			x.Close()
+		}
+	}
+}
+
+// Run serves until ctx is done, then drains: readiness turns false, new
+// connections are refused, and in-flight requests get ShutdownGrace.
+func (s *Server) Run(ctx context.Context, l *Listeners) error {
+	rctx, stopReconcile := context.WithCancel(context.Background())
+	defer stopReconcile()
+	reconciled := make(chan struct{})
+	go func() { defer close(reconciled); s.reconcileLoop(rctx) }()
+
+	protocols := new(http.Protocols)
+	protocols.SetHTTP1(true)
+	protocols.SetUnencryptedHTTP2(true)
+	mk := func(h http.Handler) *http.Server {
+		return &http.Server{
+			Handler:           h,
+			ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
+			ReadTimeout:       s.cfg.ReadTimeout,
+			WriteTimeout:      s.cfg.WriteTimeout,
+			IdleTimeout:       s.cfg.IdleTimeout,
+			MaxHeaderBytes:    s.cfg.MaxHeaderBytes,
+			ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+			Protocols:         protocols,
+		}
+	}
+	var servers []*http.Server
+	errc := make(chan error, 3)
+	start := func(srv *http.Server, ln net.Listener, tlsOn bool) {
+		servers = append(servers, srv)
+		go func() {
+			var err error
+			if tlsOn {
+				err = srv.ServeTLS(ln, "", "")
+			} else {
+				err = srv.Serve(ln)
+			}
+			if err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- err
+			}
+		}()
+	}
+	start(mk(s.gateway), l.http, false)
+	if l.https != nil {
+		srv := mk(s.gateway)
+		srv.Protocols = nil // HTTP/1.1 and HTTP/2 over TLS via ALPN
+		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetConfigForClient: s.tlsConfigFor}
+		start(srv, l.https, true)
+	}
+	if l.admin != nil {
+		start(mk(s.adminHandler()), l.admin, false)
+	}
+	s.log.Info("gateway listening", "http", addrString(l.http), "https", addrString(l.https), "admin", addrString(l.admin))
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+	}
+	s.draining.Store(true)
+	s.log.Info("shutting down", "grace", s.cfg.ShutdownGrace.String())
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownGrace)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, srv := range servers {
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = srv.Shutdown(sctx) }()
+	}
+	wg.Wait()
+	stopReconcile()
+	<-reconciled
+	s.invoker.CloseIdle()
+	return runErr
+}
+
+func addrString(l net.Listener) string {
+	if l == nil {
+		return ""
+	}
+	return l.Addr().String()
+}
+
+// tlsConfigFor picks the certificate for the client's SNI name from the
+// current snapshot, so a certificate change needs no restart.
+func (s *Server) tlsConfigFor(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+	snap := s.holder.Load()
+	if snap == nil || len(snap.Certificates) == 0 {
+		return nil, errors.New("no TLS certificate configured")
+	}
+	c := pickCertificate(snap.Certificates, hello.ServerName)
+	return &tls.Config{
+		Certificates: []tls.Certificate{*c.Cert},
+		MinVersion:   c.MinVersion,
+		MaxVersion:   c.MaxVersion,
+		NextProtos:   []string{"h2", "http/1.1"},
+	}, nil
+}
+
+func pickCertificate(certs []snapshot.Certificate, name string) *snapshot.Certificate {
+	name = strings.ToLower(name)
+	var wildcard *snapshot.Certificate
+	for i := range certs {
+		for _, d := range certs[i].Domains {
+			d = strings.ToLower(d)
+			switch {
+			case d == name:
+				return &certs[i]
+			case strings.HasPrefix(d, "*") && d != "*" && strings.HasSuffix(name, d[1:]) && wildcard == nil:
+				wildcard = &certs[i]
+			}
+		}
+	}
+	if wildcard != nil {
+		return wildcard
+	}
+	return &certs[0]
+}
+
+func (s *Server) adminHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ok, why := s.Ready()
+		w.Header().Set("Content-Type", "text/plain")
+		if !ok {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+		_, _ = w.Write([]byte(why + "\n"))
+	})
+	return mux
+}

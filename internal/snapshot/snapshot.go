@@ -1,0 +1,48 @@
+// Package snapshot holds the immutable routing configuration the data plane
+// serves, and the atomic pointer through which it is swapped.
+package snapshot
+
+import (
+	"crypto/tls"
+	"sync/atomic"
+	"time"
+
+	core "github.com/lambdagate/lambdagate/api/core/v1"
+	"github.com/lambdagate/lambdagate/internal/router"
+)
+
+// Snapshot is built once and never modified afterwards.
+type Snapshot struct {
+	// Version increases with every build.
+	Version uint64
+	Built   time.Time
+	// HTTP serves virtual services without sslConfig, HTTPS those with it.
+	HTTP, HTTPS *router.Table
+	// Certificates for the HTTPS listener, chosen by SNI.
+	Certificates []Certificate
+	// Statuses by "Kind namespace/name": what the build found.
+	Statuses map[string]core.Status
+	// Counts for observability.
+	Routes, Upstreams int
+}
+
+// Certificate is one TLS certificate and the names it serves.
+type Certificate struct {
+	VirtualService string
+	Domains        []string
+	Cert           *tls.Certificate
+	MinVersion     uint16
+	MaxVersion     uint16
+}
+
+// Holder publishes snapshots. Readers load the pointer once per request,
+// so a request finishes on the snapshot it started with.
+type Holder struct {
+	p atomic.Pointer[Snapshot]
+}
+
+// Load returns the current snapshot, or nil before the first build.
+func (h *Holder) Load() *Snapshot { return h.p.Load() }
+
+// Store publishes s.
+func (h *Holder) Store(s *Snapshot) { h.p.Store(s) }

@@ -1,0 +1,34 @@
+package translate
+
+import (
+	"net/textproto"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	gloo "github.com/lambdagate/lambdagate/api/gloo/v1"
+)
+
+type awsProvider = aws.CredentialsProvider
+
+// mergeZero fills dst's zero-valued fields from src, as mergo.Merge does in
+// Gloo: overrides act as defaults, so for booleans the result is an OR and
+// an override can force ASYNC but never SYNC.
+func mergeZero(dst, src *gloo.AWSDestinationSpec) {
+	if dst.LogicalName == "" {
+		dst.LogicalName = src.LogicalName
+	}
+	if dst.InvocationStyle == "" {
+		dst.InvocationStyle = src.InvocationStyle
+	}
+	dst.RequestTransformation = dst.RequestTransformation || src.RequestTransformation
+	dst.ResponseTransformation = dst.ResponseTransformation || src.ResponseTransformation
+	dst.UnwrapAsAlb = dst.UnwrapAsAlb || src.UnwrapAsAlb
+	dst.UnwrapAsApiGateway = dst.UnwrapAsApiGateway || src.UnwrapAsApiGateway
+	dst.WrapAsApiGateway = dst.WrapAsApiGateway || src.WrapAsApiGateway
+	dst.WrapAsAlb = dst.WrapAsAlb || src.WrapAsAlb
+	dst.AlbMultiValueHeaders = dst.AlbMultiValueHeaders || src.AlbMultiValueHeaders
+	if dst.PayloadFormatVersion == "" {
+		dst.PayloadFormatVersion = src.PayloadFormatVersion
+	}
+}
+
+func canonicalHeader(s string) string { return textproto.CanonicalMIMEHeaderKey(s) }

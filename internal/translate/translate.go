@@ -1,0 +1,476 @@
+// Package translate compiles resources into a snapshot and a status for
+// each resource. It never fails as a whole: a bad resource is rejected, a
+// bad route is dropped, and everything else is served (Gloo's translator
+// contract).
+package translate
+
+import (
+	"crypto/tls"
+	"fmt"
+	"net/url"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	core "github.com/lambdagate/lambdagate/api/core/v1"
+	gateway "github.com/lambdagate/lambdagate/api/gateway/v1"
+	gloo "github.com/lambdagate/lambdagate/api/gloo/v1"
+	"github.com/lambdagate/lambdagate/internal/awscreds"
+	"github.com/lambdagate/lambdagate/internal/lambda"
+	"github.com/lambdagate/lambdagate/internal/resource"
+	"github.com/lambdagate/lambdagate/internal/router"
+	"github.com/lambdagate/lambdagate/internal/snapshot"
+)
+
+// ReportedBy is written into every status.
+const ReportedBy = "lambdagate"
+
+// SettingsName is the Settings resource lambdagate reads, as Gloo does.
+const (
+	SettingsNamespace = core.DefaultNamespace
+	SettingsName      = "default"
+)
+
+// Input is every resource of a store, as listed.
+type Input struct {
+	Upstreams       []*resource.Upstream
+	VirtualServices []*resource.VirtualService
+	Secrets         []*resource.Secret
+	Settings        []*resource.Settings
+}
+
+// FromObjects sorts listed objects into an Input.
+func FromObjects(objs []resource.Object) Input {
+	var in Input
+	for _, o := range objs {
+		switch t := o.(type) {
+		case *resource.Upstream:
+			in.Upstreams = append(in.Upstreams, t)
+		case *resource.VirtualService:
+			in.VirtualServices = append(in.VirtualServices, t)
+		case *resource.Secret:
+			in.Secrets = append(in.Secrets, t)
+		case *resource.Settings:
+			in.Settings = append(in.Settings, t)
+		}
+	}
+	return in
+}
+
+// Env is the process environment the translation depends on.
+type Env struct {
+	// LocalLambda is the local Lambda's base URL when it runs beside the
+	// gateway; upstreams without endpointUrl then call it.
+	LocalLambda *url.URL
+	// Getenv reads AWS_ENDPOINT_URL_LAMBDA / AWS_ENDPOINT_URL and
+	// AWS_REGION. Default os.Getenv.
+	Getenv func(string) string
+	// Version of the snapshot to build.
+	Version uint64
+	Now     func() time.Time
+}
+
+type upstreamInfo struct {
+	obj       *resource.Upstream
+	rejected  string
+	endpoint  *url.URL
+	creds     awsProvider
+	functions map[string]gloo.LambdaFunctionSpec
+}
+
+type builder struct {
+	env       Env
+	res       *awscreds.Resolver
+	settings  *gloo.AWSOptions
+	secrets   map[string]*core.Secret
+	upstreams map[string]*upstreamInfo
+	statuses  map[string]core.Status
+	routes    int
+}
+
+// Translate builds a snapshot from in. res supplies credential providers.
+func Translate(in Input, res *awscreds.Resolver, env Env) *snapshot.Snapshot {
+	if env.Getenv == nil {
+		env.Getenv = os.Getenv
+	}
+	if env.Now == nil {
+		env.Now = time.Now
+	}
+	b := &builder{env: env, res: res, secrets: map[string]*core.Secret{}, upstreams: map[string]*upstreamInfo{}, statuses: map[string]core.Status{}}
+	b.readSettings(in.Settings)
+	for _, s := range in.Secrets {
+		b.secrets[s.Metadata.Key()] = &s.Secret
+	}
+	for _, u := range in.Upstreams {
+		b.upstream(u)
+	}
+	snap := &snapshot.Snapshot{Version: env.Version, Built: env.Now(), Statuses: b.statuses, Upstreams: len(in.Upstreams)}
+	httpB, httpsB := router.NewBuilder(), router.NewBuilder()
+	vss := append([]*resource.VirtualService(nil), in.VirtualServices...)
+	// The oldest virtual service keeps a contested domain, so adding a
+	// conflicting one never takes traffic away from a working one.
+	sort.SliceStable(vss, func(i, j int) bool { return older(vss[i].Metadata, vss[j].Metadata) })
+	for _, vs := range vss {
+		b.virtualService(vs, httpB, httpsB, snap)
+	}
+	snap.HTTP, snap.HTTPS = httpB.Build(), httpsB.Build()
+	snap.Routes = b.routes
+	return snap
+}
+
+func older(a, b core.ObjectMeta) bool {
+	ta, tb := a.CreationTimestamp, b.CreationTimestamp
+	switch {
+	case ta != nil && tb != nil && !ta.Equal(*tb):
+		return ta.Before(*tb)
+	case ta != nil && tb == nil:
+		return true
+	case ta == nil && tb != nil:
+		return false
+	}
+	return a.Key() < b.Key()
+}
+
+func (b *builder) setStatus(o resource.Object, state core.State, reason string) {
+	b.statuses[resource.Ref(o)] = core.Status{State: state, Reason: reason, ReportedBy: ReportedBy, ObservedGeneration: o.GetMetadata().Generation}
+}
+
+func (b *builder) readSettings(all []*resource.Settings) {
+	for _, s := range all {
+		if s.Metadata.Namespace != SettingsNamespace || s.Metadata.Name != SettingsName {
+			b.setStatus(s, core.StateWarning, fmt.Sprintf("ignored: lambdagate reads only Settings %s/%s", SettingsNamespace, SettingsName))
+			continue
+		}
+		if errs := resource.Validate(s).Errors(); len(errs) > 0 {
+			b.setStatus(s, core.StateRejected, errs.Join())
+			continue
+		}
+		if s.Spec.Gloo != nil {
+			b.settings = s.Spec.Gloo.AWSOptions
+		}
+		b.setStatus(s, core.StateAccepted, "")
+	}
+}
+
+func (b *builder) upstream(u *resource.Upstream) {
+	info := &upstreamInfo{obj: u}
+	b.upstreams[u.Metadata.Key()] = info
+	problems := resource.Validate(u)
+	if errs := problems.Errors(); len(errs) > 0 {
+		info.rejected = errs.Join()
+		b.setStatus(u, core.StateRejected, info.rejected)
+		return
+	}
+	a := u.Spec.AWS
+	creds, err := b.res.ForUpstream(a, u.Metadata.Namespace, b.secrets, b.settings)
+	if err != nil {
+		info.rejected = err.Error()
+		b.setStatus(u, core.StateRejected, info.rejected)
+		return
+	}
+	info.creds = creds
+	info.endpoint = b.endpoint(a)
+	info.functions = make(map[string]gloo.LambdaFunctionSpec, len(a.LambdaFunctions))
+	for _, f := range a.LambdaFunctions {
+		info.functions[f.LogicalName] = f
+	}
+	if w := problems.Warnings(); len(w) > 0 {
+		b.setStatus(u, core.StateWarning, w.Join())
+		return
+	}
+	b.setStatus(u, core.StateAccepted, "")
+}
+
+// endpoint picks the Lambda API base URL: the upstream's endpointUrl, else
+// the local Lambda, else AWS_ENDPOINT_URL_LAMBDA / AWS_ENDPOINT_URL (the
+// SDK's variables), else the regional AWS endpoint.
+func (b *builder) endpoint(a *gloo.AWSUpstreamSpec) *url.URL {
+	if a.EndpointURL != "" {
+		if u, err := url.Parse(a.EndpointURL); err == nil {
+			return u
+		}
+	}
+	if b.env.LocalLambda != nil {
+		return b.env.LocalLambda
+	}
+	for _, v := range []string{"AWS_ENDPOINT_URL_LAMBDA", "AWS_ENDPOINT_URL"} {
+		if s := b.env.Getenv(v); s != "" {
+			if u, err := url.Parse(s); err == nil && u.Host != "" {
+				return u
+			}
+		}
+	}
+	return lambda.RegionalEndpoint(a.Region)
+}
+
+func (b *builder) virtualService(vs *resource.VirtualService, httpB, httpsB *router.Builder, snap *snapshot.Snapshot) {
+	problems := resource.Validate(vs)
+	var fatal, warnings resource.Problems
+	badRoutes := map[int]bool{}
+	for _, p := range problems {
+		switch {
+		case p.Warning:
+			warnings = append(warnings, p)
+		case p.Route >= 0:
+			badRoutes[p.Route] = true
+			warnings = append(warnings, p)
+		default:
+			fatal = append(fatal, p)
+		}
+	}
+	if len(fatal) > 0 {
+		b.setStatus(vs, core.StateRejected, fatal.Join())
+		return
+	}
+	spec := &vs.Spec
+	rb := httpB
+	var cert *snapshot.Certificate
+	if spec.SSLConfig != nil {
+		c, err := b.certificate(vs)
+		if err != nil {
+			b.setStatus(vs, core.StateRejected, err.Error())
+			return
+		}
+		cert = c
+		rb = httpsB
+	}
+	domains := spec.VirtualHost.Domains
+	if len(domains) == 0 {
+		domains = []string{"*"}
+	}
+	for _, d := range domains {
+		if other := rb.Claimed(d); other != nil {
+			b.setStatus(vs, core.StateRejected, fmt.Sprintf("spec.virtualHost.domains: domain %q is already served by VirtualService %s; each domain may belong to one virtual service per listener", d, other.Name))
+			return
+		}
+	}
+	vh := &router.VirtualHost{Name: vs.Metadata.Key()}
+	for i := range spec.VirtualHost.Routes {
+		if badRoutes[i] {
+			continue
+		}
+		rt, warn, err := b.route(vs, i, &spec.VirtualHost.Routes[i])
+		if err != nil {
+			warnings = append(warnings, resource.Problem{Field: fmt.Sprintf("spec.virtualHost.routes[%d]", i), Message: err.Error() + " (route dropped)", Route: i})
+			continue
+		}
+		if warn != "" {
+			warnings = append(warnings, resource.Problem{Field: fmt.Sprintf("spec.virtualHost.routes[%d]", i), Message: warn, Route: i, Warning: true})
+		}
+		vh.Routes = append(vh.Routes, rt)
+		b.routes++
+	}
+	rb.Add(vh, domains)
+	if cert != nil {
+		snap.Certificates = append(snap.Certificates, *cert)
+	}
+	if len(warnings) > 0 {
+		b.setStatus(vs, core.StateWarning, warnings.Join())
+		return
+	}
+	b.setStatus(vs, core.StateAccepted, "")
+}
+
+func (b *builder) route(vs *resource.VirtualService, i int, r *gateway.Route) (*router.Route, string, error) {
+	d := r.RouteAction.Single
+	ref := *d.Upstream
+	if ref.Namespace == "" {
+		ref.Namespace = vs.Metadata.Namespace
+	}
+	up, ok := b.upstreams[ref.String()]
+	if !ok {
+		return nil, "", fmt.Errorf("upstream %s not found", ref)
+	}
+	if up.rejected != "" {
+		return nil, "", fmt.Errorf("upstream %s is rejected: %s", ref, up.rejected)
+	}
+	// Gloo merges destinationOverrides with mergo: the upstream's values
+	// fill only the route's zero-valued fields.
+	var dest gloo.AWSDestinationSpec
+	if d.DestinationSpec != nil && d.DestinationSpec.AWS != nil {
+		dest = *d.DestinationSpec.AWS
+	}
+	if o := up.obj.Spec.AWS.DestinationOverrides; o != nil {
+		mergeZero(&dest, o)
+	}
+	fallback := b.settings != nil && b.settings.FallbackToFirstFunction != nil && *b.settings.FallbackToFirstFunction
+	fns := up.obj.Spec.AWS.LambdaFunctions
+	var fn gloo.LambdaFunctionSpec
+	var warn []string
+	if f, ok := up.functions[dest.LogicalName]; ok && dest.LogicalName != "" {
+		fn = f
+	} else {
+		switch {
+		case len(fns) == 0:
+			return nil, "", fmt.Errorf("lambda points to upstream with no functions %s", dest.LogicalName)
+		case !fallback && dest.LogicalName == "":
+			return nil, "", fmt.Errorf("destinationSpec.aws.logicalName: required value unless Settings sets fallbackToFirstFunction")
+		case !fallback:
+			return nil, "", fmt.Errorf("a route references %s AWS lambda which does not exist on the route's upstream", dest.LogicalName)
+		}
+		fn = fns[0]
+		warn = append(warn, fmt.Sprintf("function %q not found; falling back to the first function %q", dest.LogicalName, fn.LogicalName))
+	}
+	a := up.obj.Spec.AWS
+	name := fn.LambdaFunctionName
+	if a.AWSAccountID != "" && !strings.HasPrefix(name, "arn:") {
+		region := a.Region
+		if region == "" {
+			region = b.env.Getenv("AWS_REGION")
+		}
+		name = fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", region, a.AWSAccountID, name)
+	}
+	t := &lambda.Target{
+		VirtualService: vs.Metadata.Key(),
+		Route:          routeName(r, i),
+		Upstream:       ref.String(),
+		LogicalName:    fn.LogicalName,
+		FunctionName:   name,
+		Qualifier:      fn.Qualifier,
+		Region:         a.Region,
+		Endpoint:       up.endpoint,
+		Credentials:    up.creds,
+		Async:          dest.InvocationStyle == gloo.InvocationAsync,
+		ALBMultiValue:  dest.AlbMultiValueHeaders,
+		Timeout:        lambda.DefaultTimeout,
+	}
+	if r.Options != nil && r.Options.Timeout != nil {
+		t.Timeout = r.Options.Timeout.Duration
+	}
+	if b.settings != nil && b.settings.PropagateOriginalRouting != nil {
+		t.PropagateOriginalRouting = *b.settings.PropagateOriginalRouting
+	}
+	v2 := dest.PayloadFormatVersion == gloo.PayloadFormat20
+	switch {
+	case dest.RequestTransformation:
+		t.Wrap = lambda.WrapGloo
+	case dest.WrapAsApiGateway && v2:
+		t.Wrap = lambda.WrapAPIGatewayV2
+	case dest.WrapAsApiGateway:
+		t.Wrap = lambda.WrapAPIGatewayV1
+	case dest.WrapAsAlb:
+		t.Wrap = lambda.WrapALB
+	}
+	switch {
+	case dest.UnwrapAsAlb:
+		// The walkthrough: with both flags set, unwrapAsAlb is used.
+		t.Unwrap = lambda.UnwrapALB
+	case (dest.UnwrapAsApiGateway || dest.ResponseTransformation) && v2:
+		t.Unwrap = lambda.UnwrapAPIGatewayV2
+	case dest.UnwrapAsApiGateway || dest.ResponseTransformation:
+		t.Unwrap = lambda.UnwrapAPIGatewayV1
+	}
+	t.Prepare()
+	rt := &router.Route{Name: t.Route, Target: t}
+	matchers := r.Matchers
+	if len(matchers) == 0 {
+		matchers = []gateway.Matcher{{Prefix: "/"}}
+	}
+	for _, m := range matchers {
+		cm, err := compileMatcher(m)
+		if err != nil {
+			return nil, "", err
+		}
+		rt.Matchers = append(rt.Matchers, cm)
+	}
+	return rt, strings.Join(warn, "; "), nil
+}
+
+func routeName(r *gateway.Route, i int) string {
+	if r.Name != "" {
+		return r.Name
+	}
+	return fmt.Sprintf("routes[%d]", i)
+}
+
+func compileMatcher(m gateway.Matcher) (*router.Matcher, error) {
+	cs := m.CaseSensitive == nil || *m.CaseSensitive
+	cm := &router.Matcher{CaseSensitive: cs, Methods: m.Methods}
+	switch {
+	case m.Exact != "":
+		cm.Kind, cm.Path = router.PathExact, m.Exact
+	case m.Regex != "":
+		re, err := router.CompileRegex(m.Regex, cs)
+		if err != nil {
+			return nil, fmt.Errorf("regex %q: %v", m.Regex, err)
+		}
+		cm.Kind, cm.Regex = router.PathRegex, re
+	default:
+		cm.Kind, cm.Path = router.PathPrefix, m.Prefix
+		if cm.Path == "" {
+			cm.Path = "/"
+		}
+	}
+	for _, h := range m.Headers {
+		hm := router.HeaderMatcher{Name: canonicalHeader(h.Name), Value: h.Value, Invert: h.InvertMatch}
+		if h.Regex {
+			re, err := router.CompileRegex(h.Value, true)
+			if err != nil {
+				return nil, fmt.Errorf("header %q regex: %v", h.Name, err)
+			}
+			hm.Regex = re
+		}
+		cm.Headers = append(cm.Headers, hm)
+	}
+	if m.QueryParameters != nil {
+		cm.Query = []router.QueryMatcher{}
+	}
+	for _, q := range m.QueryParameters {
+		qm := router.QueryMatcher{Name: q.Name, Value: q.Value}
+		if q.Regex {
+			re, err := router.CompileRegex(q.Value, true)
+			if err != nil {
+				return nil, fmt.Errorf("query parameter %q regex: %v", q.Name, err)
+			}
+			qm.Regex = re
+		}
+		cm.Query = append(cm.Query, qm)
+	}
+	return cm, nil
+}
+
+func (b *builder) certificate(vs *resource.VirtualService) (*snapshot.Certificate, error) {
+	ssl := vs.Spec.SSLConfig
+	var certPEM, keyPEM []byte
+	if ssl.SecretRef != nil {
+		ns := ssl.SecretRef.Namespace
+		if ns == "" {
+			ns = vs.Metadata.Namespace
+		}
+		s, ok := b.secrets[ns+"/"+ssl.SecretRef.Name]
+		if !ok {
+			return nil, fmt.Errorf("spec.sslConfig.secretRef: secret %s/%s not found", ns, ssl.SecretRef.Name)
+		}
+		certPEM, keyPEM = s.Data[core.TLSCertKey], s.Data[core.TLSPrivateKeyKey]
+		if len(certPEM) == 0 || len(keyPEM) == 0 {
+			return nil, fmt.Errorf("spec.sslConfig.secretRef: secret %s/%s has no %s and %s", ns, ssl.SecretRef.Name, core.TLSCertKey, core.TLSPrivateKeyKey)
+		}
+	} else {
+		var err error
+		if certPEM, err = os.ReadFile(ssl.SSLFiles.TLSCert); err != nil {
+			return nil, fmt.Errorf("spec.sslConfig.sslFiles.tlsCert: %v", err)
+		}
+		if keyPEM, err = os.ReadFile(ssl.SSLFiles.TLSKey); err != nil {
+			return nil, fmt.Errorf("spec.sslConfig.sslFiles.tlsKey: %v", err)
+		}
+	}
+	pair, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return nil, fmt.Errorf("spec.sslConfig: invalid certificate or key: %v", err)
+	}
+	domains := ssl.SniDomains
+	if len(domains) == 0 {
+		domains = vs.Spec.VirtualHost.Domains
+	}
+	c := &snapshot.Certificate{VirtualService: vs.Metadata.Key(), Domains: domains, Cert: &pair, MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS13}
+	if p := ssl.Parameters; p != nil {
+		if p.MinimumProtocolVersion == "TLSv1_3" {
+			c.MinVersion = tls.VersionTLS13
+		}
+		if p.MaximumProtocolVersion == "TLSv1_2" {
+			c.MaxVersion = tls.VersionTLS12
+		}
+	}
+	return c, nil
+}
