@@ -50,6 +50,10 @@ func (s *Server) reconcileLoop(ctx context.Context) {
 				s.rebuild(ctx)
 			case <-retryTick(s):
 				s.rebuild(ctx)
+			case <-s.trigger:
+				if timer == nil {
+					timer = time.After(s.cfg.Debounce)
+				}
 			}
 		}
 	}
@@ -102,6 +106,9 @@ func (s *Server) rebuild(ctx context.Context) {
 	}
 	s.configOK.Store(true)
 	env := translate.Env{LocalLambda: s.cfg.LocalLambda, Version: s.version.Add(1)}
+	if s.discovery != nil {
+		env.UpstreamWarning = s.discovery.Error
+	}
 	snap := translate.Translate(translate.FromObjects(objs), s.resolver, env)
 
 	// A resource whose new version is rejected keeps serving its last

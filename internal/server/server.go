@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/lambdagate/lambdagate/internal/awscreds"
+	"github.com/lambdagate/lambdagate/internal/discovery"
+	"github.com/lambdagate/lambdagate/internal/translate"
 	"github.com/lambdagate/lambdagate/internal/lambda"
 	"github.com/lambdagate/lambdagate/internal/snapshot"
 	"github.com/lambdagate/lambdagate/internal/store"
@@ -55,7 +57,10 @@ type Config struct {
 	// LocalLambda, when set, is the Lambda endpoint of upstreams that set
 	// no endpointUrl.
 	LocalLambda *url.URL
-	Logger      *slog.Logger
+	// DiscoveryInterval is how often each upstream's functions are listed.
+	// Default 5s; negative disables discovery in this process.
+	DiscoveryInterval time.Duration
+	Logger            *slog.Logger
 }
 
 func (c *Config) defaults() {
@@ -109,6 +114,8 @@ type Server struct {
 	lastGood  map[string]lastGood
 	rebuilt   chan struct{} // closed and replaced after each rebuild (tests)
 	rebuiltMu sync.Mutex
+	trigger   chan struct{}
+	discovery *discovery.Discoverer
 
 	// Addresses actually bound (port 0 resolved).
 	HTTPListenAddr, HTTPSListenAddr, AdminListenAddr net.Addr
@@ -125,9 +132,27 @@ func New(cfg Config, st store.Store) *Server {
 		log:      cfg.Logger,
 		lastGood: map[string]lastGood{},
 		rebuilt:  make(chan struct{}),
+		trigger:  make(chan struct{}, 1),
 	}
 	s.gateway = NewGateway(&s.holder, s.invoker, s.log)
+	if cfg.DiscoveryInterval >= 0 {
+		s.discovery = discovery.New(st, discovery.Options{
+			Interval: cfg.DiscoveryInterval,
+			Env:      translate.Env{LocalLambda: cfg.LocalLambda},
+			Resolver: s.resolver,
+			Logger:   s.log.With("component", "discovery"),
+			OnChange: s.Trigger,
+		})
+	}
 	return s
+}
+
+// Trigger asks for a rebuild soon (statuses that depend on runtime state).
+func (s *Server) Trigger() {
+	select {
+	case s.trigger <- struct{}{}:
+	default:
+	}
 }
 
 // Gateway returns the data-plane handler (to set Observe before Run).
@@ -197,6 +222,13 @@ func (s *Server) Run(ctx context.Context, l *Listeners) error {
 	defer stopReconcile()
 	reconciled := make(chan struct{})
 	go func() { defer close(reconciled); s.reconcileLoop(rctx) }()
+	discovered := make(chan struct{})
+	go func() {
+		defer close(discovered)
+		if s.discovery != nil {
+			s.discovery.Run(rctx)
+		}
+	}()
 
 	protocols := new(http.Protocols)
 	protocols.SetHTTP1(true)
@@ -258,6 +290,7 @@ func (s *Server) Run(ctx context.Context, l *Listeners) error {
 	wg.Wait()
 	stopReconcile()
 	<-reconciled
+	<-discovered
 	s.invoker.CloseIdle()
 	return runErr
 }

@@ -69,6 +69,9 @@ type Env struct {
 	// Version of the snapshot to build.
 	Version uint64
 	Now     func() time.Time
+	// UpstreamWarning returns a runtime problem of an upstream (e.g. its
+	// function discovery failing), shown as a Warning; "" for none.
+	UpstreamWarning func(upstreamKey string) string
 }
 
 type upstreamInfo struct {
@@ -175,17 +178,29 @@ func (b *builder) upstream(u *resource.Upstream) {
 	for _, f := range a.LambdaFunctions {
 		info.functions[f.LogicalName] = f
 	}
-	if w := problems.Warnings(); len(w) > 0 {
+	w := problems.Warnings()
+	if b.env.UpstreamWarning != nil {
+		if msg := b.env.UpstreamWarning(u.Metadata.Key()); msg != "" {
+			w = append(w, resource.Problem{Message: msg, Route: -1, Warning: true})
+		}
+	}
+	if len(w) > 0 {
 		b.setStatus(u, core.StateWarning, w.Join())
 		return
 	}
 	b.setStatus(u, core.StateAccepted, "")
 }
 
-// endpoint picks the Lambda API base URL: the upstream's endpointUrl, else
+func (b *builder) endpoint(a *gloo.AWSUpstreamSpec) *url.URL { return Endpoint(a, b.env) }
+
+// Endpoint picks the Lambda API base URL: the upstream's endpointUrl, else
 // the local Lambda, else AWS_ENDPOINT_URL_LAMBDA / AWS_ENDPOINT_URL (the
 // SDK's variables), else the regional AWS endpoint.
-func (b *builder) endpoint(a *gloo.AWSUpstreamSpec) *url.URL {
+func Endpoint(a *gloo.AWSUpstreamSpec, env Env) *url.URL {
+	b := struct{ env Env }{env}
+	if b.env.Getenv == nil {
+		b.env.Getenv = os.Getenv
+	}
 	if a.EndpointURL != "" {
 		if u, err := url.Parse(a.EndpointURL); err == nil {
 			return u

@@ -1,0 +1,199 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/lambdagate/lambdagate/internal/datadir"
+	"github.com/lambdagate/lambdagate/internal/locallambda"
+	"github.com/lambdagate/lambdagate/internal/server"
+)
+
+// addServerCommands adds "serve" and "lambda serve".
+func addServerCommands(root *cobra.Command, g *globals) {
+	root.AddCommand(newServeCommand(g), newLambdaCommand(g))
+}
+
+type serveOptions struct {
+	cfg             server.Config
+	localLambda     string
+	localLambdaAddr string
+	logFormat       string
+	logLevel        string
+}
+
+func newServeCommand(g *globals) *cobra.Command {
+	o := &serveOptions{}
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the gateway",
+		Long: `Run the gateway: it serves the virtual services in the store, watches the store
+for changes, and writes each resource's status. With --local-lambda DIR it also
+runs a local Lambda service with the functions in DIR, and upstreams without
+their own endpointUrl call it.`,
+		Example: `  lambdagate serve --local-lambda examples/functions`,
+		Args:    usageArgs(cobra.NoArgs),
+		RunE:    func(cmd *cobra.Command, _ []string) error { return runServe(cmd, g, o) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.cfg.HTTPAddr, "http-addr", ":8080", "address of the HTTP listener")
+	f.StringVar(&o.cfg.HTTPSAddr, "https-addr", ":8443", `address of the HTTPS listener for virtual services with sslConfig ("" disables it)`)
+	f.StringVar(&o.cfg.AdminAddr, "admin-addr", "127.0.0.1:9091", "address of the admin listener (health, readiness); loopback unless you expose it")
+	f.DurationVar(&o.cfg.ShutdownGrace, "shutdown-grace", 0, "time in-flight requests get after SIGTERM (default 30s)")
+	f.DurationVar(&o.cfg.DiscoveryInterval, "discovery-interval", 0, "how often each upstream's Lambda functions are discovered (default 5s; negative disables discovery)")
+	f.StringVar(&o.localLambda, "local-lambda", "", "run a local Lambda service with the functions in this directory")
+	f.StringVar(&o.localLambdaAddr, "local-lambda-addr", "127.0.0.1:9001", "address of the local Lambda service")
+	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
+	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	return cmd
+}
+
+func (o *serveOptions) logger(g *globals) (*slog.Logger, error) {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(o.logLevel)); err != nil {
+		return nil, withHint(fmt.Errorf("--log-level %q: must be debug, info, warn or error", o.logLevel), "lambdagate serve --log-level info")
+	}
+	if g.verbose {
+		lvl = slog.LevelDebug
+	}
+	ho := &slog.HandlerOptions{Level: lvl}
+	switch o.logFormat {
+	case "text":
+		return slog.New(slog.NewTextHandler(g.stderr, ho)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(g.stderr, ho)), nil
+	}
+	return nil, withHint(fmt.Errorf("--log-format %q: must be text or json", o.logFormat), "lambdagate serve --log-format json")
+}
+
+func runServe(cmd *cobra.Command, g *globals, o *serveOptions) error {
+	ctx := cmd.Context()
+	log, err := o.logger(g)
+	if err != nil {
+		return err
+	}
+	dir, err := g.dataDir()
+	if err != nil {
+		return err
+	}
+	st, err := g.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	if o.localLambda != "" {
+		ll, llURL, err := startLocalLambda(o.localLambda, o.localLambdaAddr, log)
+		if err != nil {
+			return err
+		}
+		defer ll.Close()
+		o.cfg.LocalLambda = llURL
+		log.Info("local Lambda serving", "dir", o.localLambda, "url", llURL.String())
+	}
+	o.cfg.Logger = log
+	srv := server.New(o.cfg, st)
+	ls, err := srv.Listen()
+	if err != nil {
+		return withHint(err, "pick another address with --http-addr, --https-addr or --admin-addr")
+	}
+	state := ServeState{
+		PID:      os.Getpid(),
+		HTTPURL:  "http://" + clientHost(srv.HTTPListenAddr),
+		AdminURL: "http://" + clientHost(srv.AdminListenAddr),
+	}
+	if srv.HTTPSListenAddr != nil {
+		state.HTTPSURL = "https://" + clientHost(srv.HTTPSListenAddr)
+	}
+	if err := WriteServeState(dir, state); err != nil {
+		log.Warn("cannot record the gateway's address for 'lambdagate proxy url'", "error", err.Error())
+	}
+	defer RemoveServeState(dir)
+	log.Info("data directory", "path", filepath.Join(dir, datadir.DBFile))
+	return srv.Run(ctx, ls)
+}
+
+// clientHost turns a bound address into one a client on this machine can
+// use: a wildcard bind becomes localhost, as glooctl proxy url prints.
+func clientHost(a net.Addr) string {
+	if a == nil {
+		return ""
+	}
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+func startLocalLambda(dir, addr string, log *slog.Logger) (*locallambda.Server, *url.URL, error) {
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return nil, nil, withHint(fmt.Errorf("--local-lambda %q: not a directory of functions", dir), "lambdagate serve --local-lambda examples/functions")
+	}
+	ll, err := locallambda.New(locallambda.Options{Dir: dir, Logger: log.With("component", "local-lambda")})
+	if err != nil {
+		return nil, nil, fmt.Errorf("starting the local Lambda: %w", err)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		ll.Close()
+		return nil, nil, withHint(fmt.Errorf("listening on --local-lambda-addr %s: %w", addr, err), "pick another address with --local-lambda-addr 127.0.0.1:0")
+	}
+	go func() {
+		if err := ll.Serve(ln); err != nil && !errors.Is(err, net.ErrClosed) {
+			log.Error("local Lambda stopped", "error", err.Error())
+		}
+	}()
+	return ll, &url.URL{Scheme: "http", Host: clientHost(ln.Addr())}, nil
+}
+
+func newLambdaCommand(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "lambda",
+		Short: "Local Lambda service",
+		Args:  usageArgs(cobra.NoArgs),
+		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	var dir, addr, logFormat string
+	serve := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the local Lambda service alone",
+		Long: `Run a local Lambda service: the AWS Lambda HTTP API on loopback, running the
+functions in --dir as real processes through the Lambda Runtime API.`,
+		Example: `  lambdagate lambda serve --dir examples/functions --addr 127.0.0.1:9001`,
+		Args:    usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o := &serveOptions{logFormat: logFormat, logLevel: "info"}
+			log, err := o.logger(g)
+			if err != nil {
+				return err
+			}
+			ll, u, err := startLocalLambda(dir, addr, log)
+			if err != nil {
+				return err
+			}
+			defer ll.Close()
+			fmt.Fprintf(g.stdout, "local Lambda listening on %s (functions in %s)\n", u, dir)
+			<-cmd.Context().Done()
+			return nil
+		},
+	}
+	f := serve.Flags()
+	f.StringVar(&dir, "dir", "", "directory with one folder per function (required)")
+	f.StringVar(&addr, "addr", "127.0.0.1:9001", "listen address")
+	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
+	_ = serve.MarkFlagRequired("dir")
+	cmd.AddCommand(serve)
+	return cmd
+}
+

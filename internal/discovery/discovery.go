@@ -1,0 +1,413 @@
+// Package discovery fills each AWS upstream's spec.aws.lambdaFunctions from
+// the Lambda API, as Gloo's function discovery (FDS) does, with three
+// improvements: aliases are discovered too, entries written by hand are
+// kept instead of overwritten (gloo#7603), and nothing is written when
+// nothing changed.
+package discovery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"reflect"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
+	gloo "github.com/lambdagate/lambdagate/api/gloo/v1"
+	"github.com/lambdagate/lambdagate/internal/awscreds"
+	"github.com/lambdagate/lambdagate/internal/resource"
+	"github.com/lambdagate/lambdagate/internal/store"
+	"github.com/lambdagate/lambdagate/internal/translate"
+)
+
+// Label and annotation keys.
+const (
+	// GlooLabel is Gloo's per-upstream switch: "enabled" or "disabled".
+	GlooLabel = "discovery.solo.io/function_discovery"
+	// DiscoveredAnnotation lists the logical names discovery wrote last
+	// time, so that it can tell them from entries written by hand.
+	DiscoveredAnnotation = "lambdagate.io/discovered-functions"
+)
+
+// Options configures a Discoverer.
+type Options struct {
+	// Interval between two discoveries of one upstream. Default 5s.
+	Interval time.Duration
+	// MaxBackoff caps the delay after repeated errors. Default 5m.
+	MaxBackoff time.Duration
+	// Env is the translation environment (endpoint choice).
+	Env      translate.Env
+	Resolver *awscreds.Resolver
+	Logger   *slog.Logger
+	// HTTPClient for the Lambda API. Default: the SDK's.
+	HTTPClient *http.Client
+	// OnChange is called when an upstream's discovery error appears or
+	// clears, so that the gateway can refresh statuses.
+	OnChange func()
+}
+
+// Discoverer runs discovery for every eligible upstream.
+type Discoverer struct {
+	st   store.Store
+	o    Options
+	mu   sync.Mutex
+	errs map[string]string // upstream key -> last error
+	next map[string]time.Time
+	fail map[string]int
+}
+
+// New returns a Discoverer.
+func New(st store.Store, o Options) *Discoverer {
+	if o.Interval == 0 {
+		o.Interval = 5 * time.Second
+	}
+	if o.MaxBackoff == 0 {
+		o.MaxBackoff = 5 * time.Minute
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Resolver == nil {
+		o.Resolver = awscreds.NewResolver()
+	}
+	return &Discoverer{st: st, o: o, errs: map[string]string{}, next: map[string]time.Time{}, fail: map[string]int{}}
+}
+
+// Error returns the last discovery error of an upstream ("" when none); it
+// plugs into translate.Env.UpstreamWarning.
+func (d *Discoverer) Error(upstreamKey string) string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if e := d.errs[upstreamKey]; e != "" {
+		return "function discovery failed: " + e
+	}
+	return ""
+}
+
+// Run discovers until ctx is done. It never blocks serving: it only reads
+// and writes the store.
+func (d *Discoverer) Run(ctx context.Context) {
+	tick := time.NewTicker(min(d.o.Interval, time.Second))
+	defer tick.Stop()
+	for {
+		d.RunOnce(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// RunOnce discovers every upstream that is due.
+func (d *Discoverer) RunOnce(ctx context.Context) {
+	ups, err := d.st.List(ctx, resource.KindUpstream, "")
+	if err != nil {
+		if ctx.Err() == nil {
+			d.o.Logger.Warn("discovery: listing upstreams failed", "error", err.Error())
+		}
+		return
+	}
+	secretsList, err := d.st.List(ctx, resource.KindSecret, "")
+	if err != nil {
+		return
+	}
+	secrets := translate.FromObjects(secretsList)
+	smap := map[string]*resourceSecret{}
+	for _, s := range secrets.Secrets {
+		smap[s.Metadata.Key()] = &s.Secret
+	}
+	opts, mode := d.settings(ctx)
+	now := time.Now()
+	seen := map[string]bool{}
+	for _, o := range ups {
+		u := o.(*resource.Upstream)
+		key := u.Metadata.Key()
+		seen[key] = true
+		if !eligible(u, mode) || u.Spec.AWS == nil {
+			d.setErr(key, "")
+			continue
+		}
+		d.mu.Lock()
+		due := !now.Before(d.next[key])
+		d.mu.Unlock()
+		if !due {
+			continue
+		}
+		err := d.discover(ctx, u, smap, opts)
+		if ctx.Err() != nil {
+			return
+		}
+		d.mu.Lock()
+		if err != nil {
+			d.fail[key]++
+			d.next[key] = now.Add(backoff(d.fail[key], d.o.MaxBackoff))
+		} else {
+			d.fail[key] = 0
+			d.next[key] = now.Add(d.o.Interval)
+		}
+		d.mu.Unlock()
+		msg := ""
+		if err != nil {
+			msg = err.Error()
+			d.o.Logger.Warn("discovery failed", "upstream", key, "error", msg)
+		}
+		d.setErr(key, msg)
+	}
+	d.mu.Lock()
+	for k := range d.next {
+		if !seen[k] {
+			delete(d.next, k)
+			delete(d.fail, k)
+			delete(d.errs, k)
+		}
+	}
+	d.mu.Unlock()
+}
+
+// backoff is exponential from 1s (factor 2, capped), with ±20% jitter like
+// Gloo's go-utils backoff.
+func backoff(failures int, max time.Duration) time.Duration {
+	b := time.Second << min(failures-1, 20)
+	if b > max || b <= 0 {
+		b = max
+	}
+	j := 0.8 + 0.4*rand.Float64()
+	return time.Duration(float64(b) * j)
+}
+
+func (d *Discoverer) setErr(key, msg string) {
+	d.mu.Lock()
+	changed := d.errs[key] != msg
+	if msg == "" {
+		delete(d.errs, key)
+	} else {
+		d.errs[key] = msg
+	}
+	d.mu.Unlock()
+	if changed && d.o.OnChange != nil {
+		d.o.OnChange()
+	}
+}
+
+func (d *Discoverer) settings(ctx context.Context) (*gloo.AWSOptions, string) {
+	o, err := d.st.Get(ctx, resource.KindSettings, translate.SettingsNamespace, translate.SettingsName)
+	if err != nil {
+		return nil, "BLACKLIST"
+	}
+	s := o.(*resource.Settings)
+	mode := "BLACKLIST"
+	if s.Spec.Discovery != nil && s.Spec.Discovery.FdsMode != "" {
+		mode = s.Spec.Discovery.FdsMode
+	}
+	if s.Spec.Gloo != nil {
+		return s.Spec.Gloo.AWSOptions, mode
+	}
+	return nil, mode
+}
+
+// eligible applies Gloo's fdsMode and label: BLACKLIST discovers unless
+// the label says disabled, WHITELIST only when it says enabled (gloo#7916),
+// DISABLED never.
+func eligible(u *resource.Upstream, mode string) bool {
+	v := u.Metadata.Labels[GlooLabel]
+	switch mode {
+	case "DISABLED":
+		return false
+	case "WHITELIST":
+		return v == "enabled"
+	}
+	return v != "disabled"
+}
+
+func (d *Discoverer) discover(ctx context.Context, u *resource.Upstream, secrets map[string]*resourceSecret, opts *gloo.AWSOptions) error {
+	a := u.Spec.AWS
+	creds, err := d.o.Resolver.ForUpstream(a, u.Metadata.Namespace, secrets, opts)
+	if err != nil {
+		return err
+	}
+	endpoint := translate.Endpoint(a, d.o.Env)
+	client := awslambda.New(awslambda.Options{
+		Region:       a.Region,
+		Credentials:  creds,
+		BaseEndpoint: aws.String(endpoint.String()),
+		HTTPClient:   d.httpClient(),
+		Retryer:      aws.NopRetryer{},
+	})
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	found, err := List(cctx, client)
+	if err != nil {
+		return err
+	}
+	return d.write(ctx, u, found)
+}
+
+func (d *Discoverer) httpClient() awslambda.HTTPClient {
+	if d.o.HTTPClient != nil {
+		return d.o.HTTPClient
+	}
+	return http.DefaultClient
+}
+
+// List returns every function version and alias, named as Gloo names them
+// (name for $LATEST, name:version, and name:alias), sorted by logical name.
+func List(ctx context.Context, client *awslambda.Client) ([]gloo.LambdaFunctionSpec, error) {
+	var out []gloo.LambdaFunctionSpec
+	names := map[string]bool{}
+	p := awslambda.NewListFunctionsPaginator(client, &awslambda.ListFunctionsInput{FunctionVersion: "ALL"})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("listing functions: %w", cleanErr(err))
+		}
+		for _, f := range page.Functions {
+			name, version := aws.ToString(f.FunctionName), aws.ToString(f.Version)
+			logical := name + ":" + version
+			if version == "$LATEST" {
+				logical = name
+			}
+			out = append(out, gloo.LambdaFunctionSpec{LogicalName: logical, LambdaFunctionName: name, Qualifier: version})
+			names[name] = true
+		}
+	}
+	sorted := make([]string, 0, len(names))
+	for n := range names {
+		sorted = append(sorted, n)
+	}
+	sort.Strings(sorted)
+	for _, name := range sorted {
+		ap := awslambda.NewListAliasesPaginator(client, &awslambda.ListAliasesInput{FunctionName: aws.String(name)})
+		for ap.HasMorePages() {
+			page, err := ap.NextPage(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("listing aliases of %s: %w", name, cleanErr(err))
+			}
+			for _, al := range page.Aliases {
+				a := aws.ToString(al.Name)
+				out = append(out, gloo.LambdaFunctionSpec{LogicalName: name + ":" + a, LambdaFunctionName: name, Qualifier: a})
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].LogicalName < out[j].LogicalName })
+	return out, nil
+}
+
+// cleanErr keeps the SDK's message but drops its long operation prefix.
+func cleanErr(err error) error {
+	var oe interface{ Unwrap() error }
+	if errors.As(err, &oe) {
+		s := err.Error()
+		if i := strings.LastIndex(s, ", "); i > 0 && strings.HasPrefix(s, "operation error") {
+			return errors.New(strings.TrimSpace(s[i+2:]))
+		}
+	}
+	return err
+}
+
+// Merge combines discovered functions with the current list: entries
+// written by hand (not in previous, the names discovery wrote last time)
+// are kept and win over a discovered entry of the same logical name;
+// entries discovery wrote earlier that no longer exist are dropped.
+func Merge(current, discovered []gloo.LambdaFunctionSpec, previous map[string]bool) ([]gloo.LambdaFunctionSpec, map[string]bool) {
+	byName := map[string]gloo.LambdaFunctionSpec{}
+	disc := map[string]gloo.LambdaFunctionSpec{}
+	for _, f := range discovered {
+		disc[f.LogicalName] = f
+	}
+	written := map[string]bool{}
+	for _, f := range current {
+		if !previous[f.LogicalName] {
+			byName[f.LogicalName] = f // hand-written
+			continue
+		}
+		if df, ok := disc[f.LogicalName]; ok && df != f {
+			byName[f.LogicalName] = f // discovered once, edited by hand since
+		}
+	}
+	for _, f := range discovered {
+		if _, ok := byName[f.LogicalName]; !ok {
+			byName[f.LogicalName] = f
+			written[f.LogicalName] = true
+		}
+	}
+	out := make([]gloo.LambdaFunctionSpec, 0, len(byName))
+	for _, f := range byName {
+		out = append(out, f)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].LogicalName < out[j].LogicalName })
+	return out, written
+}
+
+func parsePrevious(s string) map[string]bool {
+	m := map[string]bool{}
+	for _, n := range strings.Split(s, ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			m[n] = true
+		}
+	}
+	return m
+}
+
+func formatPrevious(m map[string]bool) string {
+	names := make([]string, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return strings.Join(names, ",")
+}
+
+// write stores the merged list when it changed, retrying conflicts against
+// the latest version.
+func (d *Discoverer) write(ctx context.Context, u *resource.Upstream, found []gloo.LambdaFunctionSpec) error {
+	for attempt := 0; attempt < 5; attempt++ {
+		prev := parsePrevious(u.Metadata.Annotations[DiscoveredAnnotation])
+		merged, written := Merge(u.Spec.AWS.LambdaFunctions, found, prev)
+		ann := formatPrevious(written)
+		if reflect.DeepEqual(merged, nonNil(u.Spec.AWS.LambdaFunctions)) && ann == u.Metadata.Annotations[DiscoveredAnnotation] {
+			return nil
+		}
+		c := resource.DeepCopy(u).(*resource.Upstream)
+		c.Spec.AWS.LambdaFunctions = merged
+		if c.Metadata.Annotations == nil {
+			c.Metadata.Annotations = map[string]string{}
+		}
+		if ann == "" {
+			delete(c.Metadata.Annotations, DiscoveredAnnotation)
+		} else {
+			c.Metadata.Annotations[DiscoveredAnnotation] = ann
+		}
+		_, err := d.st.Update(ctx, c)
+		if err == nil {
+			d.o.Logger.Info("discovery updated functions", "upstream", u.Metadata.Key(), "functions", len(merged))
+			return nil
+		}
+		if !store.IsConflict(err) {
+			return fmt.Errorf("writing lambdaFunctions: %w", err)
+		}
+		o, err := d.st.Get(ctx, resource.KindUpstream, u.Metadata.Namespace, u.Metadata.Name)
+		if err != nil {
+			return fmt.Errorf("re-reading the upstream after a conflict: %w", err)
+		}
+		u = o.(*resource.Upstream)
+		if u.Spec.AWS == nil {
+			return nil
+		}
+	}
+	return errors.New("writing lambdaFunctions: too many concurrent changes; will retry")
+}
+
+func nonNil(l []gloo.LambdaFunctionSpec) []gloo.LambdaFunctionSpec {
+	if l == nil {
+		return []gloo.LambdaFunctionSpec{}
+	}
+	return l
+}

@@ -1,0 +1,240 @@
+'use strict';
+// Lambda Runtime API client for Node.js functions run by lambdagate's local
+// Lambda service. It follows the contract of the managed nodejs runtime:
+// _HANDLER is "path/to/module.export", resolved against LAMBDA_TASK_ROOT;
+// async handlers, callback handlers (event, context, callback) and the
+// context object (getRemainingTimeInMillis, awsRequestId, ...) are supported.
+// Only Node's built-in modules are used.
+
+const http = require('http');
+const path = require('path');
+const fs = require('fs');
+const util = require('util');
+const { pathToFileURL } = require('url');
+
+const api = process.env.AWS_LAMBDA_RUNTIME_API;
+const [apiHost, apiPort] = api.split(':');
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+const base = '/2018-06-01/runtime';
+
+let currentRequestId = '';
+
+// Console output is formatted like the managed runtime's:
+// "<ISO time>\t<request id>\t<LEVEL>\t<message>".
+function patchConsole() {
+  const write = (level) => (...args) => {
+    const msg = util.format(...args).replace(/\n/g, '\r');
+    process.stdout.write(`${new Date().toISOString()}\t${currentRequestId || 'undefined'}\t${level}\t${msg}\n`);
+  };
+  console.log = write('INFO');
+  console.info = write('INFO');
+  console.warn = write('WARN');
+  console.error = write('ERROR');
+  console.debug = write('DEBUG');
+  console.trace = write('TRACE');
+}
+
+function request(method, urlPath, body, headers) {
+  return new Promise((resolve, reject) => {
+    const data = body === undefined ? undefined : Buffer.from(body);
+    const h = Object.assign({}, headers || {});
+    if (data) {
+      h['Content-Type'] = h['Content-Type'] || 'application/json';
+      h['Content-Length'] = data.length;
+    }
+    const req = http.request({ host: apiHost, port: apiPort, method, path: base + urlPath, agent, headers: h }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    if (data) req.write(data);
+    req.end();
+  });
+}
+
+function errorPayload(err, fallbackType) {
+  if (err instanceof Error) {
+    const trace = typeof err.stack === 'string' ? err.stack.split('\n') : [];
+    return { errorType: err.name || fallbackType, errorMessage: err.message, trace };
+  }
+  let message;
+  try {
+    message = typeof err === 'string' ? err : JSON.stringify(err);
+  } catch (e) {
+    message = String(err);
+  }
+  return { errorType: fallbackType, errorMessage: message, trace: [] };
+}
+
+async function postError(urlPath, err, fallbackType) {
+  const payload = errorPayload(err, fallbackType);
+  process.stdout.write(`${new Date().toISOString()}\t${currentRequestId || 'undefined'}\tERROR\t${util.format('Invoke Error', JSON.stringify(payload))}\n`);
+  await request('POST', urlPath, JSON.stringify(payload), { 'Lambda-Runtime-Function-Error-Type': payload.errorType });
+}
+
+async function loadHandler() {
+  const spec = process.env._HANDLER || 'index.handler';
+  const root = process.env.LAMBDA_TASK_ROOT || process.cwd();
+  const dot = spec.lastIndexOf('.');
+  if (dot <= 0) {
+    const e = new Error(`Bad handler ${spec}: expected "module.export"`);
+    e.name = 'Runtime.MalformedHandlerName';
+    throw e;
+  }
+  // The export part may be nested ("index.app.handler" means module index,
+  // export app.handler), as in the managed runtime.
+  const firstDot = spec.indexOf('.', spec.lastIndexOf('/') + 1);
+  const modulePart = spec.slice(0, firstDot);
+  const exportPath = spec.slice(firstDot + 1).split('.');
+  const basePath = path.resolve(root, modulePart);
+  let mod;
+  const candidates = ['.js', '.mjs', '.cjs'].map((ext) => basePath + ext).filter((p) => fs.existsSync(p));
+  if (candidates.length === 0) {
+    const e = new Error(`Cannot find module '${modulePart}'`);
+    e.name = 'Runtime.ImportModuleError';
+    throw e;
+  }
+  const file = candidates[0];
+  try {
+    if (file.endsWith('.mjs')) {
+      mod = await import(pathToFileURL(file).href);
+    } else {
+      try {
+        mod = require(file);
+      } catch (err) {
+        if (err && err.code === 'ERR_REQUIRE_ESM') {
+          mod = await import(pathToFileURL(file).href);
+        } else {
+          throw err;
+        }
+      }
+    }
+  } catch (err) {
+    const e = new Error(`${err && err.name ? err.name : 'Error'}: ${err && err.message ? err.message : err}`);
+    e.name = err instanceof SyntaxError ? 'Runtime.UserCodeSyntaxError' : 'Runtime.ImportModuleError';
+    e.stack = err && err.stack ? err.stack : e.stack;
+    throw e;
+  }
+  let fn = mod;
+  for (const key of exportPath) {
+    fn = fn == null ? undefined : fn[key];
+  }
+  if (typeof fn !== 'function' && mod && mod.default) {
+    fn = mod.default;
+    for (const key of exportPath) fn = fn == null ? undefined : fn[key];
+  }
+  if (typeof fn !== 'function') {
+    const e = new Error(`${spec} is undefined or not exported`);
+    e.name = 'Runtime.HandlerNotFound';
+    throw e;
+  }
+  return fn;
+}
+
+function makeContext(headers) {
+  const deadline = Number(headers['lambda-runtime-deadline-ms'] || 0);
+  const ctx = {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName: process.env.AWS_LAMBDA_FUNCTION_NAME,
+    functionVersion: process.env.AWS_LAMBDA_FUNCTION_VERSION,
+    invokedFunctionArn: headers['lambda-runtime-invoked-function-arn'],
+    memoryLimitInMB: process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
+    awsRequestId: headers['lambda-runtime-aws-request-id'],
+    logGroupName: process.env.AWS_LAMBDA_LOG_GROUP_NAME,
+    logStreamName: process.env.AWS_LAMBDA_LOG_STREAM_NAME,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+  };
+  if (headers['lambda-runtime-client-context']) {
+    try { ctx.clientContext = JSON.parse(headers['lambda-runtime-client-context']); } catch (e) { /* ignored like the managed runtime */ }
+  }
+  if (headers['lambda-runtime-cognito-identity']) {
+    try { ctx.identity = JSON.parse(headers['lambda-runtime-cognito-identity']); } catch (e) { /* ignored */ }
+  }
+  return ctx;
+}
+
+// runHandler settles with the handler's result. A handler that returns a
+// promise is awaited; one declared with three parameters answers through the
+// callback; a plain return value of any other handler is used as is.
+function runHandler(handler, event, ctx) {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const callback = (err, result) => {
+      if (settled) return;
+      settled = true;
+      if (err !== undefined && err !== null) reject(err); else resolve(result);
+    };
+    ctx.done = callback;
+    ctx.succeed = (result) => callback(null, result);
+    ctx.fail = (err) => callback(err == null ? new Error('handled') : err);
+    let ret;
+    try {
+      ret = handler(event, ctx, callback);
+    } catch (err) {
+      callback(err);
+      return;
+    }
+    if (ret && typeof ret.then === 'function') {
+      ret.then((v) => callback(null, v), (err) => callback(err == null ? new Error('Promise rejected') : err));
+    } else if (handler.length < 3) {
+      callback(null, ret);
+    }
+  });
+}
+
+async function main() {
+  patchConsole();
+  let handler;
+  try {
+    handler = await loadHandler();
+  } catch (err) {
+    await postError('/init/error', err, 'Runtime.ImportModuleError').catch(() => {});
+    process.exit(1);
+  }
+  process.on('uncaughtException', async (err) => {
+    if (currentRequestId) {
+      await postError(`/invocation/${currentRequestId}/error`, err, 'Runtime.UncaughtException').catch(() => {});
+    }
+    process.exit(129);
+  });
+  process.on('unhandledRejection', async (reason) => {
+    const err = reason instanceof Error ? reason : new Error(String(reason));
+    if (!(reason instanceof Error)) err.name = 'Runtime.UnhandledPromiseRejection';
+    if (currentRequestId) {
+      await postError(`/invocation/${currentRequestId}/error`, err, 'Runtime.UnhandledPromiseRejection').catch(() => {});
+    }
+    process.exit(128);
+  });
+  for (;;) {
+    const next = await request('GET', '/invocation/next');
+    if (next.status !== 200) {
+      throw new Error(`runtime API /next answered ${next.status}`);
+    }
+    const id = next.headers['lambda-runtime-aws-request-id'];
+    currentRequestId = id;
+    if (next.headers['lambda-runtime-trace-id']) process.env._X_AMZN_TRACE_ID = next.headers['lambda-runtime-trace-id'];
+    let event;
+    try {
+      event = JSON.parse(next.body.toString('utf8') || 'null');
+    } catch (err) {
+      await postError(`/invocation/${id}/error`, err, 'Runtime.InvalidEvent');
+      continue;
+    }
+    const ctx = makeContext(next.headers);
+    try {
+      const result = await runHandler(handler, event, ctx);
+      const body = JSON.stringify(result === undefined ? null : result);
+      await request('POST', `/invocation/${id}/response`, body === undefined ? 'null' : body);
+    } catch (err) {
+      await postError(`/invocation/${id}/error`, err, 'Error');
+    }
+    currentRequestId = '';
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`bootstrap: ${err && err.stack ? err.stack : err}\n`);
+  process.exit(1);
+});
