@@ -157,3 +157,12 @@ func buildGoFunction(t testing.TB, out string) {
 		t.Fatalf("go build testdata/gofunc: %v\n%s", err, b)
 	}
 }
+
+func listen(t testing.TB) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln
+}

@@ -180,6 +180,11 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, o *Outcome) erro
 	for k, v := range resp.Header {
 		h[k] = v
 	}
+	if _, ok := h["Content-Type"]; !ok {
+		// The function chose no type: send none rather than let net/http
+		// guess one from the body.
+		h["Content-Type"] = nil
+	}
 	h["Content-Length"] = []string{strconv.Itoa(len(resp.Body))}
 	w.WriteHeader(resp.StatusCode)
 	if r.Method != http.MethodHead {
