@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	core "github.com/lambdagate/lambdagate/api/core/v1"
 	"github.com/lambdagate/lambdagate/internal/resource"
 	"github.com/lambdagate/lambdagate/internal/store"
 )
@@ -45,7 +46,11 @@ Upstream, VirtualService.`,
 			if len(files) == 0 {
 				return &usageError{errors.New("-f/--filename is required: a file, a directory or - for standard input")}
 			}
-			return runApply(cmd.Context(), g, files, dryRun)
+			nsFlag := ""
+			if cmd.Flags().Changed("namespace") {
+				nsFlag = g.namespace
+			}
+			return runApply(cmd.Context(), g, files, dryRun, nsFlag)
 		},
 	}
 	cmd.Flags().StringArrayVarP(&files, "filename", "f", nil, "manifest file, directory or - (repeatable)")
@@ -104,7 +109,11 @@ func fileSource(path string) source {
 
 // runApply decodes and validates every input, reports every problem, and
 // applies the valid objects in dependency order.
-func runApply(ctx context.Context, g *globals, files []string, dryRun bool) error {
+//
+// nsFlag is -n when given explicitly. Manifests keep their own namespace
+// (resource.DecodeAll defaults a missing one to gloo-system before apply
+// sees it), so a different -n is reported rather than silently ignored.
+func runApply(ctx context.Context, g *globals, files []string, dryRun bool, nsFlag string) error {
 	sources, err := expandSources(g, files)
 	if err != nil {
 		return err
@@ -136,6 +145,9 @@ func runApply(ctx context.Context, g *globals, files []string, dryRun bool) erro
 	}
 	var valid []resource.Object
 	for _, o := range objs {
+		if ns := o.GetMetadata().Namespace; nsFlag != "" && ns != nsFlag {
+			fmt.Fprintf(g.stderr, "Warning: %s: -n %s ignored: apply uses the manifest's metadata.namespace (default %s)\n", resource.Ref(o), nsFlag, core.DefaultNamespace)
+		}
 		ps := resource.Validate(o)
 		for _, w := range ps.Warnings() {
 			fmt.Fprintf(g.stderr, "Warning: %s: %s\n", resource.Ref(o), w)

@@ -210,6 +210,9 @@ func printError(w io.Writer, cmd *cobra.Command, err error) {
 		path := "lambdagate"
 		if cmd != nil {
 			path = cmd.CommandPath()
+			if cmd.HasParent() {
+				fmt.Fprintf(w, "Usage: %s\n", cmd.UseLine())
+			}
 		}
 		fmt.Fprintf(w, "Try: %s --help\n", path)
 	}

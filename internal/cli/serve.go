@@ -196,4 +196,3 @@ functions in --dir as real processes through the Lambda Runtime API.`,
 	cmd.AddCommand(serve)
 	return cmd
 }
-

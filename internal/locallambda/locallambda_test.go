@@ -254,7 +254,7 @@ func TestInvokeNode(t *testing.T) {
 			t.Fatalf("LogResult is not base64: %v", err)
 		}
 		logs := string(raw)
-		for _, want := range []string{"START RequestId: ", "Version: $LATEST", "\tINFO\tlog-marker m-4711", "stderr-marker", "END RequestId: ", "REPORT RequestId: ", "Duration: ", "Memory Size: 128 MB"} {
+		for _, want := range []string{"START RequestId: ", "Version: $LATEST", "\tINFO\tlog-marker m-4711", "stderr-marker", "END RequestId: ", "REPORT RequestId: ", "Duration: ", "Memory Size: 256 MB", "Max Memory Used: "} {
 			if !strings.Contains(logs, want) {
 				t.Errorf("tail log lacks %q:\n%s", want, logs)
 			}

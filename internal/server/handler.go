@@ -35,16 +35,16 @@ type Gateway struct {
 
 // Outcome describes one handled request for logs and metrics.
 type Outcome struct {
-	Method, Path   string
-	Host           string
-	Target         *lambda.Target
-	Status         int
-	Code           string // error code, "" on success
-	Err            error
-	Start          time.Time
-	Total, Lambda  time.Duration
-	RequestID      string
-	LambdaRequestID string
+	Method, Path      string
+	Host              string
+	Target            *lambda.Target
+	Status            int
+	Code              string // error code, "" on success
+	Err               error
+	Start             time.Time
+	Total, Lambda     time.Duration
+	RequestID         string
+	LambdaRequestID   string
 	BytesIn, BytesOut int
 }
 

@@ -19,10 +19,10 @@ import (
 
 	"github.com/lambdagate/lambdagate/internal/awscreds"
 	"github.com/lambdagate/lambdagate/internal/discovery"
-	"github.com/lambdagate/lambdagate/internal/translate"
 	"github.com/lambdagate/lambdagate/internal/lambda"
 	"github.com/lambdagate/lambdagate/internal/snapshot"
 	"github.com/lambdagate/lambdagate/internal/store"
+	"github.com/lambdagate/lambdagate/internal/translate"
 )
 
 // Config is the gateway's process configuration.

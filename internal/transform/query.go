@@ -99,18 +99,16 @@ func allValues(params []queryParam) map[string][]string {
 }
 
 // joinedValues maps each key to its values joined with ",", as HTTP API
-// payload 2.0 does; nil when there are no params.
+// payload 2.0 does; nil when there are no params. Joining once per key keeps
+// this linear however often a key repeats.
 func joinedValues(params []queryParam) map[string]string {
-	if len(params) == 0 {
+	all := allValues(params)
+	if all == nil {
 		return nil
 	}
-	m := make(map[string]string, len(params))
-	for _, p := range params {
-		if prev, ok := m[p.key]; ok {
-			m[p.key] = prev + "," + p.value
-		} else {
-			m[p.key] = p.value
-		}
+	m := make(map[string]string, len(all))
+	for k, vs := range all {
+		m[k] = strings.Join(vs, ",")
 	}
 	return m
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"math"
 	"net/http"
 	"slices"
@@ -133,6 +132,24 @@ func unwrapAPIGateway(obj map[string]json.RawMessage, format string, v2 bool) (*
 	return resp, nil
 }
 
+// quote quotes a function-supplied string for a Problem, cut to a length
+// that keeps the 502 body short.
+func quote(s string) string {
+	const max = 64
+	if len(s) > max {
+		return strconv.Quote(s[:max]) + "..."
+	}
+	return strconv.Quote(s)
+}
+
+// short cuts a JSON number for a Problem.
+func short(s string) string {
+	if len(s) > 32 {
+		return s[:32] + "..."
+	}
+	return s
+}
+
 func malformed(format, problem string) *MalformedError {
 	return &MalformedError{Format: format, Problem: problem}
 }
@@ -176,7 +193,7 @@ func parseStatus(raw json.RawMessage, allowString bool) (int, string) {
 		}
 		text = strings.TrimSpace(s)
 		if _, err := strconv.Atoi(text); err != nil {
-			return 0, fmt.Sprintf("statusCode %q is not an integer", s)
+			return 0, "statusCode " + quote(s) + " is not an integer"
 		}
 	case raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9':
 	default:
@@ -184,10 +201,10 @@ func parseStatus(raw json.RawMessage, allowString bool) (int, string) {
 	}
 	f, err := strconv.ParseFloat(text, 64)
 	if err != nil || f != math.Trunc(f) {
-		return 0, fmt.Sprintf("statusCode %s is not an integer", text)
+		return 0, "statusCode " + short(text) + " is not an integer"
 	}
 	if f < 100 || f > 599 {
-		return 0, fmt.Sprintf("statusCode %s is outside 100-599", text)
+		return 0, "statusCode " + short(text) + " is outside 100-599"
 	}
 	return int(f), ""
 }
@@ -250,7 +267,7 @@ func (hb *headerBuilder) addSingle(raw json.RawMessage, skip map[string]bool) er
 		}
 		v, ok, problem := hb.scalar(m[name])
 		if problem != "" {
-			return malformed(hb.format, fmt.Sprintf("header %q value %s", name, problem))
+			return malformed(hb.format, "header "+quote(name)+" value "+problem)
 		}
 		if ok {
 			if err := hb.add(name, v); err != nil {
@@ -272,20 +289,21 @@ func (hb *headerBuilder) addMulti(raw json.RawMessage, names map[string]bool) er
 		return malformed(hb.format, "multiValueHeaders must be an object")
 	}
 	for _, name := range sortedKeys(m) {
+		rv := m[name]
+		if isNull(rv) {
+			continue // a null entry does not hide the same name in headers
+		}
 		if names != nil {
 			names[http.CanonicalHeaderKey(name)] = true
 		}
-		rv := m[name]
 		var elems []json.RawMessage
 		switch {
-		case isNull(rv):
-			continue
 		case rv[0] == '[':
 			if json.Unmarshal(rv, &elems) != nil {
-				return malformed(hb.format, fmt.Sprintf("header %q values must be a list", name))
+				return malformed(hb.format, "header "+quote(name)+" values must be a list")
 			}
 		case hb.strict:
-			return malformed(hb.format, fmt.Sprintf("header %q values must be a list of strings", name))
+			return malformed(hb.format, "header "+quote(name)+" values must be a list of strings")
 		default:
 			// Gloo tolerates a bare scalar as a one-element list.
 			elems = []json.RawMessage{rv}
@@ -293,7 +311,7 @@ func (hb *headerBuilder) addMulti(raw json.RawMessage, names map[string]bool) er
 		for _, e := range elems {
 			v, ok, problem := hb.scalar(e)
 			if problem != "" {
-				return malformed(hb.format, fmt.Sprintf("header %q value %s", name, problem))
+				return malformed(hb.format, "header "+quote(name)+" value "+problem)
 			}
 			if ok {
 				if err := hb.add(name, v); err != nil {
@@ -355,7 +373,7 @@ func (hb *headerBuilder) scalar(raw json.RawMessage) (value string, ok bool, pro
 // Content-Length, which the server owns.
 func (hb *headerBuilder) add(name, value string) error {
 	if !httpguts.ValidHeaderFieldName(name) {
-		return malformed(hb.format, fmt.Sprintf("header name %q is not a valid HTTP token", name))
+		return malformed(hb.format, "header name "+quote(name)+" is not a valid HTTP token")
 	}
 	value = strings.Trim(value, " \t")
 	if !httpguts.ValidHeaderFieldValue(value) {
@@ -368,7 +386,7 @@ func (hb *headerBuilder) add(name, value string) error {
 		default:
 			problem = "contains a control character"
 		}
-		return malformed(hb.format, fmt.Sprintf("header %q value %s", name, problem))
+		return malformed(hb.format, "header "+quote(name)+" value "+problem)
 	}
 	key := http.CanonicalHeaderKey(name)
 	if droppedResponseHeader(key) {

@@ -1,6 +1,7 @@
 package transform
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -173,5 +174,31 @@ func benchUnwrap(b *testing.B, unwrap func([]byte) (*Response, error)) {
 		if _, err := unwrap(p); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestZeroRequest checks that a request with nothing set (nil Header, no
+// body, zero time) still builds valid events with the documented defaults.
+func TestZeroRequest(t *testing.T) {
+	for name, build := range builders {
+		t.Run(name, func(t *testing.T) {
+			out, err := build(&Request{}, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !json.Valid(out) {
+				t.Fatalf("invalid JSON: %s", out)
+			}
+		})
+	}
+	out, _ := APIGatewayV1Event(&Request{})
+	var ev struct {
+		RequestContext struct{ Stage, AccountID, APIID string } `json:"requestContext"`
+	}
+	if err := json.Unmarshal(out, &ev); err != nil {
+		t.Fatal(err)
+	}
+	if ev.RequestContext.Stage != DefaultStage {
+		t.Errorf("stage = %q, want %q", ev.RequestContext.Stage, DefaultStage)
 	}
 }

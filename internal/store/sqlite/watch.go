@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/lambdagate/lambdagate/internal/resource"
@@ -19,6 +20,9 @@ const watchBatch = 256
 func (s *Store) Watch(ctx context.Context) (<-chan store.Event, error) {
 	var rev int64
 	if err := s.rdb.QueryRowContext(ctx, `SELECT rev FROM revision WHERE id = 1`).Scan(&rev); err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("starting a watch: %w", ctx.Err())
+		}
 		return nil, s.dbErr(err, ref{}, "starting a watch")
 	}
 	return s.watchFrom(ctx, rev)
