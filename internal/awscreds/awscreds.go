@@ -22,7 +22,6 @@ import (
 // NoSourceMessage is Gloo's rejection for an upstream without credentials.
 const NoSourceMessage = "no aws secret provided. consider setting enableCredentialsDiscovey to true or enabling service account credentials if running in EKS"
 
-
 // FromSecret reads AWS credentials from a secret in either form Gloo reads:
 // the plain Kubernetes keys (aws_access_key_id, aws_secret_access_key,
 // aws_session_token) or glooctl's annotated form (data.aws holding YAML

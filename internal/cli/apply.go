@@ -15,7 +15,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	core "github.com/lambdagate/lambdagate/api/core/v1"
 	"github.com/lambdagate/lambdagate/internal/resource"
 	"github.com/lambdagate/lambdagate/internal/store"
 )
@@ -110,9 +109,9 @@ func fileSource(path string) source {
 // runApply decodes and validates every input, reports every problem, and
 // applies the valid objects in dependency order.
 //
-// nsFlag is -n when given explicitly. Manifests keep their own namespace
-// (resource.DecodeAll defaults a missing one to gloo-system before apply
-// sees it), so a different -n is reported rather than silently ignored.
+// nsFlag is -n when given explicitly. As with kubectl, a manifest without a
+// namespace goes into -n (default gloo-system), and one whose namespace
+// differs from an explicit -n is refused.
 func runApply(ctx context.Context, g *globals, files []string, dryRun bool, nsFlag string) error {
 	sources, err := expandSources(g, files)
 	if err != nil {
@@ -130,7 +129,7 @@ func runApply(ctx context.Context, g *globals, files []string, dryRun bool, nsFl
 			report(fmt.Errorf("reading %s: %w", src.name, err))
 			continue
 		}
-		got, err := resource.DecodeAll(rc, src.name)
+		got, err := resource.DecodeAllIn(rc, src.name, g.namespace)
 		rc.Close()
 		var des resource.DecodeErrors
 		switch {
@@ -146,7 +145,8 @@ func runApply(ctx context.Context, g *globals, files []string, dryRun bool, nsFl
 	var valid []resource.Object
 	for _, o := range objs {
 		if ns := o.GetMetadata().Namespace; nsFlag != "" && ns != nsFlag {
-			fmt.Fprintf(g.stderr, "Warning: %s: -n %s ignored: apply uses the manifest's metadata.namespace (default %s)\n", resource.Ref(o), nsFlag, core.DefaultNamespace)
+			report(withHint(fmt.Errorf("%s: the manifest's namespace %q does not match -n %q", resource.Ref(o), ns, nsFlag), "pass -n "+ns+" or remove metadata.namespace from the manifest"))
+			continue
 		}
 		ps := resource.Validate(o)
 		for _, w := range ps.Warnings() {

@@ -16,6 +16,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+
+	// testdata/gofunc is built by the tests inside this module; importing
+	// aws-lambda-go here keeps it in go.mod through `go mod tidy`.
+	_ "github.com/aws/aws-lambda-go/lambdacontext"
 )
 
 // requireNode fails (never skips) when node is missing: the Node runtime is

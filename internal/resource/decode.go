@@ -63,6 +63,15 @@ func (es DecodeErrors) Error() string {
 // when others fail; the error is then DecodeErrors. A "kind: List" document
 // contributes its items.
 func DecodeAll(r io.Reader, source string) ([]Object, error) {
+	return DecodeAllIn(r, source, core.DefaultNamespace)
+}
+
+// DecodeAllIn is DecodeAll with another default namespace for documents
+// that name none (kubectl's -n).
+func DecodeAllIn(r io.Reader, source, namespace string) ([]Object, error) {
+	if namespace == "" {
+		namespace = core.DefaultNamespace
+	}
 	data, err := io.ReadAll(io.LimitReader(r, MaxManifestBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", source, err)
@@ -76,7 +85,7 @@ func DecodeAll(r io.Reader, source string) ([]Object, error) {
 		if len(bytes.TrimSpace(stripComments(doc.text))) == 0 {
 			continue
 		}
-		got, problems, ref := decodeDocument(doc.text)
+		got, problems, ref := decodeDocument(doc.text, namespace)
 		if len(problems) > 0 {
 			errs = append(errs, &DecodeError{Source: source, Document: i + 1, Line: doc.line, Ref: ref, Problems: problems})
 			continue
@@ -91,7 +100,7 @@ func DecodeAll(r io.Reader, source string) ([]Object, error) {
 
 // DecodeOne decodes a single JSON or YAML object.
 func DecodeOne(data []byte) (Object, error) {
-	got, problems, ref := decodeDocument(data)
+	got, problems, ref := decodeDocument(data, core.DefaultNamespace)
 	if len(problems) > 0 {
 		return nil, &DecodeError{Source: "input", Document: 1, Line: 1, Ref: ref, Problems: problems}
 	}
@@ -152,7 +161,7 @@ func stripComments(doc []byte) []byte {
 }
 
 // decodeDocument returns the objects of one document, or the problems.
-func decodeDocument(doc []byte) ([]Object, []string, string) {
+func decodeDocument(doc []byte, namespace string) ([]Object, []string, string) {
 	js, err := yaml.YAMLToJSONStrict(doc)
 	if err != nil {
 		return nil, []string{cleanYAMLError(err)}, ""
@@ -167,17 +176,17 @@ func decodeDocument(doc []byte) ([]Object, []string, string) {
 	if !ok {
 		return nil, []string{fmt.Sprintf("document must be an object with apiVersion and kind, got %s", jsonType(raw))}, ""
 	}
-	return decodeMap(m)
+	return decodeMap(m, namespace)
 }
 
-func decodeMap(m map[string]any) ([]Object, []string, string) {
+func decodeMap(m map[string]any, namespace string) ([]Object, []string, string) {
 	apiVersion, _ := m["apiVersion"].(string)
 	kindStr, _ := m["kind"].(string)
 	if kindStr == "" {
 		return nil, []string{"kind: required value: must be one of " + kindList()}, ""
 	}
 	if kindStr == "List" {
-		return decodeList(m)
+		return decodeList(m, namespace)
 	}
 	k := Kind(kindStr)
 	info, ok := kinds[k]
@@ -189,7 +198,7 @@ func decodeMap(m map[string]any) ([]Object, []string, string) {
 		name, _ := md["name"].(string)
 		ns, _ := md["namespace"].(string)
 		if ns == "" {
-			ns = core.DefaultNamespace
+			ns = namespace
 		}
 		ref = fmt.Sprintf("%s %s/%s", k, ns, name)
 	}
@@ -205,6 +214,9 @@ func decodeMap(m map[string]any) ([]Object, []string, string) {
 	if err := json.Unmarshal(js, obj); err != nil {
 		return nil, []string{err.Error()}, ref
 	}
+	if obj.GetMetadata().Namespace == "" {
+		obj.GetMetadata().Namespace = namespace
+	}
 	Default(obj)
 	if problems := requiredMeta(obj); len(problems) > 0 {
 		return nil, problems, ref
@@ -212,7 +224,7 @@ func decodeMap(m map[string]any) ([]Object, []string, string) {
 	return []Object{obj}, nil, ref
 }
 
-func decodeList(m map[string]any) ([]Object, []string, string) {
+func decodeList(m map[string]any, namespace string) ([]Object, []string, string) {
 	var objs []Object
 	var problems []string
 	for key := range m {
@@ -232,7 +244,7 @@ func decodeList(m map[string]any) ([]Object, []string, string) {
 			problems = append(problems, fmt.Sprintf("items[%d]: must be an object", i))
 			continue
 		}
-		got, ps, ref := decodeMap(im)
+		got, ps, ref := decodeMap(im, namespace)
 		for _, p := range ps {
 			problems = append(problems, fmt.Sprintf("items[%d] (%s): %s", i, ref, p))
 		}

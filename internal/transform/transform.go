@@ -203,7 +203,7 @@ func requestTime(t time.Time) string {
 	return t.UTC().Format("02/Jan/2006:15:04:05 +0000")
 }
 
-// textMediaTypes decides which bodies the API Gateway builders send as text.
+// isTextualAPIGateway decides which bodies the API Gateway builders send as text.
 // API Gateway base64-encodes bodies whose type matches the API's binary
 // media types; we behave as if every type except these textual ones were
 // binary, so binary uploads survive unchanged.
