@@ -140,7 +140,8 @@ func startLocalLambda(dir, addr string, log *slog.Logger) (*locallambda.Server, 
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 		return nil, nil, withHint(fmt.Errorf("--local-lambda %q: not a directory of functions", dir), "lambdagate serve --local-lambda examples/functions")
 	}
-	ll, err := locallambda.New(locallambda.Options{Dir: dir, Logger: log.With("component", "local-lambda")})
+	// Functions' console output goes to stderr, as CloudWatch Logs would show it.
+	ll, err := locallambda.New(locallambda.Options{Dir: dir, Logger: log.With("component", "local-lambda"), FunctionOutput: os.Stderr})
 	if err != nil {
 		return nil, nil, fmt.Errorf("starting the local Lambda: %w", err)
 	}

@@ -210,7 +210,14 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request, raw string, body
 	inv.clientContext = clientContext
 
 	if invType == "Event" {
+		// Add under srvMu so it never races Close's Wait.
+		s.srvMu.Lock()
+		if s.ctx.Err() != nil {
+			s.srvMu.Unlock()
+			return &apiError{status: http.StatusServiceUnavailable, code: "ServiceException", msg: "local lambda service is shutting down"}
+		}
 		s.wg.Add(1)
+		s.srvMu.Unlock()
 		go s.runAsync(fn, version, inv)
 		w.Header().Set("X-Amz-Executed-Version", version)
 		w.WriteHeader(http.StatusAccepted)

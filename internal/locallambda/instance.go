@@ -120,19 +120,19 @@ type instance struct {
 
 	pending chan *invocation // at most one invocation waiting for /next
 
-	mu          sync.Mutex
-	current     *invocation // dispatched, not yet answered
-	sink        io.Writer   // current invocation's log
-	initErr     []byte
-	initFailed  chan struct{}
-	ready       chan struct{} // closed at the first /next
-	readyOnce   sync.Once
+	mu           sync.Mutex
+	current      *invocation // dispatched, not yet answered
+	sink         io.Writer   // current invocation's log
+	initErr      []byte
+	initFailed   chan struct{}
+	ready        chan struct{} // closed at the first /next
+	readyOnce    sync.Once
 	reportedInit bool
 
 	killOnce sync.Once
 	exited   chan struct{}
 	exitErr  error
-	broken  bool // must not be reused (timed out, crashed, init failed)
+	broken   bool // must not be reused (timed out, crashed, init failed)
 }
 
 // startInstance launches a process for fn. The process is not waited for:
@@ -409,7 +409,9 @@ wait:
 	}
 	dur := time.Since(start)
 	if timedOut {
-		var e struct{ ErrorMessage string `json:"errorMessage"` }
+		var e struct {
+			ErrorMessage string `json:"errorMessage"`
+		}
 		_ = json.Unmarshal(res.payload, &e)
 		inv.logs.printf("%s\n", e.ErrorMessage)
 	}

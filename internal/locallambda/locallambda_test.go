@@ -613,9 +613,18 @@ func TestSmithyErrorCodes(t *testing.T) {
 	env := startServer(t, Options{Dir: dir})
 	ctx := ctxT(t)
 	calls := map[string]func() error{
-		"GetFunction":            func() error { _, err := env.client.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("x")}); return err },
-		"ListVersionsByFunction": func() error { _, err := env.client.ListVersionsByFunction(ctx, &lambda.ListVersionsByFunctionInput{FunctionName: aws.String("x")}); return err },
-		"ListAliases":            func() error { _, err := env.client.ListAliases(ctx, &lambda.ListAliasesInput{FunctionName: aws.String("x")}); return err },
+		"GetFunction": func() error {
+			_, err := env.client.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("x")})
+			return err
+		},
+		"ListVersionsByFunction": func() error {
+			_, err := env.client.ListVersionsByFunction(ctx, &lambda.ListVersionsByFunctionInput{FunctionName: aws.String("x")})
+			return err
+		},
+		"ListAliases": func() error {
+			_, err := env.client.ListAliases(ctx, &lambda.ListAliasesInput{FunctionName: aws.String("x")})
+			return err
+		},
 	}
 	for name, call := range calls {
 		t.Run(name, func(t *testing.T) {

@@ -1,0 +1,715 @@
+package dataplane
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Keys the stub knows. The "wrong" secret signs with a secret key the stub
+// does not accept, as a revoked key would.
+const (
+	mainKeyID, mainSecret      = "AKIDMAIN0000000000", "main/secret+key"
+	tokenKeyID, tokenSecret    = "ASIATOKEN000000000", "token/secret+key"
+	sessionToken               = "FwoGZXIvYXdzEExampleSessionToken//=="
+	accountID                  = "123456789012"
+	walkthroughPayload         = `{"body": "gloo edge is inserting this body", "headers": {"test-header-key": "test-header-value"}, "statusCode": 201}`
+	walkthroughBodyText        = "gloo edge is inserting this body"
+	wrongSecret                = "not-the-secret"
+	arnFunction                = "arn:aws:lambda:us-east-1:" + accountID + ":function:arn-fn"
+	maxSync, maxAsync          = 6 << 20, 256 << 10
+	functionErrorPayload       = `{"errorType":"Error","errorMessage":"boom","trace":["Error: boom","    at handler (/var/task/index.js:2:9)"]}`
+	functionTimeoutPayload     = `{"errorType":"Sandbox.Timedout","errorMessage":"2024-05-01T10:00:00.000Z 1f2e3d4c-0000-4000-8000-000000000000 Task timed out after 3.00 seconds"}`
+	lambda413Message           = "Request must be smaller than 6291456 bytes for the InvokeFunction operation"
+	lambdaHeaderLeakCheckValue = "client-secret-value"
+)
+
+// dataPlane is the gateway and stub shared by the mode and error tests.
+type dataPlane struct {
+	g    *gateway
+	stub *lambdaStub
+}
+
+func setupDataPlane(t *testing.T) *dataPlane {
+	stub := newLambdaStub(t)
+	stub.accept(mainKeyID, mainSecret, "")
+	stub.accept(tokenKeyID, tokenSecret, sessionToken)
+
+	apigw := func(fn string, kv ...any) obj { return dest(fn, append([]any{"unwrapAsApiGateway", true}, kv...)...) }
+	alb := func(fn string, kv ...any) obj { return dest(fn, append([]any{"unwrapAsAlb", true}, kv...)...) }
+	v2 := func(fn string) obj { return dest(fn, "unwrapAsApiGateway", true, "payloadFormatVersion", "2.0") }
+	routes := []rt{
+		{exact: "/pass-echo", aws: dest("pass-echo")},
+		{exact: "/pass-empty", aws: dest("pass-empty")},
+		{exact: "/headers", aws: dest("headers-echo")},
+		{exact: "/transforms-req-test", aws: dest("vector-echo", "requestTransformation", true)},
+		{prefix: "/wrap1/", aws: dest("wrap1", "wrapAsApiGateway", true)},
+		{prefix: "/wrap2/", aws: dest("wrap2", "wrapAsApiGateway", true, "payloadFormatVersion", "2.0")},
+		{prefix: "/wrapalb/", aws: dest("wrapalb", "wrapAsAlb", true)},
+		{prefix: "/wrapalbmulti/", aws: dest("wrapalbmulti", "wrapAsAlb", true, "albMultiValueHeaders", true)},
+		{exact: "/walk-v1", aws: apigw("walk")},
+		{exact: "/walk-alb", aws: alb("walk")},
+		{exact: "/walk-v2", aws: v2("walk")},
+		{exact: "/cookies-v1", aws: apigw("cookies-v1")},
+		{exact: "/cookies-alb", aws: alb("cookies-alb", "albMultiValueHeaders", true)},
+		{exact: "/cookies-v2", aws: v2("cookies-v2")},
+		{exact: "/b64-v1", aws: apigw("b64")},
+		{exact: "/b64-alb", aws: alb("b64")},
+		{exact: "/fn-error", aws: dest("fn-error")},
+		{exact: "/fn-error-unwrap", aws: apigw("fn-error")},
+		{exact: "/fn-timeout", aws: dest("fn-timeout")},
+		{exact: "/fn-timeout-unwrap", aws: apigw("fn-timeout")},
+		{exact: "/throttle-then-ok", aws: dest("throttle-then-ok")},
+		{exact: "/throttle-always", aws: dest("throttle-always"), timeout: "1s"},
+		{exact: "/lambda-404", aws: dest("lambda-404")},
+		{exact: "/lambda-403", aws: dest("lambda-403")},
+		{exact: "/lambda-413", aws: dest("lambda-413")},
+		{exact: "/lambda-500", aws: dest("lambda-500")},
+		{exact: "/bad-notjson-v1", aws: apigw("bad-notjson")},
+		{exact: "/bad-notjson-alb", aws: alb("bad-notjson")},
+		{exact: "/bad-status-v1", aws: apigw("bad-status")},
+		{exact: "/bad-status-alb", aws: alb("bad-status")},
+		{exact: "/bad-crlf-v1", aws: apigw("bad-crlf")},
+		{exact: "/bad-crlf-alb", aws: alb("bad-crlf")},
+		{exact: "/bad-b64-v1", aws: apigw("bad-b64")},
+		{exact: "/bad-b64-alb", aws: alb("bad-b64")},
+		{exact: "/async", aws: dest("async-fn", "invocationStyle", "ASYNC")},
+		{exact: "/big-sync", aws: dest("big-sync")},
+		{exact: "/big-async", aws: dest("big-async", "invocationStyle", "ASYNC")},
+		{exact: "/slow", aws: dest("slow-fn"), timeout: "1s"},
+		{exact: "/qualifier-latest", aws: dest("qualifier-latest")},
+		{exact: "/token", upstream: "up-token", aws: dest("token-fn")},
+		{exact: "/arn", upstream: "up-arn", aws: dest("arn-fn")},
+		{exact: "/wrong-key", upstream: "up-wrongkey", aws: dest("wrongkey-fn")},
+		{exact: "/down", upstream: "up-down", aws: dest("down-fn")},
+	}
+	var fns []fn
+	for i := range routes {
+		if routes[i].upstream == "" {
+			routes[i].upstream = "up-main"
+			l := routes[i].aws["logicalName"].(string)
+			f := fn{logical: l, name: l}
+			switch l {
+			case "wrap1", "wrap2", "wrapalb", "wrapalbmulti":
+				// A qualifier must never show in the event (gloo#7446).
+				f.qualifier = "prod"
+			case "qualifier-latest":
+				f.name, f.qualifier = "plain-fn", "$LATEST"
+			}
+			if !containsFn(fns, l) {
+				fns = append(fns, f)
+			}
+		}
+	}
+
+	g := startGateway(t, false)
+	g.apply(t,
+		awsSecret("creds-main", mainKeyID, mainSecret, ""),
+		awsSecret("creds-token", tokenKeyID, tokenSecret, sessionToken),
+		awsSecret("creds-wrong", mainKeyID, wrongSecret, ""),
+		upstream("up-main", "creds-main", stub.URL(), fns, nil),
+		upstream("up-token", "creds-token", stub.URL(), []fn{{"token-fn", "token-fn", ""}}, nil),
+		// awsAccountId turns the name into an ARN; the qualifier rides along.
+		upstream("up-arn", "creds-main", stub.URL(), []fn{{"arn-fn", "arn-fn", "live"}}, obj{"awsAccountId": accountID}),
+		upstream("up-wrongkey", "creds-wrong", stub.URL(), []fn{{"wrongkey-fn", "wrongkey-fn", ""}}, nil),
+		upstream("up-down", "creds-main", "http://"+closedPort(t), []fn{{"down-fn", "down-fn", ""}}, nil),
+		virtualService("dp", []string{"*"}, nil, routes...),
+	)
+	for _, u := range []string{"up-main", "up-token", "up-arn", "up-wrongkey", "up-down"} {
+		g.waitState(t, "upstream", ns, u, "Accepted")
+	}
+	if st, why := g.waitState(t, "vs", ns, "dp", "Accepted", "Warning", "Rejected"); st != "Accepted" {
+		t.Fatalf("virtual service dp: %s: %s", st, why)
+	}
+
+	// Canned answers.
+	for _, f := range []string{"pass-echo", "pass-empty", "headers-echo", "vector-echo", "wrap1", "wrap2", "wrapalb", "wrapalbmulti", "big-sync", "plain-fn", "token-fn", arnFunction} {
+		stub.on(f, echo)
+	}
+	stub.on("walk", lambdaOK(walkthroughPayload))
+	stub.on("cookies-v1", lambdaOK(`{"statusCode":200,"multiValueHeaders":{"Set-Cookie":["a=1; Path=/","b=2; HttpOnly"]},"body":"ok"}`))
+	stub.on("cookies-alb", lambdaOK(`{"statusCode":200,"statusDescription":"200 OK","multiValueHeaders":{"set-cookie":["a=1; Path=/","b=2; HttpOnly"]},"body":"ok","isBase64Encoded":false}`))
+	stub.on("cookies-v2", lambdaOK(`{"statusCode":200,"cookies":["a=1; Path=/","b=2; HttpOnly"],"body":"ok"}`))
+	stub.on("b64", lambdaOK(`{"statusCode":200,"headers":{"Content-Type":"application/octet-stream"},"body":"AAEC/w==","isBase64Encoded":true}`))
+	stub.on("fn-error", functionError(functionErrorPayload))
+	stub.on("fn-timeout", functionError(functionTimeoutPayload))
+	stub.on("throttle-then-ok", throttleThen(3, lambdaOK(`{"ok":true}`)))
+	stub.on("throttle-always", throttleThen(1<<30, nil))
+	stub.on("lambda-404", apiError(404, "ResourceNotFoundException", `{"Type":"User","Message":"Function not found: arn:aws:lambda:us-east-1:123456789012:function:lambda-404"}`))
+	stub.on("lambda-403", apiError(403, "AccessDeniedException", `{"Type":"User","Message":"User: arn:aws:iam::123456789012:user/gw is not authorized to perform: lambda:InvokeFunction"}`))
+	stub.on("lambda-413", apiError(413, "RequestTooLargeException", `{"Type":"User","message":"`+lambda413Message+`"}`))
+	stub.on("lambda-500", apiError(500, "ServiceException", `{"Type":"Service","Message":"internal error"}`))
+	stub.on("bad-notjson", lambdaOK(`this is not JSON`))
+	stub.on("bad-status", lambdaOK(`{"statusCode":"abc","body":"x"}`))
+	stub.on("bad-crlf", lambdaOK(`{"statusCode":200,"headers":{"X-Evil":"a\r\nInjected: yes"},"multiValueHeaders":{"X-Evil":["a\r\nInjected: yes"]},"body":"x"}`))
+	stub.on("bad-b64", lambdaOK(`{"statusCode":200,"body":"!!!not base64!!!","isBase64Encoded":true}`))
+	stub.on("async-fn", asyncAccepted)
+	stub.on("big-async", asyncAccepted)
+	stub.on("slow-fn", slow(20*time.Second, lambdaOK(`{}`)))
+	stub.on("wrongkey-fn", echo)
+	return &dataPlane{g: g, stub: stub}
+}
+
+func containsFn(fns []fn, l string) bool {
+	for _, f := range fns {
+		if f.logical == l {
+			return true
+		}
+	}
+	return false
+}
+
+// checkSigned asserts what every Invoke request must be: signed with a
+// signature the stub verified, for the right invocation type.
+func checkSigned(t testing.TB, rec *received, invocationType string) {
+	t.Helper()
+	if rec.SigErr != "" {
+		t.Errorf("SigV4 verification of the Invoke request failed: %s (Authorization %q)", rec.SigErr, rec.Header.Get("Authorization"))
+	}
+	if got := rec.Header.Values("X-Amz-Invocation-Type"); len(got) != 1 || got[0] != invocationType {
+		t.Errorf("X-Amz-Invocation-Type = %q, want [%s]", got, invocationType)
+	}
+}
+
+var requestIDRe = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+
+// checkGatewayError asserts a gateway error response byte for byte: the
+// status, the headers (extra ones such as Retry-After included) and the JSON
+// body, whose only variable part is the request id.
+func checkGatewayError(t testing.TB, resp *rawResponse, status int, code, message string, extra http.Header) {
+	t.Helper()
+	if resp.StatusCode != status {
+		t.Errorf("status = %d, want %d (body %s)", resp.StatusCode, status, resp.Body)
+	}
+	var b struct {
+		RequestID string `json:"requestId"`
+	}
+	_ = json.Unmarshal(resp.Body, &b)
+	if !requestIDRe.MatchString(b.RequestID) {
+		t.Errorf("body %s: requestId %q is not a UUID", resp.Body, b.RequestID)
+	}
+	want, _ := json.Marshal(struct {
+		Message   string `json:"message"`
+		Code      string `json:"code"`
+		RequestID string `json:"requestId"`
+	}{message, code, b.RequestID})
+	want = append(want, '\n')
+	if !bytes.Equal(resp.Body, want) {
+		t.Errorf("body:\n%s\nwant:\n%s", resp.Body, want)
+	}
+	h := http.Header{"Content-Type": {"application/json"}, "Content-Length": {strconv.Itoa(len(want))}}
+	for k, v := range extra {
+		h[k] = v
+	}
+	checkHeaders(t, resp.Header, h)
+}
+
+func TestDataPlane(t *testing.T) {
+	t.Parallel()
+	dp := setupDataPlane(t)
+	g, stub := dp.g, dp.stub
+
+	t.Run("passthrough", func(t *testing.T) {
+		// Every byte value, so any re-encoding shows.
+		var body []byte
+		for i := range 256 {
+			body = append(body, byte(i))
+		}
+		body = append(body, []byte(`{"hello":"world"}`)...)
+		resp := do(t, "POST", g.URL+"/pass-echo", bytes.NewReader(body), map[string]string{"Content-Type": "text/plain"})
+		rec := stub.only(t, "pass-echo")
+		checkSigned(t, rec, "RequestResponse")
+		if !bytes.Equal(rec.Body, body) {
+			t.Errorf("the stub received %q, want the client's body byte for byte %q", rec.Body, body)
+		}
+		if rec.RawPath != "/2015-03-31/functions/pass-echo/invocations" || rec.RawQuery != "" {
+			t.Errorf("invoke URI = %s?%s", rec.RawPath, rec.RawQuery)
+		}
+		if resp.StatusCode != 200 || !bytes.Equal(resp.Body, body) {
+			t.Errorf("client got %d %q, want 200 and Lambda's body", resp.StatusCode, resp.Body)
+		}
+		checkHeaders(t, resp.Header, http.Header{
+			"Content-Type": {"application/json"}, "Content-Length": {strconv.Itoa(len(body))},
+			"X-Amzn-Requestid": {"stub-pass-echo-1"}, "X-Amz-Executed-Version": {"$LATEST"},
+		})
+	})
+
+	t.Run("passthrough/empty body", func(t *testing.T) {
+		resp := rawRequest(t, g.Addr, "POST /pass-empty HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+		rec := stub.only(t, "pass-empty")
+		checkSigned(t, rec, "RequestResponse")
+		t.Logf("for an empty client body the stub received: %s, body %q, Content-Length header %q", rec.Transfer, rec.Body, rec.Header.Values("Content-Length"))
+		if len(rec.Body) != 0 {
+			t.Errorf("the stub received body %q, want empty", rec.Body)
+		}
+		if resp.StatusCode != 200 || len(resp.Body) != 0 {
+			t.Errorf("client got %d %q, want 200 and an empty body", resp.StatusCode, resp.Body)
+		}
+		checkHeaders(t, resp.Header, http.Header{
+			"Content-Type": {"application/json"}, "Content-Length": {"0"}, "Connection": {"close"},
+			"X-Amzn-Requestid": {"stub-pass-empty-1"}, "X-Amz-Executed-Version": {"$LATEST"},
+		})
+	})
+
+	t.Run("client headers never reach Lambda", func(t *testing.T) {
+		req := "POST /headers HTTP/1.1\r\n" +
+			"Host: evil.example\r\n" +
+			"X-Amz-Invocation-Type: Event\r\n" +
+			"X-Amz-Log-Type: Tail\r\n" +
+			"X-Amz-Client-Context: eyJjdXN0b20iOnsiYSI6MX19\r\n" +
+			"Authorization: AWS4-HMAC-SHA256 Credential=AKIDEVIL/20200101/us-east-1/lambda/aws4_request, SignedHeaders=host, Signature=00\r\n" +
+			"X-Amz-Date: 20200101T000000Z\r\n" +
+			"X-Amz-Security-Token: evil-token\r\n" +
+			"X-Amz-Content-Sha256: UNSIGNED-PAYLOAD\r\n" +
+			"Cookie: session=" + lambdaHeaderLeakCheckValue + "\r\n" +
+			"User-Agent: evil-agent/1.0\r\n" +
+			"X-Forwarded-For: 10.0.0.1\r\n" +
+			"X-Custom: " + lambdaHeaderLeakCheckValue + "\r\n" +
+			"Connection: x-hop, close\r\n" +
+			"X-Hop: " + lambdaHeaderLeakCheckValue + "\r\n" +
+			"X-Amzn-Trace-Id: Root=1-5759e988-bd862e3fe1be46a994272793\r\n" +
+			"Traceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\r\n" +
+			"Content-Type: application/json\r\n" +
+			"Content-Length: 2\r\n" +
+			"\r\n{}"
+		resp := rawRequest(t, g.Addr, req)
+		if resp.StatusCode != 200 || string(resp.Body) != "{}" {
+			t.Fatalf("client got %d %q, want 200 {}", resp.StatusCode, resp.Body)
+		}
+		rec := stub.only(t, "headers-echo")
+		checkSigned(t, rec, "RequestResponse")
+		if !strings.HasPrefix(rec.Header.Get("Authorization"), "AWS4-HMAC-SHA256 Credential="+mainKeyID+"/") {
+			t.Errorf("Authorization = %q, want the gateway's signature", rec.Header.Get("Authorization"))
+		}
+		if rec.Header.Get("X-Amz-Date") == "20200101T000000Z" {
+			t.Errorf("the client's X-Amz-Date reached Lambda")
+		}
+		if !strings.HasPrefix(rec.Host, "127.0.0.1:") {
+			t.Errorf("Host = %q, want the stub's address", rec.Host)
+		}
+		// Exactly these headers may reach Lambda.
+		allowed := map[string]bool{"Authorization": true, "X-Amz-Date": true, "X-Amz-Invocation-Type": true,
+			"Content-Length": true, "User-Agent": true, "X-Amzn-Trace-Id": true, "Traceparent": true, "Accept-Encoding": true}
+		for k, v := range rec.Header {
+			if !allowed[k] {
+				t.Errorf("header %s: %q reached Lambda", k, v)
+			}
+			for _, s := range v {
+				if strings.Contains(s, lambdaHeaderLeakCheckValue) || strings.Contains(s, "evil") {
+					t.Errorf("client value leaked in %s: %q", k, s)
+				}
+			}
+		}
+		if got := rec.Header.Get("X-Amzn-Trace-Id"); got != "Root=1-5759e988-bd862e3fe1be46a994272793" {
+			t.Errorf("X-Amzn-Trace-Id = %q, want the client's", got)
+		}
+		if got := rec.Header.Get("Traceparent"); got != "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01" {
+			t.Errorf("Traceparent = %q, want the client's", got)
+		}
+	})
+
+	t.Run("session token, qualifier and ARN names", func(t *testing.T) {
+		resp := do(t, "POST", g.URL+"/token", strings.NewReader(`{"a":1}`), nil)
+		if resp.StatusCode != 200 {
+			t.Errorf("token route: %d %s", resp.StatusCode, resp.Body)
+		}
+		rec := stub.only(t, "token-fn")
+		checkSigned(t, rec, "RequestResponse")
+		if got := rec.Header.Values("X-Amz-Security-Token"); len(got) != 1 || got[0] != sessionToken {
+			t.Errorf("X-Amz-Security-Token = %q, want the secret's aws_session_token", got)
+		}
+		if !strings.Contains(rec.Header.Get("Authorization"), "x-amz-security-token") {
+			t.Errorf("the session token is not signed: %s", rec.Header.Get("Authorization"))
+		}
+
+		resp = do(t, "POST", g.URL+"/arn", strings.NewReader(`{"a":2}`), nil)
+		if resp.StatusCode != 200 || string(resp.Body) != `{"a":2}` {
+			t.Errorf("arn route: %d %s", resp.StatusCode, resp.Body)
+		}
+		rec = stub.only(t, arnFunction)
+		checkSigned(t, rec, "RequestResponse")
+		if want := "/2015-03-31/functions/arn%3Aaws%3Alambda%3Aus-east-1%3A" + accountID + "%3Afunction%3Aarn-fn/invocations"; rec.RawPath != want {
+			t.Errorf("invoke path = %s, want %s", rec.RawPath, want)
+		}
+		if rec.RawQuery != "Qualifier=live" {
+			t.Errorf("query = %q, want Qualifier=live", rec.RawQuery)
+		}
+
+		resp = do(t, "POST", g.URL+"/qualifier-latest", strings.NewReader(`{}`), nil)
+		if resp.StatusCode != 200 {
+			t.Errorf("qualifier route: %d %s", resp.StatusCode, resp.Body)
+		}
+		rec = stub.only(t, "plain-fn")
+		checkSigned(t, rec, "RequestResponse")
+		if rec.RawQuery != "Qualifier=%24LATEST" {
+			t.Errorf("query = %q, want Qualifier=%%24LATEST", rec.RawQuery)
+		}
+	})
+
+	t.Run("requestTransformation/gloo exact vector", func(t *testing.T) {
+		// The request of Gloo's e2e testLambdaTransformations, exactly
+		// as Go's client sent it there.
+		resp := rawRequest(t, g.Addr, "POST /transforms-req-test?foo=bar HTTP/1.1\r\n"+
+			"Host: test\r\n"+
+			"User-Agent: Go-http-client/1.1\r\n"+
+			"Content-Length: 6\r\n"+
+			"Content-Type: application/octet-stream\r\n"+
+			"Accept-Encoding: gzip\r\n"+
+			"\r\n"+
+			`"test"`)
+		if resp.StatusCode != 200 {
+			t.Fatalf("status %d: %s", resp.StatusCode, resp.Body)
+		}
+		rec := stub.only(t, "vector-echo")
+		checkSigned(t, rec, "RequestResponse")
+		var got map[string]any
+		if err := json.Unmarshal(rec.Body, &got); err != nil {
+			t.Fatalf("payload is not JSON: %v: %s", err, rec.Body)
+		}
+		// The vector was taken with request ids off; lambdagate always
+		// has one (docs/compatibility.md), so it is checked apart.
+		if h, ok := got["headers"].(map[string]any); ok {
+			if id, _ := h["x-request-id"].(string); !requestIDRe.MatchString(id) {
+				t.Errorf("headers.x-request-id = %v, want the gateway's request id", h["x-request-id"])
+			}
+			delete(h, "x-request-id")
+		}
+		var want map[string]any
+		_ = json.Unmarshal([]byte(`{"body":"\"test\"","headers":{":authority":"test",":method":"POST",":path":"/transforms-req-test?foo=bar",":scheme":"http","accept-encoding":"gzip","content-length":"6","content-type":"application/octet-stream","user-agent":"Go-http-client/1.1","x-forwarded-proto":"http"},"httpMethod":"POST","multiValueHeaders":{},"multiValueQueryStringParameters":{},"path":"/transforms-req-test","queryString":"foo=bar","queryStringParameters":{"foo":"bar"}}`), &want)
+		if !reflect.DeepEqual(got, want) {
+			w, _ := json.Marshal(want)
+			g, _ := json.Marshal(got)
+			t.Errorf("payload:\n%s\nwant (Gloo's vector):\n%s", g, w)
+		}
+	})
+
+	wrapCases := []struct {
+		name, path, function string
+		check                func(t *testing.T, ev map[string]any)
+	}{
+		{"wrapAsApiGateway 1.0", "/wrap1/a/b?x=1&x=2&y=%20z", "wrap1", func(t *testing.T, ev map[string]any) {
+			expect(t, ev, "version", "1.0")
+			expect(t, ev, "path", "/wrap1/a/b")
+			expect(t, ev, "httpMethod", "POST")
+			expect(t, ev, "resource", "/wrap1/{proxy+}")
+			expect(t, ev, "pathParameters", map[string]any{"proxy": "a/b"})
+			expect(t, ev, "headers.X-Multi", "b")
+			expect(t, ev, "multiValueHeaders.X-Multi", []any{"a", "b"})
+			expect(t, ev, "headers.Cookie", "c=1; d=2")
+			expect(t, ev, "queryStringParameters", map[string]any{"x": "2", "y": " z"})
+			expect(t, ev, "multiValueQueryStringParameters", map[string]any{"x": []any{"1", "2"}, "y": []any{" z"}})
+			expect(t, ev, "requestContext.identity.sourceIp", "127.0.0.1")
+			expect(t, ev, "requestContext.httpMethod", "POST")
+			expect(t, ev, "body", `{"k":"v"}`)
+			expect(t, ev, "isBase64Encoded", false)
+		}},
+		{"wrapAsApiGateway 2.0", "/wrap2/a/b?x=1&x=2&y=%20z", "wrap2", func(t *testing.T, ev map[string]any) {
+			expect(t, ev, "version", "2.0")
+			expect(t, ev, "rawPath", "/wrap2/a/b")
+			expect(t, ev, "rawQueryString", "x=1&x=2&y=%20z")
+			expect(t, ev, "headers.x-multi", "a,b")
+			expect(t, ev, "headers.cookie", nil)
+			expect(t, ev, "cookies", []any{"c=1", "d=2"})
+			expect(t, ev, "queryStringParameters", map[string]any{"x": "1,2", "y": " z"})
+			expect(t, ev, "requestContext.http.method", "POST")
+			expect(t, ev, "requestContext.http.path", "/wrap2/a/b")
+			expect(t, ev, "requestContext.http.sourceIp", "127.0.0.1")
+			expect(t, ev, "body", `{"k":"v"}`)
+			expect(t, ev, "isBase64Encoded", false)
+		}},
+		{"wrapAsAlb", "/wrapalb/a/b?x=1&x=2&y=%20z", "wrapalb", func(t *testing.T, ev map[string]any) {
+			expect(t, ev, "path", "/wrapalb/a/b")
+			expect(t, ev, "httpMethod", "POST")
+			expect(t, ev, "headers.x-multi", "b")
+			expect(t, ev, "multiValueHeaders", nil)
+			expect(t, ev, "queryStringParameters", map[string]any{"x": "2", "y": "%20z"})
+			expect(t, ev, "headers.x-forwarded-for", "127.0.0.1")
+			expect(t, ev, "requestContext.elb.targetGroupArn", "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/lambdagate/0000000000000000")
+			expect(t, ev, "body", `{"k":"v"}`)
+			expect(t, ev, "isBase64Encoded", false)
+		}},
+		{"wrapAsAlb multi-value", "/wrapalbmulti/a/b?x=1&x=2&y=%20z", "wrapalbmulti", func(t *testing.T, ev map[string]any) {
+			expect(t, ev, "path", "/wrapalbmulti/a/b")
+			expect(t, ev, "headers", nil)
+			expect(t, ev, "multiValueHeaders.x-multi", []any{"a", "b"})
+			expect(t, ev, "multiValueQueryStringParameters", map[string]any{"x": []any{"1", "2"}, "y": []any{"%20z"}})
+		}},
+	}
+	for _, tc := range wrapCases {
+		t.Run(tc.name, func(t *testing.T) {
+			resp := rawRequest(t, g.Addr, "POST "+tc.path+" HTTP/1.1\r\nHost: api.example.com\r\nX-Multi: a\r\nX-Multi: b\r\nCookie: c=1; d=2\r\nContent-Type: application/json\r\nContent-Length: 9\r\nConnection: close\r\n\r\n"+`{"k":"v"}`)
+			if resp.StatusCode != 200 {
+				t.Fatalf("status %d: %s", resp.StatusCode, resp.Body)
+			}
+			rec := stub.only(t, tc.function)
+			checkSigned(t, rec, "RequestResponse")
+			if rec.RawQuery != "Qualifier=prod" {
+				t.Errorf("invoke query = %q, want Qualifier=prod", rec.RawQuery)
+			}
+			// gloo#7446: the invoke path and qualifier must not leak.
+			for _, leak := range []string{"Qualifier", "2015-03-31", "invocations", "prod"} {
+				if bytes.Contains(rec.Body, []byte(leak)) {
+					t.Errorf("the event contains %q: %s", leak, rec.Body)
+				}
+			}
+			var ev map[string]any
+			if err := json.Unmarshal(rec.Body, &ev); err != nil {
+				t.Fatalf("event is not JSON: %v: %s", err, rec.Body)
+			}
+			tc.check(t, ev)
+			if t.Failed() {
+				t.Logf("event: %s", rec.Body)
+			}
+		})
+	}
+
+	unwrapCases := []struct {
+		name, path string
+		status     int
+		header     http.Header
+		body       string
+	}{
+		{"unwrapAsApiGateway/walkthrough", "/walk-v1", 201, http.Header{"Test-Header-Key": {"test-header-value"}, "Content-Length": {"32"}}, walkthroughBodyText},
+		{"unwrapAsAlb/walkthrough", "/walk-alb", 201, http.Header{"Test-Header-Key": {"test-header-value"}, "Content-Length": {"32"}}, walkthroughBodyText},
+		{"unwrapAsApiGateway 2.0/walkthrough", "/walk-v2", 201, http.Header{"Test-Header-Key": {"test-header-value"}, "Content-Length": {"32"}}, walkthroughBodyText},
+		{"unwrapAsApiGateway/set-cookie", "/cookies-v1", 200, http.Header{"Set-Cookie": {"a=1; Path=/", "b=2; HttpOnly"}, "Content-Length": {"2"}}, "ok"},
+		{"unwrapAsAlb/set-cookie multi-value", "/cookies-alb", 200, http.Header{"Set-Cookie": {"a=1; Path=/", "b=2; HttpOnly"}, "Content-Length": {"2"}}, "ok"},
+		{"unwrapAsApiGateway 2.0/cookies", "/cookies-v2", 200, http.Header{"Set-Cookie": {"a=1; Path=/", "b=2; HttpOnly"}, "Content-Length": {"2"}}, "ok"},
+		{"unwrapAsApiGateway/base64", "/b64-v1", 200, http.Header{"Content-Type": {"application/octet-stream"}, "Content-Length": {"4"}}, "\x00\x01\x02\xff"},
+		{"unwrapAsAlb/base64", "/b64-alb", 200, http.Header{"Content-Type": {"application/octet-stream"}, "Content-Length": {"4"}}, "\x00\x01\x02\xff"},
+	}
+	for _, tc := range unwrapCases {
+		t.Run(tc.name, func(t *testing.T) {
+			// The walkthrough's curl.
+			resp := rawRequest(t, g.Addr, "POST "+tc.path+" HTTP/1.1\r\nHost: localhost\r\nUser-Agent: curl/8.5.0\r\nAccept: */*\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: "+strconv.Itoa(len(walkthroughPayload))+"\r\nConnection: close\r\n\r\n"+walkthroughPayload)
+			if resp.StatusCode != tc.status {
+				t.Errorf("status = %d, want %d (body %q)", resp.StatusCode, tc.status, resp.Body)
+			}
+			if string(resp.Body) != tc.body {
+				t.Errorf("body = %q, want %q", resp.Body, tc.body)
+			}
+			h := tc.header.Clone()
+			h["Connection"] = []string{"close"}
+			checkHeaders(t, resp.Header, h)
+		})
+	}
+
+	type errCase struct {
+		name, path string
+		body       io.Reader
+		status     int
+		code, msg  string
+		extra      http.Header
+		functions  []string // functions the stub must not have been called for (nil: no check)
+	}
+	errCases := []errCase{
+		{name: "function error under unwrap", path: "/fn-error-unwrap", status: 502, code: "FunctionError", msg: "the function returned an error"},
+		{name: "function timeout under unwrap", path: "/fn-timeout-unwrap", status: 504, code: "FunctionTimeout", msg: "the function timed out"},
+		{name: "lambda 404", path: "/lambda-404", status: 502, code: "FunctionNotFound", msg: "the function or its qualifier does not exist"},
+		{name: "lambda 403", path: "/lambda-403", status: 502, code: "AccessDenied", msg: "Lambda refused the gateway's credentials"},
+		{name: "wrong secret key", path: "/wrong-key", status: 502, code: "AccessDenied", msg: "Lambda refused the gateway's credentials"},
+		{name: "lambda 413", path: "/lambda-413", status: 413, code: "PayloadTooLarge", msg: lambda413Message},
+		{name: "lambda 500", path: "/lambda-500", status: 502, code: "LambdaError", msg: "Lambda error"},
+		{name: "lambda endpoint down", path: "/down", status: 502, code: "LambdaUnreachable", msg: "Lambda endpoint unreachable"},
+		{name: "slower than the route timeout", path: "/slow", status: 504, code: "Timeout", msg: "the route timeout passed before the function answered"},
+		{name: "no route", path: "/no-such-route", status: 404, code: "NoRoute", msg: "no route matches this request"},
+		{name: "body over 6 MB sync", path: "/big-sync", body: bytes.NewReader(make([]byte, maxSync+1)), status: 413, code: "PayloadTooLarge",
+			msg: "request body larger than 6144 KiB, Lambda's limit for this invocation type", functions: []string{"big-sync"}},
+		{name: "body over 256 KB async", path: "/big-async", body: bytes.NewReader(make([]byte, maxAsync+1)), status: 413, code: "PayloadTooLarge",
+			msg: "request body larger than 256 KiB, Lambda's limit for this invocation type", functions: []string{"big-async"}},
+		// Without a Content-Length the gateway has to count.
+		{name: "chunked body over 256 KB async", path: "/big-async", body: io.MultiReader(bytes.NewReader(make([]byte, maxAsync)), strings.NewReader("x")), status: 413, code: "PayloadTooLarge",
+			msg: "request body larger than 256 KiB, Lambda's limit for this invocation type", functions: []string{"big-async"}},
+	}
+	for _, tc := range errCases {
+		t.Run("error/"+tc.name, func(t *testing.T) {
+			for _, f := range tc.functions {
+				stub.reset(f)
+			}
+			body := tc.body
+			if body == nil {
+				body = strings.NewReader(`{"q":1}`)
+			}
+			resp := do(t, "POST", g.URL+tc.path, body, nil)
+			checkGatewayError(t, resp, tc.status, tc.code, tc.msg, tc.extra)
+			for _, f := range tc.functions {
+				if n := len(stub.requests(f)); n != 0 {
+					t.Errorf("the stub received %d requests for %s, want none: the limit must be enforced before invoking", n, f)
+				}
+			}
+		})
+	}
+
+	t.Run("error/wrong secret key is refused by the stub", func(t *testing.T) {
+		for _, rec := range stub.requests("wrongkey-fn") {
+			if rec.SigErr != "signature mismatch" {
+				t.Errorf("stub verification = %q, want a signature mismatch", rec.SigErr)
+			}
+		}
+	})
+
+	t.Run("error/function error passthrough", func(t *testing.T) {
+		resp := do(t, "POST", g.URL+"/fn-error", strings.NewReader(`{}`), nil)
+		if resp.StatusCode != 502 || string(resp.Body) != functionErrorPayload {
+			t.Errorf("got %d %q, want 502 and the function's error payload", resp.StatusCode, resp.Body)
+		}
+		// Lambda's X-Amz-Function-Error value is Handled or Unhandled
+		// (API_Invoke); a client of the raw Invoke API reads it so.
+		checkHeaders(t, resp.Header, http.Header{"Content-Type": {"application/json"}, "Content-Length": {strconv.Itoa(len(functionErrorPayload))}, "X-Amz-Function-Error": {"Unhandled"}})
+	})
+
+	t.Run("error/function timeout passthrough", func(t *testing.T) {
+		resp := do(t, "POST", g.URL+"/fn-timeout", strings.NewReader(`{}`), nil)
+		if resp.StatusCode != 504 || string(resp.Body) != functionTimeoutPayload {
+			t.Errorf("got %d %q, want 504 and the function's error payload", resp.StatusCode, resp.Body)
+		}
+		checkHeaders(t, resp.Header, http.Header{"Content-Type": {"application/json"}, "Content-Length": {strconv.Itoa(len(functionTimeoutPayload))}, "X-Amz-Function-Error": {"Unhandled"}})
+	})
+
+	t.Run("error/throttled then ok is retried", func(t *testing.T) {
+		resp := do(t, "POST", g.URL+"/throttle-then-ok", strings.NewReader(`{"r":1}`), nil)
+		if resp.StatusCode != 200 || string(resp.Body) != `{"ok":true}` {
+			t.Errorf("got %d %q, want 200 {\"ok\":true} after retries", resp.StatusCode, resp.Body)
+		}
+		recs := stub.requests("throttle-then-ok")
+		if len(recs) != 4 {
+			t.Errorf("the stub received %d attempts, want 4 (3 throttled, then success)", len(recs))
+		}
+		for _, rec := range recs {
+			checkSigned(t, rec, "RequestResponse")
+			if string(rec.Body) != `{"r":1}` {
+				t.Errorf("retry body = %q", rec.Body)
+			}
+		}
+	})
+
+	t.Run("error/throttled until the route timeout", func(t *testing.T) {
+		start := time.Now()
+		resp := do(t, "POST", g.URL+"/throttle-always", strings.NewReader(`{}`), nil)
+		elapsed := time.Since(start)
+		checkGatewayError(t, resp, 429, "Throttled", "the function is throttled; retry later", http.Header{"Retry-After": {"1"}})
+		if n := len(stub.requests("throttle-always")); n < 2 {
+			t.Errorf("the stub received %d attempts, want retries within the 1s route timeout", n)
+		}
+		// A generous bound: the answer must come from the 1s route
+		// timeout, not from the 15s default.
+		if elapsed > 6*time.Second {
+			t.Errorf("429 came after %s; the route timeout is 1s", elapsed)
+		}
+	})
+
+	malformed := []struct {
+		name, path, problem string
+	}{
+		{"not JSON/apigateway", "/bad-notjson-v1", "JSON"},
+		{"not JSON/alb", "/bad-notjson-alb", "JSON"},
+		{"statusCode abc/apigateway", "/bad-status-v1", "statusCode"},
+		{"statusCode abc/alb", "/bad-status-alb", "statusCode"},
+		{"header with CRLF/apigateway", "/bad-crlf-v1", "X-Evil"},
+		{"header with CRLF/alb", "/bad-crlf-alb", "X-Evil"},
+		{"bad base64/apigateway", "/bad-b64-v1", "base64"},
+		{"bad base64/alb", "/bad-b64-alb", "base64"},
+	}
+	for _, tc := range malformed {
+		t.Run("error/malformed output/"+tc.name, func(t *testing.T) {
+			resp := do(t, "POST", g.URL+tc.path, strings.NewReader(`{}`), nil)
+			var b struct{ Message, Code string }
+			_ = json.Unmarshal(resp.Body, &b)
+			if !strings.HasPrefix(b.Message, "malformed Lambda response: ") || !strings.Contains(strings.ToLower(b.Message), strings.ToLower(tc.problem)) {
+				t.Errorf("message %q does not name the problem (%s)", b.Message, tc.problem)
+			}
+			checkGatewayError(t, resp, 502, "MalformedLambdaResponse", b.Message, nil)
+			for k, v := range resp.Header {
+				if strings.EqualFold(k, "X-Evil") || strings.EqualFold(k, "Injected") {
+					t.Errorf("the bad header reached the client: %s: %q", k, v)
+				}
+			}
+			if bytes.Contains(resp.Body, []byte("Injected")) {
+				t.Errorf("the bad header value is echoed in the body: %s", resp.Body)
+			}
+		})
+	}
+
+	t.Run("async", func(t *testing.T) {
+		resp := do(t, "POST", g.URL+"/async", strings.NewReader(`{"e":1}`), nil)
+		if resp.StatusCode != 202 || len(resp.Body) != 0 {
+			t.Errorf("got %d %q, want 202 and an empty body", resp.StatusCode, resp.Body)
+		}
+		checkHeaders(t, resp.Header, http.Header{"Content-Length": {"0"}})
+		rec := stub.only(t, "async-fn")
+		checkSigned(t, rec, "Event")
+		if string(rec.Body) != `{"e":1}` {
+			t.Errorf("the stub received %q", rec.Body)
+		}
+	})
+
+	t.Run("payload limits are inclusive", func(t *testing.T) {
+		stub.reset("big-async")
+		resp := do(t, "POST", g.URL+"/big-async", bytes.NewReader(bytes.Repeat([]byte("a"), maxAsync)), nil)
+		if resp.StatusCode != 202 {
+			t.Errorf("exactly 256 KiB async: %d %s, want 202", resp.StatusCode, resp.Body)
+		}
+		if rec := stub.only(t, "big-async"); len(rec.Body) != maxAsync {
+			t.Errorf("the stub received %d bytes", len(rec.Body))
+		}
+		stub.reset("big-sync")
+		resp = do(t, "POST", g.URL+"/big-sync", bytes.NewReader(bytes.Repeat([]byte("b"), maxSync)), nil)
+		if resp.StatusCode != 200 || len(resp.Body) != maxSync {
+			t.Errorf("exactly 6 MiB sync: %d (%d bytes), want 200 and the echo", resp.StatusCode, len(resp.Body))
+		}
+	})
+
+	t.Run("h2c", func(t *testing.T) {
+		resp := h2cDo(t, g.Addr, "/pass-echo", `{"h2":true}`)
+		if resp.ProtoMajor != 2 {
+			t.Errorf("protocol %s, want HTTP/2", resp.Proto)
+		}
+		if resp.StatusCode != 200 || string(resp.Body) != `{"h2":true}` {
+			t.Errorf("got %d %q", resp.StatusCode, resp.Body)
+		}
+		found := false
+		for _, rec := range stub.requests("pass-echo") {
+			if string(rec.Body) == `{"h2":true}` {
+				found = true
+				checkSigned(t, rec, "RequestResponse")
+			}
+		}
+		if !found {
+			t.Errorf("the h2c request did not reach the stub")
+		}
+	})
+}
+
+// expect asserts the value at a dotted path of a decoded JSON event; want
+// nil means absent or null.
+func expect(t *testing.T, ev map[string]any, path string, want any) {
+	t.Helper()
+	var cur any = ev
+	for _, k := range strings.Split(path, ".") {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			cur = nil
+			break
+		}
+		cur = m[k]
+	}
+	if !reflect.DeepEqual(cur, want) {
+		t.Errorf("event %s = %s, want %s", path, jsonString(cur), jsonString(want))
+	}
+}
+
+func jsonString(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
