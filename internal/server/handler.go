@@ -3,6 +3,9 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
 	"io"
 	"log/slog"
 	"net/http"
@@ -31,6 +34,49 @@ type Gateway struct {
 	log     *slog.Logger
 	// Observe is called once per request after the response is written.
 	Observe func(*Outcome)
+	// onWarningChange is called when a route's runtime warning appears or
+	// clears (the server refreshes statuses).
+	onWarningChange func()
+	warnings        sync.Map // routeKey -> string
+	nWarnings       atomic.Int64
+}
+
+func routeKey(t *lambda.Target) string { return t.VirtualService + "\x00" + t.Route }
+
+// RouteWarning returns the runtime warning of a route ("" when none): Lambda
+// answered 404 for its function, so it is probably misconfigured.
+func (g *Gateway) RouteWarning(vsKey, route string) string {
+	if g.nWarnings.Load() == 0 {
+		return ""
+	}
+	if v, ok := g.warnings.Load(vsKey + "\x00" + route); ok {
+		return v.(string)
+	}
+	return ""
+}
+
+func (g *Gateway) noteResult(t *lambda.Target, err error) {
+	var le *lambda.Error
+	if errors.As(err, &le) && le.Kind == lambda.KindNotFound {
+		msg := fmt.Sprintf("Lambda answered 404 for function %q qualifier %q: %s", t.FunctionName, t.Qualifier, le.Message)
+		if prev, loaded := g.warnings.Swap(routeKey(t), msg); !loaded || prev.(string) != msg {
+			if !loaded {
+				g.nWarnings.Add(1)
+			}
+			if g.onWarningChange != nil {
+				g.onWarningChange()
+			}
+		}
+		return
+	}
+	if err == nil && g.nWarnings.Load() > 0 {
+		if _, loaded := g.warnings.LoadAndDelete(routeKey(t)); loaded {
+			g.nWarnings.Add(-1)
+			if g.onWarningChange != nil {
+				g.onWarningChange()
+			}
+		}
+	}
 }
 
 // Outcome describes one handled request for logs and metrics.
@@ -121,6 +167,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, o *Outcome) erro
 	lstart := time.Now()
 	res, err := g.invoker.Invoke(ctx, t, payload, extraHeaders(t, r))
 	o.Lambda = time.Since(lstart)
+	g.noteResult(t, err)
 	if err != nil {
 		var le *lambda.Error
 		if t.Unwrap == lambda.UnwrapNone && errors.As(err, &le) && (le.Kind == lambda.KindFunction || le.Kind == lambda.KindFunctionTimeout) && len(le.Body) > 0 {

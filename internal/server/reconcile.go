@@ -15,6 +15,7 @@ import (
 type lastGood struct {
 	obj        resource.Object
 	generation int64
+	dropped    int
 }
 
 // reconcileLoop rebuilds the snapshot after every burst of store changes.
@@ -109,6 +110,7 @@ func (s *Server) rebuild(ctx context.Context) {
 	if s.discovery != nil {
 		env.UpstreamWarning = s.discovery.Error
 	}
+	env.RouteWarning = s.gateway.RouteWarning
 	snap := translate.Translate(translate.FromObjects(objs), s.resolver, env)
 
 	// A resource whose new version is rejected keeps serving its last
@@ -125,19 +127,25 @@ func (s *Server) rebuild(ctx context.Context) {
 		if !ok {
 			continue
 		}
-		if st.State == core.StateRejected {
-			if lg, ok := s.lastGood[ref]; ok && lg.generation != o.GetMetadata().Generation {
-				subst[i] = lg.obj
-				substituted = append(substituted, ref)
-			}
+		// A new generation that is rejected, or that drops routes its
+		// last good generation served, does not replace that generation.
+		lg, ok := s.lastGood[ref]
+		if !ok || lg.generation == o.GetMetadata().Generation {
+			continue
+		}
+		if st.State == core.StateRejected || snap.DroppedRoutes[ref] > lg.dropped {
+			subst[i] = lg.obj
+			substituted = append(substituted, ref)
 		}
 	}
 	statuses := snap.Statuses
+	dropped := snap.DroppedRoutes
 	if len(substituted) > 0 {
 		env.Version = s.version.Add(1)
 		snap = translate.Translate(translate.FromObjects(subst), s.resolver, env)
 		for _, ref := range substituted {
 			st := statuses[ref]
+			st.State = core.StateRejected
 			st.Reason += fmt.Sprintf(" (still serving generation %d, the last accepted)", s.lastGood[ref].generation)
 			statuses[ref] = st
 		}
@@ -146,7 +154,7 @@ func (s *Server) rebuild(ctx context.Context) {
 	for _, o := range objs {
 		ref := resource.Ref(o)
 		if st, ok := statuses[ref]; ok && (st.State == core.StateAccepted || st.State == core.StateWarning) {
-			s.lastGood[ref] = lastGood{obj: o, generation: o.GetMetadata().Generation}
+			s.lastGood[ref] = lastGood{obj: o, generation: o.GetMetadata().Generation, dropped: dropped[ref]}
 		}
 	}
 	for ref := range s.lastGood {

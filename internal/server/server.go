@@ -135,6 +135,7 @@ func New(cfg Config, st store.Store) *Server {
 		trigger:  make(chan struct{}, 1),
 	}
 	s.gateway = NewGateway(&s.holder, s.invoker, s.log)
+	s.gateway.onWarningChange = s.Trigger
 	if cfg.DiscoveryInterval >= 0 {
 		s.discovery = discovery.New(st, discovery.Options{
 			Interval: cfg.DiscoveryInterval,

@@ -22,6 +22,9 @@ type Snapshot struct {
 	Certificates []Certificate
 	// Statuses by "Kind namespace/name": what the build found.
 	Statuses map[string]core.Status
+	// DroppedRoutes counts, per "Kind namespace/name", the routes left out
+	// because of errors.
+	DroppedRoutes map[string]int
 	// Counts for observability.
 	Routes, Upstreams int
 }

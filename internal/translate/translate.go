@@ -72,6 +72,9 @@ type Env struct {
 	// UpstreamWarning returns a runtime problem of an upstream (e.g. its
 	// function discovery failing), shown as a Warning; "" for none.
 	UpstreamWarning func(upstreamKey string) string
+	// RouteWarning returns a runtime problem of a route (e.g. Lambda
+	// answering 404 for its function), shown as a Warning; "" for none.
+	RouteWarning func(virtualServiceKey, route string) string
 }
 
 type upstreamInfo struct {
@@ -108,7 +111,7 @@ func Translate(in Input, res *awscreds.Resolver, env Env) *snapshot.Snapshot {
 	for _, u := range in.Upstreams {
 		b.upstream(u)
 	}
-	snap := &snapshot.Snapshot{Version: env.Version, Built: env.Now(), Statuses: b.statuses, Upstreams: len(in.Upstreams)}
+	snap := &snapshot.Snapshot{Version: env.Version, Built: env.Now(), Statuses: b.statuses, Upstreams: len(in.Upstreams), DroppedRoutes: map[string]int{}}
 	httpB, httpsB := router.NewBuilder(), router.NewBuilder()
 	vss := append([]*resource.VirtualService(nil), in.VirtualServices...)
 	// The oldest virtual service keeps a contested domain, so adding a
@@ -263,12 +266,19 @@ func (b *builder) virtualService(vs *resource.VirtualService, httpB, httpsB *rou
 	vh := &router.VirtualHost{Name: vs.Metadata.Key()}
 	for i := range spec.VirtualHost.Routes {
 		if badRoutes[i] {
+			snap.DroppedRoutes[resource.Ref(vs)]++
 			continue
 		}
 		rt, warn, err := b.route(vs, i, &spec.VirtualHost.Routes[i])
 		if err != nil {
+			snap.DroppedRoutes[resource.Ref(vs)]++
 			warnings = append(warnings, resource.Problem{Field: fmt.Sprintf("spec.virtualHost.routes[%d]", i), Message: err.Error() + " (route dropped)", Route: i})
 			continue
+		}
+		if b.env.RouteWarning != nil {
+			if rw := b.env.RouteWarning(vs.Metadata.Key(), rt.Name); rw != "" {
+				warn = strings.TrimPrefix(warn+"; "+rw, "; ")
+			}
 		}
 		if warn != "" {
 			warnings = append(warnings, resource.Problem{Field: fmt.Sprintf("spec.virtualHost.routes[%d]", i), Message: warn, Route: i, Warning: true})

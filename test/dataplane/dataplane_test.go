@@ -24,6 +24,7 @@ const (
 	walkthroughPayload         = `{"body": "gloo edge is inserting this body", "headers": {"test-header-key": "test-header-value"}, "statusCode": 201}`
 	walkthroughBodyText        = "gloo edge is inserting this body"
 	wrongSecret                = "not-the-secret"
+	otherKeyID, otherSecret    = "AKIDOTHER000000000", "other/secret+key"
 	arnFunction                = "arn:aws:lambda:us-east-1:" + accountID + ":function:arn-fn"
 	maxSync, maxAsync          = 6 << 20, 256 << 10
 	functionErrorPayload       = `{"errorType":"Error","errorMessage":"boom","trace":["Error: boom","    at handler (/var/task/index.js:2:9)"]}`
@@ -42,6 +43,7 @@ func setupDataPlane(t *testing.T) *dataPlane {
 	stub := newLambdaStub(t)
 	stub.accept(mainKeyID, mainSecret, "")
 	stub.accept(tokenKeyID, tokenSecret, sessionToken)
+	stub.accept(otherKeyID, otherSecret, "")
 
 	apigw := func(fn string, kv ...any) obj { return dest(fn, append([]any{"unwrapAsApiGateway", true}, kv...)...) }
 	alb := func(fn string, kv ...any) obj { return dest(fn, append([]any{"unwrapAsAlb", true}, kv...)...) }
@@ -89,6 +91,7 @@ func setupDataPlane(t *testing.T) *dataPlane {
 		{exact: "/token", upstream: "up-token", aws: dest("token-fn")},
 		{exact: "/arn", upstream: "up-arn", aws: dest("arn-fn")},
 		{exact: "/wrong-key", upstream: "up-wrongkey", aws: dest("wrongkey-fn")},
+		{exact: "/wrong-key-same-id", upstream: "up-wrongkey-same-id", aws: dest("wrongkey-same-id-fn")},
 		{exact: "/down", upstream: "up-down", aws: dest("down-fn")},
 	}
 	var fns []fn
@@ -114,16 +117,20 @@ func setupDataPlane(t *testing.T) *dataPlane {
 	g.apply(t,
 		awsSecret("creds-main", mainKeyID, mainSecret, ""),
 		awsSecret("creds-token", tokenKeyID, tokenSecret, sessionToken),
-		awsSecret("creds-wrong", mainKeyID, wrongSecret, ""),
+		awsSecret("creds-wrong", otherKeyID, wrongSecret, ""),
+		awsSecret("creds-wrong-same-id", mainKeyID, wrongSecret, ""),
 		upstream("up-main", "creds-main", stub.URL(), fns, nil),
 		upstream("up-token", "creds-token", stub.URL(), []fn{{"token-fn", "token-fn", ""}}, nil),
 		// awsAccountId turns the name into an ARN; the qualifier rides along.
 		upstream("up-arn", "creds-main", stub.URL(), []fn{{"arn-fn", "arn-fn", "live"}}, obj{"awsAccountId": accountID}),
 		upstream("up-wrongkey", "creds-wrong", stub.URL(), []fn{{"wrongkey-fn", "wrongkey-fn", ""}}, nil),
+		// Same access key id as creds-main, another secret key: what a
+		// typo in aws_secret_access_key gives.
+		upstream("up-wrongkey-same-id", "creds-wrong-same-id", stub.URL(), []fn{{"wrongkey-same-id-fn", "wrongkey-same-id-fn", ""}}, nil),
 		upstream("up-down", "creds-main", "http://"+closedPort(t), []fn{{"down-fn", "down-fn", ""}}, nil),
 		virtualService("dp", []string{"*"}, nil, routes...),
 	)
-	for _, u := range []string{"up-main", "up-token", "up-arn", "up-wrongkey", "up-down"} {
+	for _, u := range []string{"up-main", "up-token", "up-arn", "up-wrongkey", "up-wrongkey-same-id", "up-down"} {
 		g.waitState(t, "upstream", ns, u, "Accepted")
 	}
 	if st, why := g.waitState(t, "vs", ns, "dp", "Accepted", "Warning", "Rejected"); st != "Accepted" {
@@ -155,6 +162,7 @@ func setupDataPlane(t *testing.T) *dataPlane {
 	stub.on("big-async", asyncAccepted)
 	stub.on("slow-fn", slow(20*time.Second, lambdaOK(`{}`)))
 	stub.on("wrongkey-fn", echo)
+	stub.on("wrongkey-same-id-fn", echo)
 	return &dataPlane{g: g, stub: stub}
 }
 
@@ -254,7 +262,7 @@ func TestDataPlane(t *testing.T) {
 			t.Errorf("client got %d %q, want 200 and an empty body", resp.StatusCode, resp.Body)
 		}
 		checkHeaders(t, resp.Header, http.Header{
-			"Content-Type": {"application/json"}, "Content-Length": {"0"}, "Connection": {"close"},
+			"Content-Type": {"application/json"}, "Content-Length": {"0"},
 			"X-Amzn-Requestid": {"stub-pass-empty-1"}, "X-Amz-Executed-Version": {"$LATEST"},
 		})
 	})
@@ -496,9 +504,7 @@ func TestDataPlane(t *testing.T) {
 			if string(resp.Body) != tc.body {
 				t.Errorf("body = %q, want %q", resp.Body, tc.body)
 			}
-			h := tc.header.Clone()
-			h["Connection"] = []string{"close"}
-			checkHeaders(t, resp.Header, h)
+			checkHeaders(t, resp.Header, tc.header)
 		})
 	}
 
@@ -549,11 +555,27 @@ func TestDataPlane(t *testing.T) {
 	}
 
 	t.Run("error/wrong secret key is refused by the stub", func(t *testing.T) {
-		for _, rec := range stub.requests("wrongkey-fn") {
-			if rec.SigErr != "signature mismatch" {
-				t.Errorf("stub verification = %q, want a signature mismatch", rec.SigErr)
-			}
+		recs := stub.requests("wrongkey-fn")
+		if len(recs) != 1 || recs[0].SigErr != "signature mismatch" {
+			t.Errorf("the stub's verification of %d requests: %+v, want one signature mismatch", len(recs), recs)
 		}
+	})
+
+	t.Run("error/wrong secret key with the access key id of a good one", func(t *testing.T) {
+		// The pass-echo calls above signed with creds-main that day.
+		// aws-sdk-go-v2's v4.Signer caches the derived signing key per
+		// region/service, checking only the access key id and the day,
+		// so a shared Signer signs this upstream with creds-main's key.
+		resp := do(t, "POST", g.URL+"/wrong-key-same-id", strings.NewReader(`{"q":1}`), nil)
+		recs := stub.requests("wrongkey-same-id-fn")
+		if len(recs) != 1 || recs[0].SigErr != "signature mismatch" {
+			var got []string
+			for _, r := range recs {
+				got = append(got, fmt.Sprintf("verified=%v secret=%q", r.SigErr == "", r.Secret))
+			}
+			t.Errorf("the request was not signed with the upstream's own secret key (stub saw %v): the gateway signs with a signing key derived from another secret that has the same access key id (shared v4.Signer key cache in internal/lambda)", got)
+		}
+		checkGatewayError(t, resp, 502, "AccessDenied", "Lambda refused the gateway's credentials", nil)
 	})
 
 	t.Run("error/function error passthrough", func(t *testing.T) {

@@ -146,6 +146,16 @@ func TestTLSAndHosts(t *testing.T) {
 			conn.Close()
 			t.Fatalf("a TLS 1.1 handshake succeeded; the minimum must be TLS 1.2")
 		}
+		t.Logf("TLS 1.1 handshake: %v", err)
+		if !strings.Contains(err.Error(), "protocol version") {
+			t.Errorf("TLS 1.1 failed for another reason than the version: %v", err)
+		}
+		// The same handshake with TLS 1.2 allowed works.
+		conn, err = tls.Dial("tcp", g.TLSAddr, &tls.Config{RootCAs: pool, ServerName: "secure.example.com", MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS12})
+		if err != nil {
+			t.Fatalf("TLS 1.2 handshake: %v", err)
+		}
+		conn.Close()
 	})
 
 	t.Run("the TLS virtual service is not on the HTTP listener", func(t *testing.T) {
