@@ -56,6 +56,9 @@ type Error struct {
 	// Type is Lambda's error type (X-Amzn-ErrorType or the function's
 	// errorType), Message its message. Message never holds credentials.
 	Type, Message string
+	// FunctionError is Lambda's X-Amz-Function-Error value (Unhandled or
+	// Handled) for KindFunction and KindFunctionTimeout.
+	FunctionError string
 	// RetryAfter is how long a throttled client should wait.
 	RetryAfter time.Duration
 	// Body is the function's error payload for KindFunction, passed to the

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
@@ -34,7 +35,11 @@ type Result struct {
 // Invoker sends Invoke requests. It is safe for concurrent use.
 type Invoker struct {
 	client *http.Client
-	signer *v4.Signer
+	// signers holds one SigV4 signer per (access key id, secret key): the
+	// SDK's signer caches the derived signing key by access key id, region,
+	// service and day only, so one shared signer would keep signing with an
+	// old secret after a rotation that kept the key id.
+	signers sync.Map // signerKey -> *v4.Signer
 	// now is replaceable in tests.
 	now func() time.Time
 }
@@ -78,7 +83,6 @@ func NewInvoker(o Options) *Invoker {
 	}
 	return &Invoker{
 		client: &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
-		signer: v4.NewSigner(),
 		now:    time.Now,
 	}
 }
@@ -150,7 +154,7 @@ func (iv *Invoker) once(ctx context.Context, t *Target, payload []byte, payloadH
 		URL:           &u,
 		Host:          t.host,
 		Header:        make(http.Header, 8),
-		Body:          io.NopCloser(bytes.NewReader(payload)),
+		Body:          bodyOf(payload),
 		ContentLength: int64(len(payload)),
 		GetBody:       func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(payload)), nil },
 		Proto:         "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
@@ -164,7 +168,7 @@ func (iv *Invoker) once(ctx context.Context, t *Target, payload []byte, payloadH
 	for k, v := range extra {
 		req.Header[k] = v
 	}
-	if err := iv.signer.SignHTTP(ctx, creds, req, payloadHash, "lambda", t.Region, iv.now()); err != nil {
+	if err := iv.signer(creds).SignHTTP(ctx, creds, req, payloadHash, "lambda", t.Region, iv.now()); err != nil {
 		return nil, &Error{Kind: KindNoCredentials, Message: "signing the request", Err: err}
 	}
 	resp, err := iv.client.Do(req)
@@ -197,6 +201,17 @@ func (iv *Invoker) once(ctx context.Context, t *Target, payload []byte, payloadH
 	}, nil
 }
 
+type signerKey struct{ id, secret string }
+
+func (iv *Invoker) signer(c awsCreds) *v4.Signer {
+	k := signerKey{c.AccessKeyID, c.SecretAccessKey}
+	if s, ok := iv.signers.Load(k); ok {
+		return s.(*v4.Signer)
+	}
+	s, _ := iv.signers.LoadOrStore(k, v4.NewSigner())
+	return s.(*v4.Signer)
+}
+
 func transportError(ctx context.Context, err error) error {
 	switch {
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
@@ -221,7 +236,7 @@ func functionError(fe string, body []byte, resp *http.Response) error {
 	if typ == "" {
 		typ = fe
 	}
-	return &Error{Kind: kind, Status: resp.StatusCode, Type: typ, Message: truncate(payload.ErrorMessage, 256), Body: body}
+	return &Error{Kind: kind, Status: resp.StatusCode, Type: typ, FunctionError: fe, Message: truncate(payload.ErrorMessage, 256), Body: body}
 }
 
 func apiError(resp *http.Response, body []byte) error {
@@ -265,6 +280,15 @@ func apiError(resp *http.Response, body []byte) error {
 		e.Kind = KindUpstream
 	}
 	return e
+}
+
+// bodyOf returns http.NoBody for an empty payload so that the request
+// carries "Content-Length: 0", as the AWS SDKs send, not a chunked body.
+func bodyOf(p []byte) io.ReadCloser {
+	if len(p) == 0 {
+		return http.NoBody
+	}
+	return io.NopCloser(bytes.NewReader(p))
 }
 
 func truncate(s string, n int) string {

@@ -1,7 +1,6 @@
 package router
 
 import (
-	"os"
 	"strings"
 	"testing"
 )
@@ -53,12 +52,18 @@ func FuzzNormalizePath(f *testing.F) {
 	for _, s := range []string{"", "/", "a", "/a/../b", "/%2e%2E/x", "/a%2fb", "/%41", "/.%2e", "%", "/a%4", "//..//."} {
 		f.Add(s)
 	}
+	// Found by this fuzzer: a stray "%" followed by an escaped hex digit
+	// becomes a new escape once the digit is decoded ("%7%30" -> "%70"),
+	// so a second normalization decodes it again; "%2%45" makes "%2E", an
+	// encoded dot segment that survives normalization.
+	f.Add("%7%30")
+	f.Add("/a/%2%45%2%45/admin")
 	f.Fuzz(func(t *testing.T, raw string) {
 		got := NormalizePath(raw)
 		if !strings.HasPrefix(got, "/") {
 			t.Fatalf("NormalizePath(%q) = %q: does not start with /", raw, got)
 		}
-		if again := NormalizePath(got); again != got && os.Getenv("SKIP_IDEM") == "" {
+		if again := NormalizePath(got); again != got {
 			t.Fatalf("not idempotent: NormalizePath(%q) = %q, NormalizePath(%q) = %q", raw, got, got, again)
 		}
 		for _, seg := range strings.Split(got[1:], "/") {

@@ -176,7 +176,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, o *Outcome) erro
 			status, code, _, _ := httperr.Map(err)
 			h := w.Header()
 			h["Content-Type"] = []string{"application/json"}
-			h["X-Amz-Function-Error"] = []string{le.Type}
+			h["X-Amz-Function-Error"] = []string{le.FunctionError}
 			h["Content-Length"] = []string{strconv.Itoa(len(le.Body))}
 			w.WriteHeader(status)
 			n, _ := w.Write(le.Body)

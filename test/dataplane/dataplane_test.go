@@ -473,6 +473,14 @@ func TestDataPlane(t *testing.T) {
 				t.Fatalf("event is not JSON: %v: %s", err, rec.Body)
 			}
 			tc.check(t, ev)
+			// The route passes Lambda's answer (the echoed event) through.
+			if !bytes.Equal(resp.Body, rec.Body) {
+				t.Errorf("client body %q, want the event the stub echoed", resp.Body)
+			}
+			checkHeaders(t, resp.Header, http.Header{
+				"Content-Type": {"application/json"}, "Content-Length": {strconv.Itoa(len(rec.Body))},
+				"X-Amzn-Requestid": {"stub-" + tc.function + "-1"}, "X-Amz-Executed-Version": {"$LATEST"},
+			})
 			if t.Failed() {
 				t.Logf("event: %s", rec.Body)
 			}
@@ -686,6 +694,19 @@ func TestDataPlane(t *testing.T) {
 		resp = do(t, "POST", g.URL+"/big-sync", bytes.NewReader(bytes.Repeat([]byte("b"), maxSync)), nil)
 		if resp.StatusCode != 200 || len(resp.Body) != maxSync {
 			t.Errorf("exactly 6 MiB sync: %d (%d bytes), want 200 and the echo", resp.StatusCode, len(resp.Body))
+		}
+	})
+
+	t.Run("every other Invoke request verified", func(t *testing.T) {
+		stub.mu.Lock()
+		defer stub.mu.Unlock()
+		for _, rec := range stub.log {
+			if rec.Function == "wrongkey-fn" || rec.Function == "wrongkey-same-id-fn" {
+				continue
+			}
+			if rec.SigErr != "" || rec.Function == "" {
+				t.Errorf("request %s?%s for %q: signature %q", rec.RawPath, rec.RawQuery, rec.Function, rec.SigErr)
+			}
 		}
 	})
 

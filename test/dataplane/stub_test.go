@@ -28,8 +28,7 @@ type received struct {
 	Host      string
 	Header    http.Header
 	Body      []byte
-	HadBody   bool   // false when the request carried no body at all
-	Transfer  string // "content-length N" or "chunked"
+	Transfer  string // how the body was framed: "content-length N" or "chunked"
 	SigErr    string // "" when the signature verified
 	AccessKey string
 	Secret    string // the secret key that verified the signature
@@ -95,7 +94,7 @@ func (s *lambdaStub) requests(function string) []*received {
 	return out
 }
 
-// last returns the only request received for function since the last
+// only returns the one request received for function since the last
 // reset, failing the test when there is not exactly one.
 func (s *lambdaStub) only(t testing.TB, function string) *received {
 	t.Helper()
@@ -128,7 +127,7 @@ func (s *lambdaStub) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rawPath, rawQuery, _ := strings.Cut(r.RequestURI, "?")
-	rec := &received{RawPath: rawPath, RawQuery: rawQuery, Host: r.Host, Header: r.Header.Clone(), Body: body, HadBody: len(body) > 0}
+	rec := &received{RawPath: rawPath, RawQuery: rawQuery, Host: r.Host, Header: r.Header.Clone(), Body: body}
 	switch {
 	case len(r.TransferEncoding) > 0:
 		rec.Transfer = "chunked"
