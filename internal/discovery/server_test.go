@@ -2,7 +2,6 @@ package discovery_test
 
 import (
 	"context"
-	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -12,6 +11,7 @@ import (
 
 	core "github.com/lambdagate/lambdagate/api/core/v1"
 	gateway "github.com/lambdagate/lambdagate/api/gateway/v1"
+	gloo "github.com/lambdagate/lambdagate/api/gloo/v1"
 	"github.com/lambdagate/lambdagate/internal/resource"
 	"github.com/lambdagate/lambdagate/internal/server"
 	"github.com/lambdagate/lambdagate/internal/store/sqlite"
@@ -75,7 +75,7 @@ func TestServerStatus(t *testing.T) {
 // still discovered.
 func TestDiscoveryDoesNotBlockServing(t *testing.T) {
 	st := openStore(t)
-	_, local := lambdaWith(t, "echo")
+	_, local := lambdaWith(t, "echo", "other")
 	hang := newFront(t, http.NotFoundHandler())
 	hang.mode.Store(modeHang)
 	createSecret(t, st)
@@ -86,7 +86,7 @@ func TestDiscoveryDoesNotBlockServing(t *testing.T) {
 	createUpstream(t, st, "healthy", withFunctions(fn("echo", "echo", "$LATEST")))
 	vs := &resource.VirtualService{}
 	vs.Metadata = core.ObjectMeta{Name: "route", Namespace: ns}
-	vs.Spec.VirtualHost = gateway.VirtualHost{
+	vs.Spec.VirtualHost = &gateway.VirtualHost{
 		Domains: []string{"*"},
 		Routes: []gateway.Route{{
 			Matchers: []gateway.Matcher{{Exact: "/echo"}},
@@ -114,8 +114,11 @@ func TestDiscoveryDoesNotBlockServing(t *testing.T) {
 	// Discovery of the healthy upstream must not wait for the hung one
 	// (the SDK call has a 30s timeout, so 15s of polling tells them apart).
 	eventually(t, "the healthy upstream to be discovered while another upstream hangs", func() bool {
-		a := getUpstream(t, st, "healthy").Metadata.Annotations
-		return a[discoveredAnnotation] == "" && false || a != nil && a[discoveredAnnotation] != ""
+		for _, f := range getUpstream(t, st, "healthy").Spec.AWS.LambdaFunctions {
+			if f.LogicalName == "other" {
+				return true
+			}
+		}
+		return false
 	})
-	_ = errors.New
 }

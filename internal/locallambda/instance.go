@@ -286,6 +286,7 @@ func (in *instance) flushOutput() {
 	}
 	// Take the lock once so a chunk being copied right now lands first.
 	in.mu.Lock()
+	_ = in.out // the lock is the point: it waits for an in-progress copy
 	in.mu.Unlock()
 }
 

@@ -54,7 +54,7 @@ func TestDecodeGolden(t *testing.T) {
 				return
 			}
 			if string(want) != got {
-				t.Errorf("%s: output differs (run with -update to accept)\n--- got\n%s--- want\n%s", file, got, want)
+				t.Errorf("%s: output differs (-want +got; run with -update to accept):\n%s", file, lineDiff(got, string(want)))
 			}
 		})
 	}
@@ -169,4 +169,39 @@ func renderDecode(t *testing.T, input []byte) string {
 		b.WriteString("(no objects)\n")
 	}
 	return b.String()
+}
+
+// lineDiff shows only the lines that differ ("-" want, "+" got), so a
+// failing golden case points at the changed message, not the whole file.
+func lineDiff(got, want string) string {
+	a, b := strings.Split(want, "\n"), strings.Split(got, "\n")
+	// lcs[i][j] is the longest common subsequence of a[i:] and b[j:].
+	lcs := make([][]int, len(a)+1)
+	for i := range lcs {
+		lcs[i] = make([]int, len(b)+1)
+	}
+	for i := len(a) - 1; i >= 0; i-- {
+		for j := len(b) - 1; j >= 0; j-- {
+			if a[i] == b[j] {
+				lcs[i][j] = lcs[i+1][j+1] + 1
+			} else {
+				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
+			}
+		}
+	}
+	var out strings.Builder
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		switch {
+		case i < len(a) && j < len(b) && a[i] == b[j]:
+			i, j = i+1, j+1
+		case j < len(b) && (i == len(a) || lcs[i][j+1] >= lcs[i+1][j]):
+			out.WriteString("+ " + b[j] + "\n")
+			j++
+		default:
+			out.WriteString("- " + a[i] + "\n")
+			i++
+		}
+	}
+	return out.String()
 }

@@ -91,7 +91,8 @@ func (h *harness) apply(y string) {
 	}
 	ctx := context.Background()
 	for _, o := range objs {
-		if _, err := h.st.Create(ctx, o); store.IsAlreadyExists(err) {
+		_, err := h.st.Create(ctx, o)
+		if store.IsAlreadyExists(err) {
 			_, err = h.st.Update(ctx, o)
 		}
 		if err != nil {

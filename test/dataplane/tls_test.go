@@ -17,19 +17,14 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/net/http2"
 )
 
 // h2cDo sends one POST over HTTP/2 with prior knowledge, in clear text.
 func h2cDo(t testing.TB, addr, path, body string) *rawResponse {
 	t.Helper()
-	tr := &http2.Transport{
-		AllowHTTP: true,
-		DialTLSContext: func(ctx context.Context, network, a string, _ *tls.Config) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, network, a)
-		},
-	}
+	protocols := new(http.Protocols)
+	protocols.SetUnencryptedHTTP2(true)
+	tr := &http.Transport{Protocols: protocols}
 	defer tr.CloseIdleConnections()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
