@@ -218,7 +218,7 @@ func FuzzMerge(f *testing.F) {
 			if _, ok := discByName[n]; !ok {
 				t.Fatalf("written names %q, which was not discovered", n)
 			}
-			if out[n] != discByName[n] && !duplicatedSpec(discovered, n) {
+			if out[n] != discByName[n] && !duplicated(discovered, n) {
 				t.Fatalf("written %q but the merged entry %v is not the discovered %v", n, out[n], discByName[n])
 			}
 		}
@@ -235,4 +235,3 @@ func duplicated(l []gloo.LambdaFunctionSpec, name string) bool {
 	return n > 1
 }
 
-func duplicatedSpec(l []gloo.LambdaFunctionSpec, name string) bool { return duplicated(l, name) }

@@ -41,9 +41,10 @@ var update = flag.Bool("update", false, "rewrite the expected section of golden 
 //   - input.yaml: the resources, as a user applies them. {{TLS_CRT}} and
 //     {{TLS_KEY}} are replaced by a self-signed certificate for
 //     *.example.com made when the test starts (base64, as in Secret data).
-//   - env (optional): KEY=VALUE lines read through Env.Getenv. Two keys are
-//     not variables: LOCAL_LAMBDA sets Env.LocalLambda and
-//     UPSTREAM_WARNING=ns/name:message sets Env.UpstreamWarning.
+//   - env (optional): KEY=VALUE lines read through Env.Getenv. Three keys are
+//     not variables: LOCAL_LAMBDA sets Env.LocalLambda,
+//     UPSTREAM_WARNING=ns/name:message sets Env.UpstreamWarning and
+//     ROUTE_WARNING=ns/vs:route:message sets Env.RouteWarning.
 //   - probes (optional): "METHOD URL [-H name:value]..." lines, matched as
 //     the server matches them (https:// URLs against the HTTPS listener).
 //   - expected: the statuses, then the routes of every virtual host a probe
@@ -186,6 +187,16 @@ func parseEnv(t *testing.T, text []byte) Env {
 				t.Fatalf("LOCAL_LAMBDA: %v", err)
 			}
 			env.LocalLambda = u
+		case "ROUTE_WARNING":
+			// ns/vs:route:message
+			vsKey, rest, _ := strings.Cut(v, ":")
+			route, msg, _ := strings.Cut(rest, ":")
+			env.RouteWarning = func(k, r string) string {
+				if k == vsKey && r == route {
+					return msg
+				}
+				return ""
+			}
 		case "UPSTREAM_WARNING":
 			key, msg, _ := strings.Cut(v, ":")
 			env.UpstreamWarning = func(k string) string {
@@ -295,6 +306,14 @@ func render(t *testing.T, snap *snapshot.Snapshot, probeText []byte) string {
 		b.WriteByte('\n')
 	}
 	fmt.Fprintf(&b, "counts: upstreams=%d routes=%d http-empty=%v https-empty=%v\n", snap.Upstreams, snap.Routes, snap.HTTP.Empty(), snap.HTTPS.Empty())
+	if len(snap.DroppedRoutes) > 0 {
+		dropped := make([]string, 0, len(snap.DroppedRoutes))
+		for ref, n := range snap.DroppedRoutes {
+			dropped = append(dropped, fmt.Sprintf("%s=%d", ref, n))
+		}
+		sort.Strings(dropped)
+		fmt.Fprintf(&b, "dropped routes: %s\n", strings.Join(dropped, " "))
+	}
 	if len(snap.Certificates) > 0 {
 		b.WriteString("certificates:\n")
 		for _, c := range snap.Certificates {
