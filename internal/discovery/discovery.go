@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 	gloo "github.com/lambdagate/lambdagate/api/gloo/v1"
 	"github.com/lambdagate/lambdagate/internal/awscreds"
@@ -55,13 +56,20 @@ type Options struct {
 
 // Discoverer runs discovery for every eligible upstream.
 type Discoverer struct {
-	st   store.Store
-	o    Options
-	mu   sync.Mutex
-	errs map[string]string // upstream key -> last error
-	next map[string]time.Time
-	fail map[string]int
+	st       store.Store
+	o        Options
+	mu       sync.Mutex
+	errs     map[string]string // upstream key -> last error
+	next     map[string]time.Time
+	fail     map[string]int
+	inFlight map[string]bool
+	sem      chan struct{}
 }
+
+// maxConcurrent bounds simultaneous discoveries, so that one slow endpoint
+// delays only its own upstream and many upstreams do not open many
+// connections at once.
+const maxConcurrent = 8
 
 // New returns a Discoverer.
 func New(st store.Store, o Options) *Discoverer {
@@ -77,7 +85,8 @@ func New(st store.Store, o Options) *Discoverer {
 	if o.Resolver == nil {
 		o.Resolver = awscreds.NewResolver()
 	}
-	return &Discoverer{st: st, o: o, errs: map[string]string{}, next: map[string]time.Time{}, fail: map[string]int{}}
+	return &Discoverer{st: st, o: o, errs: map[string]string{}, next: map[string]time.Time{}, fail: map[string]int{},
+		inFlight: map[string]bool{}, sem: make(chan struct{}, maxConcurrent)}
 }
 
 // Error returns the last discovery error of an upstream ("" when none); it
@@ -97,7 +106,7 @@ func (d *Discoverer) Run(ctx context.Context) {
 	tick := time.NewTicker(min(d.o.Interval, time.Second))
 	defer tick.Stop()
 	for {
-		d.RunOnce(ctx)
+		d.runOnce(ctx, false)
 		select {
 		case <-ctx.Done():
 			return
@@ -106,8 +115,13 @@ func (d *Discoverer) Run(ctx context.Context) {
 	}
 }
 
-// RunOnce discovers every upstream that is due.
-func (d *Discoverer) RunOnce(ctx context.Context) {
+// RunOnce discovers every upstream that is due and waits for those
+// discoveries to finish.
+func (d *Discoverer) RunOnce(ctx context.Context) { d.runOnce(ctx, true) }
+
+// runOnce starts a discovery for each due upstream that has none running;
+// with wait it waits for them.
+func (d *Discoverer) runOnce(ctx context.Context, wait bool) {
 	ups, err := d.st.List(ctx, resource.KindUpstream, "")
 	if err != nil {
 		if ctx.Err() == nil {
@@ -117,6 +131,9 @@ func (d *Discoverer) RunOnce(ctx context.Context) {
 	}
 	secretsList, err := d.st.List(ctx, resource.KindSecret, "")
 	if err != nil {
+		if ctx.Err() == nil {
+			d.o.Logger.Warn("discovery: listing secrets failed", "error", err.Error())
+		}
 		return
 	}
 	secrets := translate.FromObjects(secretsList)
@@ -127,6 +144,12 @@ func (d *Discoverer) RunOnce(ctx context.Context) {
 	opts, mode := d.settings(ctx)
 	now := time.Now()
 	seen := map[string]bool{}
+	var wg sync.WaitGroup
+	defer func() {
+		if wait {
+			wg.Wait()
+		}
+	}()
 	for _, o := range ups {
 		u := o.(*resource.Upstream)
 		key := u.Metadata.Key()
@@ -136,15 +159,43 @@ func (d *Discoverer) RunOnce(ctx context.Context) {
 			continue
 		}
 		d.mu.Lock()
-		due := !now.Before(d.next[key])
+		due := !now.Before(d.next[key]) && !d.inFlight[key]
+		if due {
+			d.inFlight[key] = true
+		}
 		d.mu.Unlock()
 		if !due {
 			continue
 		}
-		err := d.discover(ctx, u, smap, opts)
-		if ctx.Err() != nil {
-			return
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d.sem <- struct{}{}
+			defer func() { <-d.sem }()
+			d.discoverOne(ctx, u, key, smap, opts)
+		}()
+	}
+	d.mu.Lock()
+	for k := range d.next {
+		if !seen[k] && !d.inFlight[k] {
+			delete(d.next, k)
+			delete(d.fail, k)
+			delete(d.errs, k)
 		}
+	}
+	d.mu.Unlock()
+}
+
+func (d *Discoverer) discoverOne(ctx context.Context, u *resource.Upstream, key string, smap map[string]*resourceSecret, opts *gloo.AWSOptions) {
+	now := time.Now()
+	err := d.discover(ctx, u, smap, opts)
+	d.mu.Lock()
+	delete(d.inFlight, key)
+	d.mu.Unlock()
+	if ctx.Err() != nil {
+		return
+	}
+	{
 		d.mu.Lock()
 		if err != nil {
 			d.fail[key]++
@@ -161,15 +212,6 @@ func (d *Discoverer) RunOnce(ctx context.Context) {
 		}
 		d.setErr(key, msg)
 	}
-	d.mu.Lock()
-	for k := range d.next {
-		if !seen[k] {
-			delete(d.next, k)
-			delete(d.fail, k)
-			delete(d.errs, k)
-		}
-	}
-	d.mu.Unlock()
 }
 
 // backoff is exponential from 1s (factor 2, capped), with ±20% jitter like
@@ -241,7 +283,7 @@ func (d *Discoverer) discover(ctx context.Context, u *resource.Upstream, secrets
 		HTTPClient:   d.httpClient(),
 		Retryer:      aws.NopRetryer{},
 	})
-	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	found, err := List(cctx, client)
 	if err != nil {
@@ -300,16 +342,18 @@ func List(ctx context.Context, client *awslambda.Client) ([]gloo.LambdaFunctionS
 	return out, nil
 }
 
-// cleanErr keeps the SDK's message but drops its long operation prefix.
+// cleanErr keeps the SDK's message but drops its long operation prefix,
+// and keeps the HTTP status when there was one.
 func cleanErr(err error) error {
-	var oe interface{ Unwrap() error }
-	if errors.As(err, &oe) {
-		s := err.Error()
-		if i := strings.LastIndex(s, ", "); i > 0 && strings.HasPrefix(s, "operation error") {
-			return errors.New(strings.TrimSpace(s[i+2:]))
-		}
+	s := err.Error()
+	if i := strings.LastIndex(s, ", "); i > 0 && strings.HasPrefix(s, "operation error") {
+		s = strings.TrimSpace(s[i+2:])
 	}
-	return err
+	var re *awshttp.ResponseError
+	if errors.As(err, &re) && re.HTTPStatusCode() != 0 && !strings.Contains(s, fmt.Sprint(re.HTTPStatusCode())) {
+		s = fmt.Sprintf("HTTP %d: %s", re.HTTPStatusCode(), s)
+	}
+	return errors.New(s)
 }
 
 // Merge combines discovered functions with the current list: entries
@@ -328,7 +372,7 @@ func Merge(current, discovered []gloo.LambdaFunctionSpec, previous map[string]bo
 			byName[f.LogicalName] = f // hand-written
 			continue
 		}
-		if df, ok := disc[f.LogicalName]; ok && df != f {
+		if df, ok := disc[f.LogicalName]; (ok && df != f) || !discoveredShape(f) {
 			byName[f.LogicalName] = f // discovered once, edited by hand since
 		}
 	}
@@ -344,6 +388,15 @@ func Merge(current, discovered []gloo.LambdaFunctionSpec, previous map[string]bo
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].LogicalName < out[j].LogicalName })
 	return out, written
+}
+
+// discoveredShape reports whether f looks as discovery writes entries;
+// any other shape was edited by hand.
+func discoveredShape(f gloo.LambdaFunctionSpec) bool {
+	if f.Qualifier == "$LATEST" {
+		return f.LogicalName == f.LambdaFunctionName
+	}
+	return f.LogicalName == f.LambdaFunctionName+":"+f.Qualifier
 }
 
 func parsePrevious(s string) map[string]bool {

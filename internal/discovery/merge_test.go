@@ -234,4 +234,3 @@ func duplicated(l []gloo.LambdaFunctionSpec, name string) bool {
 	}
 	return n > 1
 }
-

@@ -23,7 +23,8 @@ var update = flag.Bool("update", false, "rewrite the expected section of golden 
 // the expected section. With -update the expected section is rewritten.
 //
 // A comment line "pad: N" in the archive appends a YAML comment to the input
-// so that it is N bytes long; it keeps huge inputs out of testdata.
+// so that it is N bytes long; it keeps huge inputs out of testdata. A
+// comment line "namespace: NS" decodes with DecodeAllIn (kubectl's -n).
 func TestDecodeGolden(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "decode", "*.txtar"))
 	if err != nil {
@@ -44,7 +45,7 @@ func TestDecodeGolden(t *testing.T) {
 				t.Fatalf("%s: no input.yaml section", file)
 			}
 			input = pad(t, ar.Comment, input)
-			got := renderDecode(t, input)
+			got := renderDecode(t, input, directive(ar.Comment, "namespace"))
 			want, _ := section(ar, "expected")
 			if *update {
 				setSection(ar, "expected", got)
@@ -79,6 +80,15 @@ func setSection(ar *txtar.Archive, name, data string) {
 	ar.Files = append(ar.Files, txtar.File{Name: name, Data: []byte(data)})
 }
 
+func directive(comment []byte, name string) string {
+	for _, l := range strings.Split(string(comment), "\n") {
+		if v, ok := strings.CutPrefix(l, name+": "); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
 func pad(t *testing.T, comment, input []byte) []byte {
 	for _, l := range strings.Split(string(comment), "\n") {
 		v, ok := strings.CutPrefix(l, "pad: ")
@@ -101,10 +111,16 @@ func pad(t *testing.T, comment, input []byte) []byte {
 // for each decoded object its JSON, its problems and "ok: Ref" when it has
 // no errors. Route-level problems carry their route index, since the
 // translator drops only that route.
-func renderDecode(t *testing.T, input []byte) string {
+func renderDecode(t *testing.T, input []byte, namespace string) string {
 	t.Helper()
 	var b strings.Builder
-	objs, err := DecodeAll(bytes.NewReader(input), "input.yaml")
+	var objs []Object
+	var err error
+	if namespace == "" {
+		objs, err = DecodeAll(bytes.NewReader(input), "input.yaml")
+	} else {
+		objs, err = DecodeAllIn(bytes.NewReader(input), "input.yaml", namespace)
+	}
 	if err != nil {
 		var des DecodeErrors
 		if errors.As(err, &des) {
