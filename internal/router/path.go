@@ -4,7 +4,8 @@ import "strings"
 
 // NormalizePath prepares a raw (still percent-encoded) request path for
 // matching: percent-encoded unreserved characters (A-Z a-z 0-9 - . _ ~)
-// are decoded, every other escape is kept with upper-case hex, and dot
+// are decoded, every other escape is kept with upper-case hex, a "%" that
+// starts no valid escape becomes "%25", and dot
 // segments are removed (RFC 3986 §5.2.4). An encoded slash (%2F) therefore
 // never matches "/", and "/a/../admin" matches as "/admin", as Envoy does
 // with normalize_path. The result always starts with "/".
@@ -12,7 +13,7 @@ func NormalizePath(raw string) string {
 	if raw == "" {
 		return "/"
 	}
-	if !strings.ContainsAny(raw, "%.") && raw[0] == '/' {
+	if raw[0] == '/' && !strings.ContainsAny(raw, "%.") {
 		return raw // fast path: nothing to normalize
 	}
 	var b strings.Builder
@@ -32,6 +33,13 @@ func NormalizePath(raw string) string {
 				b.WriteByte(upper(raw[i+2]))
 			}
 			i += 2
+			continue
+		}
+		if c == '%' {
+			// A '%' that starts no valid escape is written as %25, so that
+			// it can never pair with a decoded character into a new escape
+			// (normalizing twice gives the same path).
+			b.WriteString("%25")
 			continue
 		}
 		b.WriteByte(c)
