@@ -9,8 +9,11 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
+	"time"
 
 	core "github.com/lambdagate/lambdagate/api/core/v1"
 	"sigs.k8s.io/yaml"
@@ -86,6 +89,9 @@ func DecodeAllIn(r io.Reader, source, namespace string) ([]Object, error) {
 			continue
 		}
 		got, problems, ref := decodeDocument(doc.text, namespace)
+		for i, p := range problems {
+			problems[i] = fileLines(p, doc.line)
+		}
 		if len(problems) > 0 {
 			errs = append(errs, &DecodeError{Source: source, Document: i + 1, Line: doc.line, Ref: ref, Problems: problems})
 			continue
@@ -200,7 +206,13 @@ func decodeMap(m map[string]any, namespace string) ([]Object, []string, string) 
 		if ns == "" {
 			ns = namespace
 		}
+		if name == "" {
+			name = "(no name)"
+		}
 		ref = fmt.Sprintf("%s %s/%s", k, ns, name)
+	}
+	if apiVersion == "" {
+		return nil, []string{fmt.Sprintf("apiVersion: required value: must be %q for kind %s", info.apiVersion, k)}, ref
 	}
 	if apiVersion != info.apiVersion {
 		return nil, []string{fmt.Sprintf("apiVersion: unsupported value %q for kind %s: must be %q", apiVersion, k, info.apiVersion)}, ref
@@ -318,8 +330,12 @@ func checkValue(v any, t reflect.Type, path string) []string {
 		}
 		return nil
 	case timeType:
-		if _, ok := v.(string); !ok {
-			return at("must be an RFC 3339 timestamp string")
+		str, ok := v.(string)
+		if !ok {
+			return at(fmt.Sprintf("must be an RFC 3339 timestamp such as \"2024-01-02T03:04:05Z\", got %s", jsonType(v)))
+		}
+		if _, err := time.Parse(time.RFC3339, str); err != nil {
+			return at(fmt.Sprintf("invalid value %q: must be an RFC 3339 timestamp such as \"2024-01-02T03:04:05Z\"", str))
 		}
 		return nil
 	case bytesType:
@@ -372,7 +388,11 @@ func checkValue(v any, t reflect.Type, path string) []string {
 		return problems
 	case reflect.String:
 		if _, ok := v.(string); !ok {
-			return at(fmt.Sprintf("must be a string, got %s", jsonType(v)))
+			msg := fmt.Sprintf("must be a string, got %s", jsonType(v))
+			if n, isNum := v.(json.Number); isNum {
+				msg += fmt.Sprintf(" (quote it: \"%s\")", n)
+			}
+			return at(msg)
 		}
 	case reflect.Bool:
 		if _, ok := v.(bool); !ok {
@@ -384,7 +404,7 @@ func checkValue(v any, t reflect.Type, path string) []string {
 			return at(fmt.Sprintf("must be an integer, got %s", jsonType(v)))
 		}
 		if _, err := n.Int64(); err != nil {
-			return at(fmt.Sprintf("must be an integer, got %s", n))
+			return at(fmt.Sprintf("must be an integer, got number %s", n))
 		}
 	case reflect.Float32, reflect.Float64:
 		if _, ok := v.(json.Number); !ok {
@@ -465,6 +485,20 @@ func jsonType(v any) string {
 		return "an object"
 	}
 	return fmt.Sprintf("%T", v)
+}
+
+var yamlLineRe = regexp.MustCompile(`\bline (\d+)\b`)
+
+// fileLines turns the YAML parser's document-relative "line N" into a line
+// of the whole file.
+func fileLines(msg string, docStart int) string {
+	if docStart <= 1 || !strings.HasPrefix(msg, "invalid YAML") {
+		return msg
+	}
+	return yamlLineRe.ReplaceAllStringFunc(msg, func(m string) string {
+		n, _ := strconv.Atoi(m[5:])
+		return "line " + strconv.Itoa(n+docStart-1)
+	})
 }
 
 func cleanYAMLError(err error) string {

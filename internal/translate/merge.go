@@ -16,8 +16,12 @@ func mergeZero(dst, src *gloo.AWSDestinationSpec) {
 	if dst.LogicalName == "" {
 		dst.LogicalName = src.LogicalName
 	}
-	if dst.InvocationStyle == "" {
-		dst.InvocationStyle = src.InvocationStyle
+	// SYNC is the enum's zero value in Gloo's proto, so a route that says
+	// SYNC is "unset" to mergo and an ASYNC override still applies.
+	if dst.InvocationStyle == "" || dst.InvocationStyle == gloo.InvocationSync {
+		if src.InvocationStyle != "" {
+			dst.InvocationStyle = src.InvocationStyle
+		}
 	}
 	dst.RequestTransformation = dst.RequestTransformation || src.RequestTransformation
 	dst.ResponseTransformation = dst.ResponseTransformation || src.ResponseTransformation

@@ -7,6 +7,7 @@ package translate
 import (
 	"crypto/tls"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"sort"
@@ -182,6 +183,15 @@ func (b *builder) upstream(u *resource.Upstream) {
 		info.functions[f.LogicalName] = f
 	}
 	w := problems.Warnings()
+	if a.EndpointURL == "" && b.env.LocalLambda == nil {
+		for _, v := range []string{"AWS_ENDPOINT_URL_LAMBDA", "AWS_ENDPOINT_URL"} {
+			if s := b.env.Getenv(v); s != "" {
+				if u, err := url.Parse(s); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+					w = append(w, resource.Problem{Message: fmt.Sprintf("environment variable %s=%q is not an http(s) URL and is ignored", v, s), Route: -1, Warning: true})
+				}
+			}
+		}
+	}
 	if b.env.UpstreamWarning != nil {
 		if msg := b.env.UpstreamWarning(u.Metadata.Key()); msg != "" {
 			w = append(w, resource.Problem{Message: msg, Route: -1, Warning: true})
@@ -214,7 +224,7 @@ func Endpoint(a *gloo.AWSUpstreamSpec, env Env) *url.URL {
 	}
 	for _, v := range []string{"AWS_ENDPOINT_URL_LAMBDA", "AWS_ENDPOINT_URL"} {
 		if s := b.env.Getenv(v); s != "" {
-			if u, err := url.Parse(s); err == nil && u.Host != "" {
+			if u, err := url.Parse(s); err == nil && u.Host != "" && (u.Scheme == "http" || u.Scheme == "https") {
 				return u
 			}
 		}
@@ -327,15 +337,21 @@ func (b *builder) route(vs *resource.VirtualService, i int, r *gateway.Route) (*
 		fn = f
 	} else {
 		switch {
+		case len(fns) == 0 && dest.LogicalName == "":
+			return nil, "", fmt.Errorf("lambda points to upstream with no functions")
 		case len(fns) == 0:
 			return nil, "", fmt.Errorf("lambda points to upstream with no functions %s", dest.LogicalName)
 		case !fallback && dest.LogicalName == "":
-			return nil, "", fmt.Errorf("destinationSpec.aws.logicalName: required value unless Settings sets fallbackToFirstFunction")
+			return nil, "", fmt.Errorf("routeAction.single.destinationSpec.aws.logicalName: required value unless Settings sets fallbackToFirstFunction")
 		case !fallback:
 			return nil, "", fmt.Errorf("a route references %s AWS lambda which does not exist on the route's upstream", dest.LogicalName)
 		}
 		fn = fns[0]
-		warn = append(warn, fmt.Sprintf("function %q not found; falling back to the first function %q", dest.LogicalName, fn.LogicalName))
+		if dest.LogicalName == "" {
+			warn = append(warn, fmt.Sprintf("no logicalName set; using the first function %q (fallbackToFirstFunction)", fn.LogicalName))
+		} else {
+			warn = append(warn, fmt.Sprintf("function %q not found; using the first function %q (fallbackToFirstFunction)", dest.LogicalName, fn.LogicalName))
+		}
 	}
 	a := up.obj.Spec.AWS
 	name := fn.LambdaFunctionName
@@ -402,6 +418,25 @@ func (b *builder) route(vs *resource.VirtualService, i int, r *gateway.Route) (*
 	return rt, strings.Join(warn, "; "), nil
 }
 
+// maxPEM bounds a certificate or key file read from disk.
+const maxPEM = 1 << 20
+
+func readPEM(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxPEM+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxPEM {
+		return nil, fmt.Errorf("%s: larger than 1 MiB; not a PEM file", path)
+	}
+	return b, nil
+}
+
 func routeName(r *gateway.Route, i int) string {
 	if r.Name != "" {
 		return r.Name
@@ -458,6 +493,7 @@ func compileMatcher(m gateway.Matcher) (*router.Matcher, error) {
 func (b *builder) certificate(vs *resource.VirtualService) (*snapshot.Certificate, error) {
 	ssl := vs.Spec.SSLConfig
 	var certPEM, keyPEM []byte
+	source := "spec.sslConfig.sslFiles"
 	if ssl.SecretRef != nil {
 		ns := ssl.SecretRef.Namespace
 		if ns == "" {
@@ -468,21 +504,22 @@ func (b *builder) certificate(vs *resource.VirtualService) (*snapshot.Certificat
 			return nil, fmt.Errorf("spec.sslConfig.secretRef: secret %s/%s not found", ns, ssl.SecretRef.Name)
 		}
 		certPEM, keyPEM = s.Data[core.TLSCertKey], s.Data[core.TLSPrivateKeyKey]
+		source = fmt.Sprintf("spec.sslConfig.secretRef: secret %s/%s", ns, ssl.SecretRef.Name)
 		if len(certPEM) == 0 || len(keyPEM) == 0 {
 			return nil, fmt.Errorf("spec.sslConfig.secretRef: secret %s/%s has no %s and %s", ns, ssl.SecretRef.Name, core.TLSCertKey, core.TLSPrivateKeyKey)
 		}
 	} else {
 		var err error
-		if certPEM, err = os.ReadFile(ssl.SSLFiles.TLSCert); err != nil {
+		if certPEM, err = readPEM(ssl.SSLFiles.TLSCert); err != nil {
 			return nil, fmt.Errorf("spec.sslConfig.sslFiles.tlsCert: %v", err)
 		}
-		if keyPEM, err = os.ReadFile(ssl.SSLFiles.TLSKey); err != nil {
+		if keyPEM, err = readPEM(ssl.SSLFiles.TLSKey); err != nil {
 			return nil, fmt.Errorf("spec.sslConfig.sslFiles.tlsKey: %v", err)
 		}
 	}
 	pair, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
-		return nil, fmt.Errorf("spec.sslConfig: invalid certificate or key: %v", err)
+		return nil, fmt.Errorf("%s: invalid certificate or key: %v", source, err)
 	}
 	domains := ssl.SniDomains
 	if len(domains) == 0 {

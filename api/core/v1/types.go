@@ -85,6 +85,9 @@ func (d Duration) MarshalJSON() ([]byte, error) {
 func (d *Duration) UnmarshalJSON(b []byte) error {
 	var n float64
 	if err := json.Unmarshal(b, &n); err == nil {
+		if n > float64(maxDurationSeconds) || n < -float64(maxDurationSeconds) {
+			return fmt.Errorf("invalid value %v: must be at most %d seconds", n, int64(maxDurationSeconds))
+		}
 		d.Duration = time.Duration(n * float64(time.Second))
 		return d.check()
 	}
@@ -99,6 +102,9 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	d.Duration = v
 	return d.check()
 }
+
+// maxDurationSeconds keeps a number of seconds inside time.Duration.
+const maxDurationSeconds = (1<<63 - 1) / int64(time.Second)
 
 func (d *Duration) check() error {
 	if d.Duration < 0 {
