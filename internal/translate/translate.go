@@ -301,6 +301,8 @@ func (b *builder) virtualService(vs *resource.VirtualService, httpB, httpsB *rou
 		snap.Certificates = append(snap.Certificates, *cert)
 	}
 	if len(warnings) > 0 {
+		// Resource-level warnings first, then by route, as written.
+		sort.SliceStable(warnings, func(i, j int) bool { return warnings[i].Route < warnings[j].Route })
 		b.setStatus(vs, core.StateWarning, warnings.Join())
 		return
 	}
