@@ -242,6 +242,7 @@ func (b *builder) virtualService(vs *resource.VirtualService, httpB, httpsB *rou
 			warnings = append(warnings, p)
 		case p.Route >= 0:
 			badRoutes[p.Route] = true
+			p.Message += " (route dropped)"
 			warnings = append(warnings, p)
 		default:
 			fatal = append(fatal, p)
