@@ -6,10 +6,15 @@ GOBIN    := $(shell $(GO) env GOPATH)/bin
 BIN      := bin/lambdagate
 FUNCTIONS ?= examples/functions
 
-.PHONY: run test setup build lint unit fuzz bench clean
+.PHONY: run test setup build lint unit fuzz bench clean dashboard chaos
 
-build:
+build: dashboard
 	$(GO) build -o $(BIN) ./cmd/lambdagate
+
+# The web dashboard (web/) built into internal/dashboard/dist, which the
+# binary embeds; only when its sources changed.
+dashboard:
+	@scripts/build-dashboard.sh
 
 # The main job: the gateway with its embedded defaults (local store, local
 # Lambda with the walkthrough's echo function).
@@ -17,14 +22,14 @@ run: setup-node build
 	./$(BIN) serve --local-lambda $(FUNCTIONS)
 
 setup-node:
-	@SETUP_LINT=0 scripts/setup.sh
+	@SETUP_LINT=0 SETUP_BROWSER=0 scripts/setup.sh
 
 setup:
 	@scripts/setup.sh
 
 # The test command (.ci/run calls it): lint, then every test, then a short
 # run of each fuzz target.
-test: setup lint unit fuzz
+test: setup dashboard lint unit fuzz
 
 lint:
 	$(GO) vet ./...
@@ -41,3 +46,17 @@ fuzz:
 
 clean:
 	rm -rf bin
+
+# The performance harness (not part of `test`): lambdagate against a Lambda
+# stub directly and behind nginx, haproxy and Caddy, plus the scale runs and
+# the Go benchmarks; installs wrk, nginx, haproxy and Caddy when missing.
+# Writes bench/results/latest.md and appends to bench/results/history.md.
+bench: dashboard
+	@bench/run.sh
+
+# The reliability and security suite alone, verbose, with its measured
+# figures written to bin/chaos-figures.tsv (docs/reliability.md quotes
+# them). CHAOS_LONG=1 runs the long variants. `unit` runs it too.
+chaos:
+	@mkdir -p bin
+	CHAOS_FIGURES=$(CURDIR)/bin/chaos-figures.tsv $(GO) test -count=1 -v -timeout 15m ./test/chaos/

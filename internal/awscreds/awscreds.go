@@ -1,5 +1,5 @@
-// Package awscreds turns an upstream's credential source (its secret, the
-// SDK default chain, later web identity and roles) into an
+// Package awscreds turns an upstream's credential source (its secret, web
+// identity with role chaining, the SDK default chain) into an
 // aws.CredentialsProvider.
 package awscreds
 
@@ -7,8 +7,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"os"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -71,19 +74,61 @@ func first(a, b string) string {
 // every snapshot so that cached providers (and their refresh state) survive
 // configuration changes.
 type Resolver struct {
+	opts         Options
 	mu           sync.Mutex
 	defaultChain aws.CredentialsProvider
+	providers    map[string]*Provider // STS providers by role and settings
+	// OnRefresh, when set before first use, is called after each retrieval
+	// from the default chain and each STS fetch with its error (nil on
+	// success), for metrics.
+	OnRefresh func(error)
 }
 
-// NewResolver returns a Resolver.
-func NewResolver() *Resolver { return &Resolver{} }
+// Options configures a Resolver.
+type Options struct {
+	// ExpiryWindow is how long before they expire STS credentials are
+	// fetched again. Credentials living less than twice the window are
+	// fetched again halfway through their lifetime instead, so short-lived
+	// credentials (seconds, in tests) still refresh ahead of expiry.
+	// Default 5m (envoy-gloo's grace period).
+	ExpiryWindow time.Duration
+	// Getenv reads AWS_WEB_IDENTITY_TOKEN_FILE, AWS_ROLE_ARN,
+	// AWS_ENDPOINT_URL_STS and AWS_ENDPOINT_URL. Default os.Getenv.
+	Getenv func(string) string
+	// HTTPClient makes STS calls. Default: the SDK's client with the
+	// serviceAccountCredentials timeout.
+	HTTPClient aws.HTTPClient
+	// Logger receives credential problems and refreshes; it never gets a
+	// secret or session token. Default slog.Default().
+	Logger *slog.Logger
+	// OnChange is called when a provider's Problem changes, so that
+	// statuses can be rebuilt. Default: none.
+	OnChange func()
+}
 
-// ErrServiceAccountUnsupported is returned until web identity lands.
-var ErrServiceAccountUnsupported = errors.New("serviceAccountCredentials (web identity) are not supported yet by this lambdagate build; use a secretRef or enableCredentialsDiscovey")
+// New returns a Resolver.
+func New(o Options) *Resolver {
+	if o.ExpiryWindow <= 0 {
+		o.ExpiryWindow = DefaultExpiryWindow
+	}
+	if o.Getenv == nil {
+		o.Getenv = os.Getenv
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return &Resolver{opts: o, providers: map[string]*Provider{}}
+}
+
+// NewResolver returns a Resolver with default Options.
+func NewResolver() *Resolver { return New(Options{}) }
 
 // ForUpstream returns the provider for an upstream, in Gloo's precedence:
-// the upstream's secret, else the SDK default chain when Settings enables
-// credential discovery, else an error with Gloo's message.
+// the upstream's secret, else Settings serviceAccountCredentials (web
+// identity, with the upstream's roleArn), else the SDK default chain when
+// Settings enables credential discovery, else an error with Gloo's
+// message. A returned provider may implement Problem() string, its
+// runtime failure for the upstream's status.
 func (r *Resolver) ForUpstream(up *gloo.AWSUpstreamSpec, namespace string, secrets map[string]*core.Secret, opts *gloo.AWSOptions) (aws.CredentialsProvider, error) {
 	if ref := up.SecretRef; ref != nil {
 		ns := ref.Namespace
@@ -101,10 +146,10 @@ func (r *Resolver) ForUpstream(up *gloo.AWSUpstreamSpec, namespace string, secre
 		return credentials.StaticCredentialsProvider{Value: c}, nil
 	}
 	switch {
+	case opts != nil && opts.ServiceAccountCredentials != nil:
+		return r.serviceAccount(up, opts)
 	case opts.CredentialsDiscovery():
 		return r.defaultProvider(), nil
-	case opts != nil && opts.ServiceAccountCredentials != nil:
-		return nil, ErrServiceAccountUnsupported
 	}
 	return nil, errors.New(NoSourceMessage)
 }
@@ -115,14 +160,22 @@ func (r *Resolver) defaultProvider() aws.CredentialsProvider {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.defaultChain == nil {
-		r.defaultChain = aws.NewCredentialsCache(lazyDefault{})
+		r.defaultChain = aws.NewCredentialsCache(lazyDefault{onRefresh: r.OnRefresh})
 	}
 	return r.defaultChain
 }
 
-type lazyDefault struct{}
+type lazyDefault struct{ onRefresh func(error) }
 
-func (lazyDefault) Retrieve(ctx context.Context) (aws.Credentials, error) {
+func (l lazyDefault) Retrieve(ctx context.Context) (aws.Credentials, error) {
+	c, err := l.retrieve(ctx)
+	if l.onRefresh != nil {
+		l.onRefresh(err)
+	}
+	return c, err
+}
+
+func (lazyDefault) retrieve(ctx context.Context) (aws.Credentials, error) {
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
 		return aws.Credentials{}, fmt.Errorf("loading the AWS default credential chain: %w", err)

@@ -235,6 +235,19 @@ func applyObject(ctx context.Context, st store.Store, o resource.Object, dryRun 
 			}
 			return "created", nil
 		}
+		if errors.Is(err, &store.Error{Code: store.Invalid}) {
+			// The stored record is corrupt: replacing it unconditionally
+			// is the repair the store documents.
+			if dryRun {
+				return "configured", nil
+			}
+			upd := resource.DeepCopy(o)
+			upd.GetMetadata().ResourceVersion = ""
+			if _, err := st.Update(ctx, upd); err != nil {
+				return "", fmt.Errorf("repairing %s: %w", resource.Ref(o), err)
+			}
+			return "configured", nil
+		}
 		if err != nil {
 			return "", fmt.Errorf("reading %s: %w", resource.Ref(o), err)
 		}

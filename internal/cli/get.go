@@ -66,7 +66,15 @@ func parseKind(s string) (resource.Kind, error) {
 	return k, nil
 }
 
-func runGet(ctx context.Context, g *globals, o getOptions, kindArg string, names []string) error {
+func runGet(ctx context.Context, g *globals, o getOptions, kindArg string, names []string) (err error) {
+	// A corrupt record does not hide the readable ones: they are printed,
+	// then the corruption is reported as the command's error.
+	var corrupt error
+	defer func() {
+		if err == nil {
+			err = corrupt
+		}
+	}()
 	k, err := parseKind(kindArg)
 	if err != nil {
 		return err
@@ -113,6 +121,10 @@ func runGet(ctx context.Context, g *globals, o getOptions, kindArg string, names
 			listNS = ""
 		}
 		objs, err = st.List(ctx, k, listNS)
+		var ce *store.CorruptError
+		if errors.As(err, &ce) {
+			corrupt, err = err, nil
+		}
 		if err != nil {
 			return err
 		}

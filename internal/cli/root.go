@@ -33,6 +33,8 @@ type globals struct {
 	namespace string
 	// verbose is -v/--verbose: debug logging on stderr.
 	verbose bool
+	// kube holds --store, --kubeconfig and --context (kubestore.go).
+	kube kubeFlags
 
 	stdin  io.Reader
 	stdout io.Writer
@@ -58,6 +60,9 @@ func (g *globals) logger() *slog.Logger {
 // openStore opens the resource store for reading and writing, creating the
 // data directory and the database when missing. The caller closes it.
 func (g *globals) openStore(ctx context.Context) (store.Store, error) {
+	if g.kube.enabled() {
+		return g.openKube(ctx)
+	}
 	dir, err := g.dataDir()
 	if err != nil {
 		return nil, err
@@ -75,6 +80,9 @@ var errNoStore = errors.New("no store yet")
 // errNoStore otherwise, so that read-only commands (get, --dry-run,
 // completion) never create a data directory or a database as a side effect.
 func (g *globals) openExistingStore(ctx context.Context) (store.Store, error) {
+	if g.kube.enabled() {
+		return g.openKube(ctx)
+	}
 	dir, err := g.dataDir()
 	if err != nil {
 		return nil, err
@@ -160,6 +168,7 @@ Secret, Settings), kept in an embedded store in the data directory.`,
 	pf.StringVarP(&g.namespace, "namespace", "n", core.DefaultNamespace, "namespace of the resources")
 	pf.BoolVarP(&g.verbose, "verbose", "v", false, "log debug details to stderr")
 	_ = root.RegisterFlagCompletionFunc("namespace", g.completeNamespaces)
+	g.kube.register(pf)
 
 	root.AddCommand(
 		newApplyCommand(g),

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -8,17 +9,19 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/lambdagate/lambdagate/internal/datadir"
 	"github.com/lambdagate/lambdagate/internal/locallambda"
 	"github.com/lambdagate/lambdagate/internal/server"
+	"github.com/lambdagate/lambdagate/internal/tracing"
 )
 
 // addServerCommands adds "serve" and "lambda serve".
 func addServerCommands(root *cobra.Command, g *globals) {
-	root.AddCommand(newServeCommand(g), newLambdaCommand(g))
+	root.AddCommand(newServeCommand(g), newLambdaCommand(g), newStatusCommand(g))
 }
 
 type serveOptions struct {
@@ -27,6 +30,9 @@ type serveOptions struct {
 	localLambdaAddr string
 	logFormat       string
 	logLevel        string
+	accessLog       string
+	accessLogFormat string
+	otlpEndpoint    string
 }
 
 func newServeCommand(g *globals) *cobra.Command {
@@ -45,13 +51,19 @@ their own endpointUrl call it.`,
 	f := cmd.Flags()
 	f.StringVar(&o.cfg.HTTPAddr, "http-addr", ":8080", "address of the HTTP listener")
 	f.StringVar(&o.cfg.HTTPSAddr, "https-addr", ":8443", `address of the HTTPS listener for virtual services with sslConfig ("" disables it)`)
-	f.StringVar(&o.cfg.AdminAddr, "admin-addr", "127.0.0.1:9091", "address of the admin listener (health, readiness); loopback unless you expose it")
+	f.StringVar(&o.cfg.AdminAddr, "admin-addr", "127.0.0.1:9091", "address of the admin listener (health, readiness, /metrics, /config_dump, /debug/pprof, the dashboard); loopback unless you expose it")
 	f.DurationVar(&o.cfg.ShutdownGrace, "shutdown-grace", 0, "time in-flight requests get after SIGTERM (default 30s)")
+	f.DurationVar(&o.cfg.ShutdownDelay, "shutdown-delay", 0, "time the gateway keeps serving after SIGTERM with /readyz already failing, before it stops accepting connections (default 0)")
+	f.BoolVar(&o.cfg.ReusePort, "reuse-port", false, "set SO_REUSEPORT on the HTTP and HTTPS listeners, so a new gateway can start on the same port before the old one stops")
+	f.DurationVar(&o.cfg.ReadHeaderTimeout, "read-header-timeout", 0, "time a client gets to send the request headers (default 10s)")
 	f.DurationVar(&o.cfg.DiscoveryInterval, "discovery-interval", 0, "how often each upstream's Lambda functions are discovered (default 5s; negative disables discovery)")
 	f.StringVar(&o.localLambda, "local-lambda", "", "run a local Lambda service with the functions in this directory")
 	f.StringVar(&o.localLambdaAddr, "local-lambda-addr", "127.0.0.1:9001", "address of the local Lambda service")
 	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	f.StringVar(&o.accessLog, "access-log", "stdout", "where the access log (one line per request) goes: stdout, stderr, off, or a file path (appended)")
+	f.StringVar(&o.accessLogFormat, "access-log-format", "json", "access log format: json or text")
+	f.StringVar(&o.otlpEndpoint, "trace-otlp-endpoint", "", "export a span per request to this OpenTelemetry collector (OTLP/HTTP base URL, e.g. http://127.0.0.1:4318); default: none, trace context is only propagated")
 	return cmd
 }
 
@@ -99,6 +111,25 @@ func runServe(cmd *cobra.Command, g *globals, o *serveOptions) error {
 		log.Info("local Lambda serving", "dir", o.localLambda, "url", llURL.String())
 	}
 	o.cfg.Logger = log
+	o.cfg.DiscoveryGate = discoveryGate(st) // Kubernetes: one replica discovers
+	accessLog, closeAccessLog, err := o.accessLogger(g)
+	if err != nil {
+		return err
+	}
+	defer closeAccessLog()
+	o.cfg.AccessLog = accessLog
+	if o.otlpEndpoint != "" {
+		exp, err := tracing.New(tracing.Options{Endpoint: o.otlpEndpoint})
+		if err != nil {
+			return withHint(err, "lambdagate serve --trace-otlp-endpoint http://127.0.0.1:4318")
+		}
+		defer func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = exp.Shutdown(ctx)
+		}()
+		o.cfg.Tracer = exp.Tracer()
+	}
 	srv := server.New(o.cfg, st)
 	ls, err := srv.Listen()
 	if err != nil {

@@ -52,6 +52,9 @@ type Options struct {
 	// OnChange is called when an upstream's discovery error appears or
 	// clears, so that the gateway can refresh statuses.
 	OnChange func()
+	// OnRun is called after each discovery of one upstream with its error
+	// (nil on success), for metrics. Default: nothing.
+	OnRun func(error)
 }
 
 // Discoverer runs discovery for every eligible upstream.
@@ -123,6 +126,10 @@ func (d *Discoverer) RunOnce(ctx context.Context) { d.runOnce(ctx, true) }
 // with wait it waits for them.
 func (d *Discoverer) runOnce(ctx context.Context, wait bool) {
 	ups, err := d.st.List(ctx, resource.KindUpstream, "")
+	var ce *store.CorruptError
+	if errors.As(err, &ce) {
+		err = nil // the readable upstreams are still discovered
+	}
 	if err != nil {
 		if ctx.Err() == nil {
 			d.o.Logger.Warn("discovery: listing upstreams failed", "error", err.Error())
@@ -130,6 +137,9 @@ func (d *Discoverer) runOnce(ctx context.Context, wait bool) {
 		return
 	}
 	secretsList, err := d.st.List(ctx, resource.KindSecret, "")
+	if errors.As(err, &ce) {
+		err = nil
+	}
 	if err != nil {
 		if ctx.Err() == nil {
 			d.o.Logger.Warn("discovery: listing secrets failed", "error", err.Error())
@@ -194,6 +204,9 @@ func (d *Discoverer) discoverOne(ctx context.Context, u *resource.Upstream, key 
 	d.mu.Unlock()
 	if ctx.Err() != nil {
 		return
+	}
+	if d.o.OnRun != nil {
+		d.o.OnRun(err)
 	}
 	{
 		d.mu.Lock()

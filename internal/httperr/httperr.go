@@ -105,6 +105,10 @@ func Map(err error) (status int, code, message string, hdr http.Header) {
 		return http.StatusBadGateway, code, "Lambda refused the gateway's credentials", nil
 	case lambda.KindUnreachable:
 		return http.StatusBadGateway, code, "Lambda endpoint unreachable", nil
+	case lambda.KindResponseTooLarge:
+		// The answer, not the request, was too large: a gateway error, as
+		// API Gateway and ALB answer.
+		return http.StatusBadGateway, code, "the function's response is larger than Lambda's 6 MB limit", nil
 	case lambda.KindMalformed:
 		return http.StatusBadGateway, code, "malformed Lambda response", nil
 	}

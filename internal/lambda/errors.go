@@ -36,6 +36,8 @@ const (
 	KindMalformed
 	// KindCanceled: the client went away.
 	KindCanceled
+	// KindResponseTooLarge: the function's answer is over Lambda's 6 MB.
+	KindResponseTooLarge
 )
 
 var kindNames = map[Kind]string{
@@ -43,7 +45,7 @@ var kindNames = map[Kind]string{
 	KindNotFound: "FunctionNotFound", KindAuth: "AccessDenied", KindTooLarge: "PayloadTooLarge",
 	KindBadRequest: "InvalidRequestContent", KindUpstream: "LambdaError", KindUnreachable: "LambdaUnreachable",
 	KindTimeout: "Timeout", KindNoCredentials: "NoCredentials", KindMalformed: "MalformedResponse",
-	KindCanceled: "ClientCanceled",
+	KindCanceled: "ClientCanceled", KindResponseTooLarge: "ResponseTooLarge",
 }
 
 func (k Kind) String() string { return kindNames[k] }

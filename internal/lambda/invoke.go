@@ -14,10 +14,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
-
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 )
 
 // Result is a successful invocation.
@@ -35,11 +32,10 @@ type Result struct {
 // Invoker sends Invoke requests. It is safe for concurrent use.
 type Invoker struct {
 	client *http.Client
-	// signers holds one SigV4 signer per (access key id, secret key): the
-	// SDK's signer caches the derived signing key by access key id, region,
-	// service and day only, so one shared signer would keep signing with an
-	// old secret after a rotation that kept the key id.
-	signers sync.Map // signerKey -> *v4.Signer
+	// signer signs with SigV4 like the SDK's signer, byte for byte; its
+	// key cache includes the secret, so a rotated secret that keeps its key
+	// id takes effect at once.
+	signer sigv4
 	// now is replaceable in tests.
 	now func() time.Time
 }
@@ -168,9 +164,7 @@ func (iv *Invoker) once(ctx context.Context, t *Target, payload []byte, payloadH
 	for k, v := range extra {
 		req.Header[k] = v
 	}
-	if err := iv.signer(creds).SignHTTP(ctx, creds, req, payloadHash, "lambda", t.Region, iv.now()); err != nil {
-		return nil, &Error{Kind: KindNoCredentials, Message: "signing the request", Err: err}
-	}
+	iv.signer.sign(req, t, creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken, payloadHash, iv.now())
 	resp, err := iv.client.Do(req)
 	if err != nil {
 		return nil, transportError(ctx, err)
@@ -181,7 +175,7 @@ func (iv *Invoker) once(ctx context.Context, t *Target, payload []byte, payloadH
 		return nil, transportError(ctx, err)
 	}
 	if len(body) > MaxSyncPayload+32<<10 {
-		return nil, &Error{Kind: KindTooLarge, Status: resp.StatusCode, Message: "function response larger than 6 MB"}
+		return nil, &Error{Kind: KindResponseTooLarge, Status: resp.StatusCode, Message: "function response larger than 6 MB"}
 	}
 	if resp.ContentLength > 0 && int64(len(body)) < resp.ContentLength {
 		return nil, &Error{Kind: KindUnreachable, Status: resp.StatusCode, Message: "truncated response from Lambda"}
@@ -199,17 +193,6 @@ func (iv *Invoker) once(ctx context.Context, t *Target, payload []byte, payloadH
 		RequestID:       resp.Header.Get("X-Amzn-Requestid"),
 		ExecutedVersion: resp.Header.Get("X-Amz-Executed-Version"),
 	}, nil
-}
-
-type signerKey struct{ id, secret string }
-
-func (iv *Invoker) signer(c awsCreds) *v4.Signer {
-	k := signerKey{c.AccessKeyID, c.SecretAccessKey}
-	if s, ok := iv.signers.Load(k); ok {
-		return s.(*v4.Signer)
-	}
-	s, _ := iv.signers.LoadOrStore(k, v4.NewSigner())
-	return s.(*v4.Signer)
 }
 
 func transportError(ctx context.Context, err error) error {

@@ -76,6 +76,8 @@ type Target struct {
 
 	invokeURL *url.URL
 	host      string
+	// canonURI and canonQuery are the SigV4 canonical path and query.
+	canonURI, canonQuery string
 }
 
 // Prepare precomputes the invoke URL; the translator calls it once.
@@ -89,10 +91,14 @@ func (t *Target) Prepare() {
 	u.Path = base + "/2015-03-31/functions/" + t.FunctionName + "/invocations"
 	u.RawPath = base + "/2015-03-31/functions/" + escName + "/invocations"
 	if t.Qualifier != "" {
-		u.RawQuery = "Qualifier=" + url.QueryEscape(t.Qualifier)
+		// The SDK signer's canonical query form (%20, not +), which it
+		// also writes back into the URL it sends.
+		u.RawQuery = "Qualifier=" + strings.ReplaceAll(url.QueryEscape(t.Qualifier), "+", "%20")
 	}
 	t.invokeURL = &u
-	t.host = u.Host
+	t.host = sdkHost(&u)
+	t.canonURI = canonicalURI(&u)
+	t.canonQuery = u.RawQuery
 }
 
 // InvokeURL returns the prepared invoke URL.

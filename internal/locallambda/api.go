@@ -72,6 +72,10 @@ func invalidParam(format string, args ...any) *apiError {
 
 // serveAPI authenticates and routes one Lambda API request.
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
+	if s.isSTSRequest(r) {
+		s.serveSTS(w, r)
+		return
+	}
 	w.Header().Set("X-Amzn-RequestId", uuid.NewString())
 	segs, ok := splitAPIPath(r.URL.EscapedPath())
 	if !ok {

@@ -59,6 +59,9 @@ type Options struct {
 	FunctionOutput io.Writer
 	// PollInterval is how often Dir is rescanned for changes. Default: 1s.
 	PollInterval time.Duration
+	// STS, when set, also serves a local STS on the same address (see
+	// STSOptions). Default: nil, no STS.
+	STS *STSOptions
 }
 
 // Server is a local Lambda service. Create it with New, serve it with Serve
@@ -72,7 +75,8 @@ type Server struct {
 	nodeBoot string
 
 	reloadMu sync.Mutex
-	builds   sync.Map // function name -> *sync.Mutex, serialises go builds
+	builds   sync.Map  // function name -> *sync.Mutex, serialises go builds
+	sts      *stsState // nil unless Options.STS is set
 
 	ctx    context.Context // cancelled by Close; bounds background work
 	cancel context.CancelFunc
@@ -121,6 +125,12 @@ func New(opts Options) (*Server, error) {
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = time.Second
 	}
+	var sts *stsState
+	if opts.STS != nil {
+		if sts, err = newSTS(*opts.STS); err != nil {
+			return nil, err
+		}
+	}
 	cacheDir, err := os.MkdirTemp("", "lambdagate-locallambda-")
 	if err != nil {
 		return nil, fmt.Errorf("creating cache dir: %w", err)
@@ -140,6 +150,7 @@ func New(opts Options) (*Server, error) {
 		log:      opts.Logger.With("component", "locallambda"),
 		cacheDir: cacheDir,
 		nodeBoot: nodeBoot,
+		sts:      sts,
 		ctx:      ctx,
 		cancel:   cancel,
 	}

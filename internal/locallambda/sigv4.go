@@ -123,17 +123,25 @@ func (s *Server) authenticate(r *http.Request, body []byte, now time.Time) *auth
 	if signTime.Format("20060102") != a.Date {
 		return &authError{http.StatusForbidden, "InvalidSignatureException", fmt.Sprintf("Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '%s' != '%s', from '%s'.", a.Date, signTime.Format("20060102"), amzDate)}
 	}
-	if len(s.opts.Credentials) == 0 {
-		return nil
-	}
-
-	secret, ok := s.opts.Credentials[a.AccessKeyID]
-	if !ok {
-		return &authError{http.StatusForbidden, "UnrecognizedClientException", "The security token included in the request is invalid."}
-	}
 	token := r.Header.Get("X-Amz-Security-Token")
-	if want, ok := s.opts.SessionTokens[a.AccessKeyID]; ok && subtle.ConstantTimeCompare([]byte(want), []byte(token)) != 1 {
-		return &authError{http.StatusForbidden, "UnrecognizedClientException", "The security token included in the request is invalid."}
+	// Credentials issued by the local STS are always checked: their
+	// expiry is the point of issuing them.
+	secret, issued, aerr := s.issuedSecret(a.AccessKeyID, token, now)
+	if aerr != nil {
+		return aerr
+	}
+	if !issued {
+		if len(s.opts.Credentials) == 0 {
+			return nil
+		}
+		var ok bool
+		secret, ok = s.opts.Credentials[a.AccessKeyID]
+		if !ok {
+			return &authError{http.StatusForbidden, "UnrecognizedClientException", "The security token included in the request is invalid."}
+		}
+		if want, ok := s.opts.SessionTokens[a.AccessKeyID]; ok && subtle.ConstantTimeCompare([]byte(want), []byte(token)) != 1 {
+			return &authError{http.StatusForbidden, "UnrecognizedClientException", "The security token included in the request is invalid."}
+		}
 	}
 	if a.Region != s.opts.Region {
 		return &authError{http.StatusForbidden, "InvalidSignatureException", fmt.Sprintf("Credential should be scoped to a valid region, not '%s'.", a.Region)}

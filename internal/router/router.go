@@ -29,6 +29,9 @@ type VirtualHost struct {
 	// Name is "namespace/name" of the virtual service.
 	Name   string
 	Routes []*Route
+	// ix is built by Builder.Build; nil means scan (few routes, or a
+	// VirtualHost not built through a Builder).
+	ix *index
 }
 
 // Route is a compiled route. Target is opaque to the router.
@@ -139,6 +142,23 @@ func (b *Builder) Build() *Table {
 	// that stops at the first hit.
 	sort.SliceStable(t.suffixes, func(i, j int) bool { return len(t.suffixes[i].s) > len(t.suffixes[j].s) })
 	sort.SliceStable(t.prefixes, func(i, j int) bool { return len(t.prefixes[i].s) > len(t.prefixes[j].s) })
+	seen := map[*VirtualHost]bool{}
+	index := func(vh *VirtualHost) {
+		if vh != nil && !seen[vh] {
+			seen[vh] = true
+			vh.ix = buildIndex(vh)
+		}
+	}
+	for _, vh := range t.exact {
+		index(vh)
+	}
+	for _, w := range t.suffixes {
+		index(w.vh)
+	}
+	for _, w := range t.prefixes {
+		index(w.vh)
+	}
+	index(t.any)
 	b.t = nil
 	return t
 }
@@ -190,6 +210,16 @@ func (vh *VirtualHost) Match(r *http.Request, path string) (*Route, *Matcher) {
 	if vh == nil {
 		return nil, nil
 	}
+	if vh.ix != nil {
+		if rt, m, ok := vh.ix.match(r, path); ok {
+			return rt, m
+		}
+	}
+	return vh.scan(r, path)
+}
+
+// scan checks every matcher in written order.
+func (vh *VirtualHost) scan(r *http.Request, path string) (*Route, *Matcher) {
 	var query map[string][]string
 	for _, rt := range vh.Routes {
 		for _, m := range rt.Matchers {

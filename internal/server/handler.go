@@ -19,6 +19,7 @@ import (
 	"github.com/lambdagate/lambdagate/internal/router"
 	"github.com/lambdagate/lambdagate/internal/snapshot"
 	"github.com/lambdagate/lambdagate/internal/transform"
+	"go.opentelemetry.io/otel/trace"
 )
 
 func init() {
@@ -39,6 +40,8 @@ type Gateway struct {
 	onWarningChange func()
 	warnings        sync.Map // routeKey -> string
 	nWarnings       atomic.Int64
+	// tracer records a span per routed request (nil: none).
+	tracer trace.Tracer
 }
 
 func routeKey(t *lambda.Target) string { return t.VirtualService + "\x00" + t.Route }
@@ -92,6 +95,19 @@ type Outcome struct {
 	RequestID         string
 	LambdaRequestID   string
 	BytesIn, BytesOut int
+	// Invoked says Lambda was called; Attempts counts the Invoke calls
+	// (more than one after throttling) and ErrorKind names the Lambda
+	// failure ("" on success). See noteInvoke.
+	Invoked   bool
+	Attempts  int
+	ErrorKind string
+	// TraceID is the W3C trace id sent to Lambda (see traceHeaders).
+	TraceID string
+	// Remote is the client's address.
+	Remote string
+
+	tracer trace.Tracer // nil: no spans recorded
+	span   trace.Span   // the request's span, when recorded
 }
 
 // NewGateway returns the data-plane handler.
@@ -100,7 +116,7 @@ func NewGateway(h *snapshot.Holder, iv *lambda.Invoker, log *slog.Logger) *Gatew
 }
 
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	o := &Outcome{Method: r.Method, Path: r.URL.Path, Host: r.Host, Start: time.Now(), RequestID: uuid.NewString()}
+	o := &Outcome{Method: r.Method, Path: r.URL.Path, Host: r.Host, Start: time.Now(), RequestID: uuid.NewString(), Remote: r.RemoteAddr, tracer: g.tracer}
 	err := g.serve(w, r, o)
 	if err != nil {
 		o.Err = err
@@ -165,8 +181,9 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, o *Outcome) erro
 	ctx, cancel := context.WithTimeout(r.Context(), t.Timeout)
 	defer cancel()
 	lstart := time.Now()
-	res, err := g.invoker.Invoke(ctx, t, payload, extraHeaders(t, r))
+	res, err := g.invoker.Invoke(ctx, t, payload, extraHeaders(t, r, o))
 	o.Lambda = time.Since(lstart)
+	noteInvoke(o, res, err)
 	g.noteResult(t, err)
 	if err != nil {
 		var le *lambda.Error
@@ -358,7 +375,7 @@ func resourceOf(m *router.Matcher, path string) (string, map[string]string) {
 
 // extraHeaders are the only client-derived headers sent to Lambda: trace
 // context, and the original routing when Settings asks for it.
-func extraHeaders(t *lambda.Target, r *http.Request) http.Header {
+func extraHeaders(t *lambda.Target, r *http.Request, o *Outcome) http.Header {
 	var h http.Header
 	add := func(k, v string) {
 		if h == nil {
@@ -369,8 +386,10 @@ func extraHeaders(t *lambda.Target, r *http.Request) http.Header {
 	if v := r.Header.Get("X-Amzn-Trace-Id"); v != "" && len(v) < 256 {
 		add("X-Amzn-Trace-Id", v)
 	}
-	if v := r.Header.Get("Traceparent"); v != "" && len(v) < 256 {
-		add("Traceparent", v)
+	tp, ts := traceHeaders(r, o)
+	add("Traceparent", tp)
+	if ts != "" {
+		add("Tracestate", ts)
 	}
 	if t.PropagateOriginalRouting {
 		add("X-Envoy-Original-Path", r.URL.RequestURI())

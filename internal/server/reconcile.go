@@ -2,7 +2,9 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	core "github.com/lambdagate/lambdagate/api/core/v1"
@@ -94,8 +96,14 @@ func (s *Server) rebuild(ctx context.Context) {
 		s.rebuiltMu.Unlock()
 	}()
 	var objs []resource.Object
+	var corrupt []string
 	for _, k := range resource.Kinds {
 		got, err := s.store.List(ctx, k, "")
+		var ce *store.CorruptError
+		if errors.As(err, &ce) {
+			corrupt = append(corrupt, ce.Refs...)
+			err = nil
+		}
 		if err != nil {
 			if ctx.Err() == nil {
 				s.configOK.Store(false)
@@ -105,6 +113,22 @@ func (s *Server) rebuild(ctx context.Context) {
 		}
 		objs = append(objs, got...)
 	}
+	// A record that cannot be read keeps its last good version in service
+	// (it is not a deletion); readiness says what is wrong until it is
+	// repaired.
+	problem := ""
+	if len(corrupt) > 0 {
+		for _, ref := range corrupt {
+			if lg, ok := s.lastGood[ref]; ok {
+				objs = append(objs, lg.obj)
+			}
+		}
+		problem = (&store.CorruptError{Refs: corrupt}).Error() + " (serving their last good versions)"
+		if s.storeProblem.Load() != problem {
+			s.log.Error("store has corrupt records", "resources", strings.Join(corrupt, ", "))
+		}
+	}
+	s.storeProblem.Store(problem)
 	s.configOK.Store(true)
 	env := translate.Env{LocalLambda: s.cfg.LocalLambda, Version: s.version.Add(1)}
 	if s.discovery != nil {
@@ -163,6 +187,7 @@ func (s *Server) rebuild(ctx context.Context) {
 		}
 	}
 	s.holder.Store(snap)
+	s.observeSnapshot(snap)
 	s.log.Debug("snapshot built", "version", snap.Version, "routes", snap.Routes, "upstreams", snap.Upstreams)
 	s.writeStatuses(ctx, objs, statuses)
 }
@@ -183,7 +208,7 @@ func (s *Server) writeStatuses(ctx context.Context, objs []resource.Object, stat
 		}
 		c := resource.DeepCopy(o)
 		c.SetStatus(&want)
-		if _, err := s.store.UpdateStatus(ctx, c); err != nil && !store.IsConflict(err) && !store.IsNotFound(err) && ctx.Err() == nil {
+		if _, err := s.store.UpdateStatus(ctx, c); err != nil && !store.IsConflict(err) && !store.IsNotFound(err) && !errors.Is(err, &store.Error{Code: store.Invalid}) && ctx.Err() == nil {
 			s.log.Warn("writing status failed", "resource", resource.Ref(o), "error", err.Error())
 		}
 	}

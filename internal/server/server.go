@@ -17,9 +17,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/lambdagate/lambdagate/internal/awscreds"
 	"github.com/lambdagate/lambdagate/internal/discovery"
 	"github.com/lambdagate/lambdagate/internal/lambda"
+	"github.com/lambdagate/lambdagate/internal/metrics"
 	"github.com/lambdagate/lambdagate/internal/snapshot"
 	"github.com/lambdagate/lambdagate/internal/store"
 	"github.com/lambdagate/lambdagate/internal/translate"
@@ -51,6 +54,14 @@ type Config struct {
 	// ShutdownGrace is how long in-flight requests may run after SIGTERM.
 	// Default 30s.
 	ShutdownGrace time.Duration
+	// ReusePort sets SO_REUSEPORT on the HTTP and HTTPS listeners so a new
+	// gateway can bind the port of a running one (rolling restarts).
+	// Default false.
+	ReusePort bool
+	// ShutdownDelay is how long the gateway keeps serving after SIGTERM
+	// with readiness already false, before it closes its listeners, so
+	// that load balancers stop sending first. Default 0.
+	ShutdownDelay time.Duration
 	// Debounce batches bursts of store changes into one rebuild. Default
 	// 50ms.
 	Debounce time.Duration
@@ -60,7 +71,22 @@ type Config struct {
 	// DiscoveryInterval is how often each upstream's functions are listed.
 	// Default 5s; negative disables discovery in this process.
 	DiscoveryInterval time.Duration
-	Logger            *slog.Logger
+	// DiscoveryGate, when set, runs discovery: it calls run only while this
+	// process may discover (Kubernetes mode: while it holds the leader
+	// Lease) and returns when ctx is done. Default nil: always run.
+	DiscoveryGate func(ctx context.Context, run func(context.Context))
+	Logger        *slog.Logger
+	// AccessLog gets one record per request (see observe.go); nil
+	// disables it. Default nil; "lambdagate serve" writes JSON lines to
+	// stdout.
+	AccessLog *slog.Logger
+	// Metrics collects the gateway's metrics, served on the admin
+	// listener. Default: a new set.
+	Metrics *metrics.Metrics
+	// Tracer records one span per routed request, the parent of the
+	// function's (see trace.go). Default nil: no spans, trace context
+	// only propagated.
+	Tracer trace.Tracer
 }
 
 func (c *Config) defaults() {
@@ -108,14 +134,16 @@ type Server struct {
 
 	// configOK is false while the store cannot be read; the last snapshot
 	// keeps serving.
-	configOK  atomic.Bool
-	draining  atomic.Bool
-	version   atomic.Uint64
-	lastGood  map[string]lastGood
-	rebuilt   chan struct{} // closed and replaced after each rebuild (tests)
-	rebuiltMu sync.Mutex
-	trigger   chan struct{}
-	discovery *discovery.Discoverer
+	configOK atomic.Bool
+	// storeProblem describes unreadable records ("" when none).
+	storeProblem atomic.Value
+	draining     atomic.Bool
+	version      atomic.Uint64
+	lastGood     map[string]lastGood
+	rebuilt      chan struct{} // closed and replaced after each rebuild (tests)
+	rebuiltMu    sync.Mutex
+	trigger      chan struct{}
+	discovery    *discovery.Discoverer
 
 	// Addresses actually bound (port 0 resolved).
 	HTTPListenAddr, HTTPSListenAddr, AdminListenAddr net.Addr
@@ -128,14 +156,16 @@ func New(cfg Config, st store.Store) *Server {
 		cfg:      cfg,
 		store:    st,
 		invoker:  lambda.NewInvoker(lambda.Options{}),
-		resolver: awscreds.NewResolver(),
 		log:      cfg.Logger,
 		lastGood: map[string]lastGood{},
 		rebuilt:  make(chan struct{}),
 		trigger:  make(chan struct{}, 1),
 	}
+	// Credential problems (STS failing) show on upstream statuses.
+	s.resolver = awscreds.New(awscreds.Options{Logger: s.log.With("component", "credentials"), OnChange: s.Trigger})
 	s.gateway = NewGateway(&s.holder, s.invoker, s.log)
 	s.gateway.onWarningChange = s.Trigger
+	s.initObservability()
 	if cfg.DiscoveryInterval >= 0 {
 		s.discovery = discovery.New(st, discovery.Options{
 			Interval: cfg.DiscoveryInterval,
@@ -143,6 +173,7 @@ func New(cfg Config, st store.Store) *Server {
 			Resolver: s.resolver,
 			Logger:   s.log.With("component", "discovery"),
 			OnChange: s.Trigger,
+			OnRun:    s.cfg.Metrics.DiscoveryRun,
 		})
 	}
 	return s
@@ -170,6 +201,8 @@ func (s *Server) Ready() (bool, string) {
 		return false, "shutting down"
 	case s.holder.Load() == nil:
 		return false, "configuration not loaded yet"
+	case s.storeProblem.Load() != nil && s.storeProblem.Load().(string) != "":
+		return false, s.storeProblem.Load().(string)
 	case !s.configOK.Load():
 		return false, "configuration store unavailable; serving the last snapshot"
 	}
@@ -181,12 +214,12 @@ func (s *Server) Ready() (bool, string) {
 func (s *Server) Listen() (*Listeners, error) {
 	l := &Listeners{}
 	var err error
-	if l.http, err = net.Listen("tcp", s.cfg.HTTPAddr); err != nil {
+	if l.http, err = s.listen(s.cfg.HTTPAddr); err != nil {
 		return nil, fmt.Errorf("listening on --http-addr %s: %w", s.cfg.HTTPAddr, err)
 	}
 	s.HTTPListenAddr = l.http.Addr()
 	if s.cfg.HTTPSAddr != "" {
-		if l.https, err = net.Listen("tcp", s.cfg.HTTPSAddr); err != nil {
+		if l.https, err = s.listen(s.cfg.HTTPSAddr); err != nil {
 			l.Close()
 			return nil, fmt.Errorf("listening on --https-addr %s: %w", s.cfg.HTTPSAddr, err)
 		}
@@ -227,7 +260,11 @@ func (s *Server) Run(ctx context.Context, l *Listeners) error {
 	go func() {
 		defer close(discovered)
 		if s.discovery != nil {
-			s.discovery.Run(rctx)
+			if s.cfg.DiscoveryGate != nil {
+				s.cfg.DiscoveryGate(rctx, s.discovery.Run)
+			} else {
+				s.discovery.Run(rctx)
+			}
 		}
 	}()
 
@@ -262,9 +299,10 @@ func (s *Server) Run(ctx context.Context, l *Listeners) error {
 			}
 		}()
 	}
-	start(mk(s.gateway), l.http, false)
+	s.awaitFirstSnapshot(ctx)
+	start(mk(s.dataHandler()), l.http, false)
 	if l.https != nil {
-		srv := mk(s.gateway)
+		srv := mk(s.dataHandler())
 		srv.Protocols = nil // HTTP/1.1 and HTTP/2 over TLS via ALPN
 		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetConfigForClient: s.tlsConfigFor}
 		start(srv, l.https, true)
@@ -280,6 +318,16 @@ func (s *Server) Run(ctx context.Context, l *Listeners) error {
 	case runErr = <-errc:
 	}
 	s.draining.Store(true)
+	if ctx.Err() != nil && s.cfg.ShutdownDelay > 0 {
+		// Readiness is false now; keep serving while load balancers notice.
+		// Answers carry "Connection: close" from now on, so keep-alive
+		// clients move to another instance before the listeners close.
+		s.log.Info("not ready; still serving before shutting down", "delay", s.cfg.ShutdownDelay.String())
+		for _, srv := range servers {
+			srv.SetKeepAlivesEnabled(false)
+		}
+		time.Sleep(s.cfg.ShutdownDelay)
+	}
 	s.log.Info("shutting down", "grace", s.cfg.ShutdownGrace.String())
 	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownGrace)
 	defer cancel()
@@ -316,6 +364,7 @@ func (s *Server) tlsConfigFor(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 		MinVersion:   c.MinVersion,
 		MaxVersion:   c.MaxVersion,
 		NextProtos:   []string{"h2", "http/1.1"},
+		CipherSuites: tls12CipherSuites,
 	}, nil
 }
 
@@ -337,21 +386,4 @@ func pickCertificate(certs []snapshot.Certificate, name string) *snapshot.Certif
 		return wildcard
 	}
 	return &certs[0]
-}
-
-func (s *Server) adminHandler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain")
-		_, _ = w.Write([]byte("ok\n"))
-	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		ok, why := s.Ready()
-		w.Header().Set("Content-Type", "text/plain")
-		if !ok {
-			w.WriteHeader(http.StatusServiceUnavailable)
-		}
-		_, _ = w.Write([]byte(why + "\n"))
-	})
-	return mux
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/lambdagate/lambdagate/internal/resource"
 )
@@ -20,7 +21,9 @@ type Store interface {
 	// Get returns one resource, or an *Error with code NotFound.
 	Get(ctx context.Context, kind resource.Kind, namespace, name string) (resource.Object, error)
 	// List returns the resources of a kind in a namespace ("" means every
-	// namespace), sorted by namespace then name.
+	// namespace), sorted by namespace then name. When some records cannot
+	// be read, it returns the readable ones together with a *CorruptError
+	// naming the others.
 	List(ctx context.Context, kind resource.Kind, namespace string) ([]resource.Object, error)
 	// Create stores a new resource. It sets uid, creationTimestamp,
 	// generation 1 and a new resourceVersion, and fails with AlreadyExists
@@ -114,6 +117,17 @@ func (e *Error) Error() string {
 func (e *Error) Is(target error) bool {
 	t, ok := target.(*Error)
 	return ok && t.Code == e.Code && t.Kind == "" && t.Name == ""
+}
+
+// CorruptError names stored records that cannot be decoded. List returns
+// it alongside the records it could read.
+type CorruptError struct {
+	// Refs are "Kind namespace/name".
+	Refs []string
+}
+
+func (e *CorruptError) Error() string {
+	return fmt.Sprintf("corrupt records in the store: %s; delete them or apply them again to repair them", strings.Join(e.Refs, ", "))
 }
 
 // Sentinels for errors.Is.

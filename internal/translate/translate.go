@@ -197,6 +197,12 @@ func (b *builder) upstream(u *resource.Upstream) {
 			w = append(w, resource.Problem{Message: msg, Route: -1, Warning: true})
 		}
 	}
+	// A credentials provider that failed at runtime (STS) says why.
+	if p, ok := creds.(interface{ Problem() string }); ok {
+		if msg := p.Problem(); msg != "" {
+			w = append(w, resource.Problem{Message: msg, Route: -1, Warning: true})
+		}
+	}
 	if len(w) > 0 {
 		b.setStatus(u, core.StateWarning, w.Join())
 		return

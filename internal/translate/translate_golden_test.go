@@ -81,7 +81,8 @@ func TestTranslateGolden(t *testing.T) {
 			envText, _ := section(ar, "env")
 			probes, _ := section(ar, "probes")
 			env := parseEnv(t, envText)
-			snap := Translate(FromObjects(objs), awscreds.NewResolver(), env)
+			// The resolver reads the case's fixed environment too.
+			snap := Translate(FromObjects(objs), awscreds.New(awscreds.Options{Getenv: env.Getenv}), env)
 			checkStatuses(t, objs, snap)
 			got := render(t, snap, probes)
 			if *update {

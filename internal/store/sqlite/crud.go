@@ -74,6 +74,7 @@ func (s *Store) List(ctx context.Context, kind resource.Kind, namespace string) 
 	}
 	defer rows.Close()
 	out := []resource.Object{}
+	var corrupt []string
 	for rows.Next() {
 		r, err := scanRow(rows)
 		if err != nil {
@@ -82,12 +83,16 @@ func (s *Store) List(ctx context.Context, kind resource.Kind, namespace string) 
 		o, err := decode(r)
 		if err != nil {
 			_ = s.corruptErr(r.ref, err)
+			corrupt = append(corrupt, fmt.Sprintf("%s %s/%s", r.ref.kind, r.ref.namespace, r.ref.name))
 			continue
 		}
 		out = append(out, o)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, s.dbErr(err, rf, "listing")
+	}
+	if len(corrupt) > 0 {
+		return out, &store.CorruptError{Refs: corrupt}
 	}
 	return out, nil
 }

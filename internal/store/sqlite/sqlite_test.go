@@ -453,8 +453,9 @@ func TestCorruptRow(t *testing.T) {
 		t.Fatal(err)
 	}
 	list, err := s.List(ctx, resource.KindUpstream, "")
-	if err != nil {
-		t.Fatalf("List with a corrupt row: %v", err)
+	var ce *store.CorruptError
+	if !errors.As(err, &ce) || len(ce.Refs) != 1 || ce.Refs[0] != "Upstream gloo-system/b" {
+		t.Fatalf("List with a corrupt row: err = %v, want a CorruptError naming Upstream gloo-system/b", err)
 	}
 	if len(list) != 2 || list[0].GetMetadata().Name != "a" || list[1].GetMetadata().Name != "c" {
 		t.Errorf("List = %s, want a and c", jsonOf(t, list))

@@ -1,0 +1,363 @@
+#!/usr/bin/env bash
+# The performance harness (make bench): lambdagate against a Lambda API stub
+# directly (the ceiling) and against the reverse proxies a user would put
+# in front instead (nginx, haproxy, Caddy), in one run on this machine.
+# Prints a Markdown table and writes it to bench/results/latest.md; appends
+# one line to bench/results/history.md. Not part of `make test`.
+#
+# Settings (environment): DUR (wrk duration, default 10s), CONNS (wrk
+# connections, default 32), WARM (warm-up, default 2s), PORT_BASE (first of
+# the loopback ports used, default 18180), GOBENCH=0 skips the Go
+# benchmarks, SCALE=0 skips the scale runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+DUR=${DUR:-10s}
+CONNS=${CONNS:-32}
+WARM=${WARM:-2s}
+PORT_BASE=${PORT_BASE:-18180}
+GOBENCH=${GOBENCH:-1}
+SCALE=${SCALE:-1}
+
+P_STUB=$((PORT_BASE + 1)) P_NGINX=$((PORT_BASE + 2)) P_HAPROXY=$((PORT_BASE + 3)) P_CADDY=$((PORT_BASE + 4))
+P_LG=$((PORT_BASE + 5)) P_LG10K=$((PORT_BASE + 7)) P_LGUP=$((PORT_BASE + 9)) P_LGIDLE=$((PORT_BASE + 11))
+INVOKE=/2015-03-31/functions/plain/invocations
+
+log() { echo "bench: $*" >&2; }
+
+# --- install (idempotent) -------------------------------------------------
+GOBIN="$(go env GOPATH)/bin"
+need=()
+command -v wrk >/dev/null || need+=(wrk)
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx)
+command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || need+=(haproxy)
+command -v taskset >/dev/null || need+=(util-linux)
+if ((${#need[@]})); then
+  log "installing ${need[*]} (Debian packages)"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get -o DPkg::Lock::Timeout=300 update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=300 install -y -qq "${need[@]}" >/dev/null
+fi
+export PATH="$PATH:/usr/sbin:$GOBIN"
+if [ ! -x "$GOBIN/caddy" ]; then
+  log "installing caddy (go install, about 2 minutes, cached in $GOBIN)"
+  (cd /tmp && go install github.com/caddyserver/caddy/v2/cmd/caddy@latest)
+fi
+
+# --- build ------------------------------------------------------------------
+WORK=$(mktemp -d /tmp/lambdagate-bench.XXXXXX)
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+log "building into $WORK"
+go build -o "$WORK/lambdagate" ./cmd/lambdagate
+go build -o "$WORK/stub" ./bench/stub
+go build -o "$WORK/loadgen" ./bench/loadgen
+
+# 10,000 idle connections need as many descriptors in the gateway and the
+# client (children inherit the limit).
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 10100 ]; then
+  log "warning: ulimit -n is $(ulimit -n); the idle-connection run needs more than 10100"
+fi
+
+CORES=$(nproc)
+if [ "$CORES" -ge 2 ]; then
+  PIN_LOAD=(taskset -c 0) PIN_PROXY=(taskset -c 1)
+  PINNING="wrk / load generator on CPU 0; the proxy and the stub share CPU 1"
+else
+  PIN_LOAD=() PIN_PROXY=()
+  PINNING="one core: no pinning"
+fi
+
+cat >"$WORK/post.lua" <<'EOF'
+wrk.method = "POST"
+wrk.body = '{"hello":"world","n":42}'
+wrk.headers["Content-Type"] = "application/json"
+EOF
+printf '{"hello":"world","n":42}' >"$WORK/body.json"
+# A 1 MB JSON body (1,048,576 bytes).
+head -c $((1048576 - 11)) /dev/zero | tr '\0' x | { printf '{"data":"'; cat; printf '"}'; } >"$WORK/1mb.json"
+cat >"$WORK/post1mb.lua" <<EOF
+local f = io.open("$WORK/1mb.json", "rb")
+wrk.method = "POST"
+wrk.body = f:read("*a")
+f:close()
+wrk.headers["Content-Type"] = "application/json"
+EOF
+
+# --- process helpers --------------------------------------------------------
+CLK=$(getconf CLK_TCK)
+# procs PID: the process and its children (nginx's workers).
+procs() { echo "$1"; pgrep -P "$1" || true; }
+ticks() { # utime+stime of the processes, in clock ticks
+  local t=0 p f
+  for p in $(procs "$1"); do
+    read -r -a f < <(cut -d')' -f2- "/proc/$p/stat") || continue
+    t=$((t + f[11] + f[12]))
+  done
+  echo "$t"
+}
+status_kb() { # FIELD PID: sum of a /proc/PID/status field over the processes
+  local t=0 p v
+  for p in $(procs "$2"); do
+    v=$(awk -v k="$1:" '$1 == k { print $2 }' "/proc/$p/status" 2>/dev/null || echo 0)
+    t=$((t + ${v:-0}))
+  done
+  echo "$t"
+}
+wait_http() { # URL [METHOD]: until it answers 2xx, at most 30s
+  local i
+  for i in $(seq 300); do
+    if curl -fsS -o /dev/null -X "${2:-GET}" -H 'Content-Type: application/json' --data-binary '{}' "$1" 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  log "$1 did not answer within 30s"; return 1
+}
+start() { # NAME CMD...: start pinned to the proxy CPU, remember the pid
+  local name=$1; shift
+  "${PIN_PROXY[@]}" "$@" >"$WORK/$name.log" 2>&1 &
+  PIDS+=($!)
+  eval "PID_$name=$!"
+}
+
+# start_lambdagate NAME HTTPPORT [manifests flags...]
+start_lambdagate() {
+  local name=$1 port=$2; shift 2
+  local dir="$WORK/data-$name"
+  mkdir -p "$dir"
+  "$WORK/loadgen" manifests -endpoint "http://127.0.0.1:$P_STUB" "$@" >"$WORK/$name.yaml"
+  LAMBDAGATE_DATA_DIR=$dir "$WORK/lambdagate" apply -f "$WORK/$name.yaml" >/dev/null
+  LAMBDAGATE_DATA_DIR=$dir start "$name" "$WORK/lambdagate" serve --http-addr "127.0.0.1:$port" --https-addr "" \
+    --admin-addr "127.0.0.1:$((port + 1))" --discovery-interval -1ns --log-level warn --access-log off
+  wait_http "http://127.0.0.1:$((port + 1))/readyz"
+  wait_http "http://127.0.0.1:$port/echo" POST
+}
+
+to_ms() { awk '{ v = $1; if (v ~ /us$/) { sub(/us$/, "", v); v /= 1000 } else if (v ~ /ms$/) { sub(/ms$/, "", v) } else if (v ~ /s$/) { sub(/s$/, "", v); v *= 1000 } printf "%.2f", v }'; }
+
+# measure LABEL PID URL [LUA [CONNS]]: one wrk run; appends a result row
+# "label|rps|p50|p99|cpu_per_10k|hwm_mb|errors" to $WORK/rows.
+measure() {
+  local label=$1 pid=$2 url=$3 lua=${4:-$WORK/post.lua} c=${5:-$CONNS}
+  "${PIN_LOAD[@]}" wrk -t1 -c"$c" -d"$WARM" -s "$lua" "$url" >/dev/null
+  local t0 t1 out
+  t0=$(ticks "$pid")
+  out=$("${PIN_LOAD[@]}" wrk -t1 -c"$c" -d"$DUR" --latency -s "$lua" "$url")
+  t1=$(ticks "$pid")
+  echo "$out" >"$WORK/wrk-$label.txt"
+  local rps reqs p50 p99 errs hwm cpu
+  rps=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' <<<"$out")
+  reqs=$(awk '/requests in/ { print $1 }' <<<"$out")
+  p50=$(awk '$1 == "50%" { print $2 }' <<<"$out" | to_ms)
+  p99=$(awk '$1 == "99%" { print $2 }' <<<"$out" | to_ms)
+  errs=$(awk '/Non-2xx/ { n += $NF } /Socket errors/ { n += 1 } END { print n + 0 }' <<<"$out")
+  hwm=$(status_kb VmHWM "$pid")
+  cpu=$(awk -v d=$((t1 - t0)) -v clk="$CLK" -v n="$reqs" 'BEGIN { printf "%.3f", d / clk / n * 10000 }')
+  echo "$label|$rps|$p50|$p99|$cpu|$((hwm / 1024))|$errs" >>"$WORK/rows"
+  log "$label: $rps req/s, p50 $p50 ms, p99 $p99 ms, $cpu CPU s/10k, peak RSS $((hwm / 1024)) MB, errors $errs"
+}
+
+# --- servers ----------------------------------------------------------------
+start stub "$WORK/stub" -addr "127.0.0.1:$P_STUB"
+wait_http "http://127.0.0.1:$P_STUB$INVOKE" POST
+
+mkdir -p "$WORK/nginx/logs"
+cat >"$WORK/nginx/nginx.conf" <<EOF
+worker_processes 1;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $WORK/nginx/body;
+  proxy_temp_path $WORK/nginx/proxy;
+  fastcgi_temp_path $WORK/nginx/fastcgi;
+  uwsgi_temp_path $WORK/nginx/uwsgi;
+  scgi_temp_path $WORK/nginx/scgi;
+  client_max_body_size 8m;
+  client_body_buffer_size 2m;
+  upstream up { server 127.0.0.1:$P_STUB; keepalive 64; }
+  server {
+    listen 127.0.0.1:$P_NGINX;
+    location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; }
+  }
+}
+EOF
+nginx -t -q -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx"
+start nginx nginx -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" -g 'daemon off;'
+
+cat >"$WORK/haproxy.cfg" <<EOF
+global
+  nbthread 1
+  maxconn 4096
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 30s
+  timeout server 30s
+  http-reuse always
+frontend fe
+  bind 127.0.0.1:$P_HAPROXY
+  default_backend be
+backend be
+  server up1 127.0.0.1:$P_STUB
+EOF
+start haproxy haproxy -f "$WORK/haproxy.cfg" -db
+
+cat >"$WORK/Caddyfile" <<EOF
+{
+  admin off
+  auto_https off
+  persist_config off
+}
+http://127.0.0.1:$P_CADDY {
+  reverse_proxy 127.0.0.1:$P_STUB
+}
+EOF
+start caddy caddy run --config "$WORK/Caddyfile" --adapter caddyfile
+
+start_lambdagate lg "$P_LG"
+for p in $P_NGINX $P_HAPROXY $P_CADDY; do wait_http "http://127.0.0.1:$p$INVOKE" POST; done
+
+# --- main table -------------------------------------------------------------
+: >"$WORK/rows"
+measure "direct (wrk → stub)" "$PID_stub" "http://127.0.0.1:$P_STUB$INVOKE"
+measure "nginx" "$PID_nginx" "http://127.0.0.1:$P_NGINX$INVOKE"
+measure "lambdagate passthrough" "$PID_lg" "http://127.0.0.1:$P_LG/echo"
+measure "lambdagate wrap+unwrap" "$PID_lg" "http://127.0.0.1:$P_LG/apigw"
+measure "caddy" "$PID_caddy" "http://127.0.0.1:$P_CADDY$INVOKE"
+measure "haproxy" "$PID_haproxy" "http://127.0.0.1:$P_HAPROXY$INVOKE"
+
+row() { grep -F "$1|" "$WORK/rows" | head -1; }
+field() { row "$1" | cut -d'|' -f"$2"; }
+RPS_DIRECT=$(field "direct (wrk → stub)" 2)
+RPS_NGINX=$(field nginx 2)
+RPS_LG=$(field "lambdagate passthrough" 2)
+RPS_WRAP=$(field "lambdagate wrap+unwrap" 2)
+RPS_CADDY=$(field caddy 2)
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+
+# p99 added over direct at half of lambdagate's maximum throughput: an
+# open-loop run at a fixed rate (wrk only runs closed-loop).
+HALF=$((RPS_LG / 2))
+RATE_DIRECT=$("${PIN_LOAD[@]}" "$WORK/loadgen" rate -url "http://127.0.0.1:$P_STUB$INVOKE" -rate "$HALF" -d "$DUR" -c "$CONNS" -body "$WORK/body.json")
+RATE_LG=$("${PIN_LOAD[@]}" "$WORK/loadgen" rate -url "http://127.0.0.1:$P_LG/echo" -rate "$HALF" -d "$DUR" -c "$CONNS" -body "$WORK/body.json")
+kv() { tr ' ' '\n' <<<"$1" | awk -F= -v k="$2" '$1 == k { print $2 }'; }
+P99_DIRECT=$(kv "$RATE_DIRECT" p99_ms) P99_LG=$(kv "$RATE_LG" p99_ms)
+ADDED=$(awk -v a="$P99_LG" -v b="$P99_DIRECT" 'BEGIN { printf "%.2f", a - b }')
+log "at $HALF req/s: direct $RATE_DIRECT; lambdagate $RATE_LG"
+
+# --- scale runs -------------------------------------------------------------
+SCALE_ROWS=()
+if [ "$SCALE" = 1 ]; then
+  measure "1 MB: direct" "$PID_stub" "http://127.0.0.1:$P_STUB$INVOKE" "$WORK/post1mb.lua" 8
+  measure "1 MB: nginx" "$PID_nginx" "http://127.0.0.1:$P_NGINX$INVOKE" "$WORK/post1mb.lua" 8
+  measure "1 MB: lambdagate passthrough" "$PID_lg" "http://127.0.0.1:$P_LG/echo" "$WORK/post1mb.lua" 8
+  measure "1 MB: lambdagate wrap+unwrap" "$PID_lg" "http://127.0.0.1:$P_LG/apigw" "$WORK/post1mb.lua" 8
+
+  # Stop the other proxies so the big configurations have the memory and
+  # the CPU to themselves.
+  for n in nginx haproxy caddy; do eval "kill \$PID_$n"; done
+  start_lambdagate lg10k "$P_LG10K" -routes 10000
+  measure "lambdagate passthrough, 10,000 routes" "$PID_lg10k" "http://127.0.0.1:$P_LG10K/echo"
+  RPS_10K=$(field "lambdagate passthrough, 10,000 routes" 2)
+  # Re-measure 1 route right after, so the comparison is back to back.
+  measure "lambdagate passthrough, 1 route (again)" "$PID_lg" "http://127.0.0.1:$P_LG/echo"
+  RPS_1R=$(field "lambdagate passthrough, 1 route (again)" 2)
+  RSS_10K=$(($(status_kb VmRSS "$PID_lg10k") / 1024))
+  kill "$PID_lg10k"
+
+  start_lambdagate lgup "$P_LGUP" -routes 1002 -upstreams 1000 -functions 10
+  RSS_UP=$(($(status_kb VmRSS "$PID_lgup") / 1024))
+  kill "$PID_lgup"
+
+  start_lambdagate lgidle "$P_LGIDLE"
+  RSS_IDLE0=$(($(status_kb VmRSS "$PID_lgidle") / 1024))
+  mkfifo "$WORK/idle.in"
+  "${PIN_LOAD[@]}" "$WORK/loadgen" idle -addr "127.0.0.1:$P_LGIDLE" -n 10000 -path /echo <"$WORK/idle.in" >"$WORK/idle.out" 2>&1 &
+  IDLE_PID=$!
+  exec 9>"$WORK/idle.in"
+  for _ in $(seq 600); do grep -q '^ready' "$WORK/idle.out" && break; kill -0 $IDLE_PID 2>/dev/null || break; sleep 0.1; done
+  if grep -q '^ready' "$WORK/idle.out"; then
+    sleep 1
+    RSS_IDLE=$(($(status_kb VmRSS "$PID_lgidle") / 1024))
+  else
+    RSS_IDLE="failed: $(tr '\n' ' ' <"$WORK/idle.out")"
+  fi
+  exec 9>&-
+  wait $IDLE_PID || true
+  kill "$PID_lgidle"
+fi
+
+# --- Go benchmarks ----------------------------------------------------------
+if [ "$GOBENCH" = 1 ]; then
+  log "Go benchmarks"
+  go test -run '^$' -bench . -benchmem -benchtime "${BENCHTIME:-1s}" \
+    ./internal/lambda/ ./internal/router/ ./internal/transform/ ./internal/server/ 2>&1 |
+    grep -E '^(Benchmark|pkg:|ok|FAIL|---)' >"$WORK/gobench.txt" || true
+fi
+
+# --- report -----------------------------------------------------------------
+OUT=bench/results/latest.md
+mkdir -p bench/results
+DATE=$(date -u +%Y-%m-%dT%H:%MZ)
+COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+DIRTY=$(git status --porcelain 2>/dev/null | grep -q . && echo "+local changes" || true)
+CPU_MODEL=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
+{
+  echo "# lambdagate benchmark: latest run"
+  echo
+  echo "$DATE, commit $COMMIT$DIRTY, $CORES cores ($CPU_MODEL), $(go env GOVERSION)."
+  echo "wrk -t1 -c$CONNS -d$DUR --latency, POST of a 24-byte JSON body, after a $WARM warm-up; $PINNING."
+  echo "Every proxy runs one worker / thread / GOMAXPROCS=1 (its CPU affinity). CPU is the proxy process's"
+  echo "utime+stime (for direct: the stub's) per 10,000 requests; RSS is its peak (VmHWM) at the end of the run."
+  echo
+  echo "| target | req/s | × direct | × nginx | p50 ms | p99 ms | CPU s / 10k req | peak RSS MB | errors |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+  while IFS='|' read -r label rps p50 p99 cpu hwm errs; do
+    case $label in 1\ MB*|*routes*|*again*) continue ;; esac
+    echo "| $label | $rps | $(ratio "$rps" "$RPS_DIRECT") | $(ratio "$rps" "$RPS_NGINX") | $p50 | $p99 | $cpu | $hwm | $errs |"
+  done <"$WORK/rows"
+  echo
+  echo "p99 at half of lambdagate's passthrough maximum ($HALF req/s, open loop, $CONNS connections, latency from the scheduled send time):"
+  echo "direct $P99_DIRECT ms, lambdagate passthrough $P99_LG ms: **$ADDED ms added**."
+  if [ "$SCALE" = 1 ]; then
+    echo
+    echo "## Scale"
+    echo
+    echo "| run | req/s | p50 ms | p99 ms | CPU s / 10k req | peak RSS MB | errors |"
+    echo "|---|---:|---:|---:|---:|---:|---:|"
+    while IFS='|' read -r label rps p50 p99 cpu hwm errs; do
+      case $label in 1\ MB*|*routes*|*again*) echo "| $label | $rps | $p50 | $p99 | $cpu | $hwm | $errs |" ;; esac
+    done <"$WORK/rows"
+    echo
+    echo "- 10,000 routes (matched route last; prefix/exact/regex mix) vs 1 route: $RPS_10K / $RPS_1R = **$(ratio "$RPS_10K" "$RPS_1R")**; RSS with 10,000 routes after the run: $RSS_10K MB."
+    echo "- 1,000 upstreams × 10 functions (+1,002 routes): RSS after start $RSS_UP MB (build time: BenchmarkTranslate below)."
+    echo "- 10,000 idle keep-alive connections (each served one request): RSS $RSS_IDLE0 MB before, **$RSS_IDLE MB** with them open."
+  fi
+  if [ "$GOBENCH" = 1 ]; then
+    echo
+    echo "## Go benchmarks (go test -bench . -benchmem)"
+    echo
+    echo '```'
+    cat "$WORK/gobench.txt"
+    echo '```'
+  fi
+} >"$OUT"
+cat "$OUT"
+
+HIST=bench/results/history.md
+if [ ! -s "$HIST" ]; then
+  {
+    echo "# Benchmark history (one line per make bench; full latest run in latest.md)"
+    echo
+    echo "| date | commit | cores | direct req/s | nginx | lambdagate passthrough (× nginx) | wrap+unwrap (× nginx) | caddy | haproxy | p99 added ms | 10k routes × 1 route | idle 10k conns MB |"
+    echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  } >"$HIST"
+fi
+echo "| $DATE | $COMMIT$DIRTY | $CORES | $RPS_DIRECT | $RPS_NGINX | $RPS_LG ($(ratio "$RPS_LG" "$RPS_NGINX")) | $RPS_WRAP ($(ratio "$RPS_WRAP" "$RPS_NGINX")) | $RPS_CADDY | $(field haproxy 2) | $ADDED | $(ratio "${RPS_10K:-0}" "${RPS_1R:-0}") | ${RSS_IDLE:-} |" >>"$HIST"

@@ -1,0 +1,220 @@
+package server
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/lambdagate/lambdagate/bench/manifests"
+	"github.com/lambdagate/lambdagate/internal/awscreds"
+	"github.com/lambdagate/lambdagate/internal/lambda"
+	"github.com/lambdagate/lambdagate/internal/resource"
+	"github.com/lambdagate/lambdagate/internal/snapshot"
+	"github.com/lambdagate/lambdagate/internal/translate"
+)
+
+// rawStub is an in-process Lambda API on loopback that parses each request
+// (request line, headers, Content-Length body) with reused buffers and
+// answers a fixed response, so that the allocations a benchmark reports are
+// the gateway's, not a stub server's.
+func rawStub(tb testing.TB) string {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { ln.Close() })
+	const plain = `{"ok":true,"message":"hello from the stub"}`
+	const apigw = `{"statusCode":200,"headers":{"Content-Type":"application/json"},"body":"{\"ok\":true}","isBase64Encoded":false}`
+	resp := func(body string) []byte {
+		return []byte("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Amzn-Requestid: 00000000-0000-0000-0000-000000000000\r\nContent-Length: " +
+			strconv.Itoa(len(body)) + "\r\n\r\n" + body)
+	}
+	plainResp, apigwResp := resp(plain), resp(apigw)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				br := bufio.NewReaderSize(c, 64<<10)
+				for {
+					line, err := br.ReadSlice('\n')
+					if err != nil {
+						return
+					}
+					out := plainResp
+					if bytes.Contains(line, []byte("/functions/apigw")) {
+						out = apigwResp
+					}
+					n := 0
+					for {
+						h, err := br.ReadSlice('\n')
+						if err != nil {
+							return
+						}
+						if len(h) <= 2 {
+							break
+						}
+						if k, v, ok := bytes.Cut(h, []byte(":")); ok && bytes.EqualFold(k, []byte("Content-Length")) {
+							n, _ = strconv.Atoi(string(bytes.TrimSpace(v)))
+						}
+					}
+					if _, err := br.Discard(n); err != nil {
+						return
+					}
+					if _, err := c.Write(out); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return "http://" + ln.Addr().String()
+}
+
+// benchGateway builds the snapshot for o with the real translator.
+func benchGateway(tb testing.TB, o manifests.Options) *Gateway {
+	tb.Helper()
+	var buf bytes.Buffer
+	if err := manifests.Write(&buf, o); err != nil {
+		tb.Fatal(err)
+	}
+	objs, err := resource.DecodeAll(&buf, "bench")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	snap := translate.Translate(translate.FromObjects(objs), awscreds.NewResolver(), translate.Env{Getenv: func(string) string { return "" }})
+	if snap.HTTP.Empty() {
+		tb.Fatalf("no routes built: %v", snap.Statuses)
+	}
+	h := &snapshot.Holder{}
+	h.Store(snap)
+	iv := lambda.NewInvoker(lambda.Options{})
+	tb.Cleanup(iv.CloseIdle)
+	return NewGateway(h, iv, slog.New(slog.NewTextHandler(io.Discard, nil)))
+}
+
+// discardWriter is a reusable ResponseWriter.
+type discardWriter struct {
+	h      http.Header
+	status int
+	n      int
+}
+
+func (d *discardWriter) Header() http.Header         { return d.h }
+func (d *discardWriter) WriteHeader(s int)           { d.status = s }
+func (d *discardWriter) Write(p []byte) (int, error) { d.n += len(p); return len(p), nil }
+
+// benchServe sends b.N requests for path through Gateway.ServeHTTP, which
+// signs with the SDK signer and invokes the stub over loopback. The request
+// and writer are reused: what is measured is the handler and the Lambda
+// client, not net/http's server side.
+func benchServe(b *testing.B, g *Gateway, path string, body []byte) {
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, "http://bench.local"+path, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "wrk")
+	req.RemoteAddr = "127.0.0.1:40000"
+	rd := bytes.NewReader(body)
+	req.Body = io.NopCloser(rd)
+	req.ContentLength = int64(len(body))
+	w := &discardWriter{h: http.Header{}}
+	serve := func() {
+		rd.Reset(body)
+		clear(w.h)
+		w.status, w.n = 0, 0
+		g.ServeHTTP(w, req)
+		if w.status != http.StatusOK {
+			b.Fatalf("status %d, headers %v", w.status, w.h)
+		}
+	}
+	serve() // dial the stub outside the timer
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		serve()
+	}
+}
+
+var smallBody = []byte(`{"hello":"world","n":42}`)
+
+func BenchmarkGatewayPassthrough(b *testing.B) {
+	g := benchGateway(b, manifests.Options{Endpoint: rawStub(b)})
+	benchServe(b, g, manifests.PassthroughPath, smallBody)
+}
+
+func BenchmarkGatewayWrapUnwrap(b *testing.B) {
+	g := benchGateway(b, manifests.Options{Endpoint: rawStub(b)})
+	benchServe(b, g, manifests.WrapPath, smallBody)
+}
+
+func BenchmarkGatewayWrapUnwrap1MB(b *testing.B) {
+	g := benchGateway(b, manifests.Options{Endpoint: rawStub(b)})
+	body := []byte(`{"data":"` + strings.Repeat("x", 1<<20-11) + `"}`)
+	benchServe(b, g, manifests.WrapPath, body)
+}
+
+func BenchmarkGatewayPassthrough10kRoutes(b *testing.B) {
+	g := benchGateway(b, manifests.Options{Endpoint: rawStub(b), Routes: 10000})
+	benchServe(b, g, manifests.PassthroughPath, smallBody)
+}
+
+// BenchmarkTranslate measures building a snapshot (what every config
+// change costs) with the real translator; heap-MB is the live heap the
+// built snapshot holds.
+func BenchmarkTranslate(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		o    manifests.Options
+	}{
+		{"routes=10000", manifests.Options{Routes: 10000}},
+		{"upstreams=1000xfunctions=10", manifests.Options{Routes: 1002, Upstreams: 1000, Functions: 10}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			tc.o.Endpoint = "http://127.0.0.1:9"
+			var buf bytes.Buffer
+			if err := manifests.Write(&buf, tc.o); err != nil {
+				b.Fatal(err)
+			}
+			objs, err := resource.DecodeAll(&buf, "bench")
+			if err != nil {
+				b.Fatal(err)
+			}
+			in := translate.FromObjects(objs)
+			env := translate.Env{Getenv: func(string) string { return "" }}
+			res := awscreds.NewResolver()
+			var snap *snapshot.Snapshot
+			b.ReportAllocs()
+			for b.Loop() {
+				snap = translate.Translate(in, res, env)
+			}
+			b.StopTimer()
+			if snap.Routes < tc.o.Routes {
+				b.Fatalf("built %d routes, want %d: %v", snap.Routes, tc.o.Routes, snap.DroppedRoutes)
+			}
+			var before, after runtime.MemStats
+			snap = nil
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			snap = translate.Translate(in, res, env)
+			runtime.GC()
+			runtime.ReadMemStats(&after)
+			b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/(1<<20), "heap-MB")
+			runtime.KeepAlive(snap)
+		})
+	}
+}

@@ -1,0 +1,444 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/lambdagate/lambdagate/internal/lambda"
+	"github.com/lambdagate/lambdagate/internal/metrics"
+	"github.com/lambdagate/lambdagate/internal/resource"
+	"github.com/lambdagate/lambdagate/internal/router"
+	"github.com/lambdagate/lambdagate/internal/snapshot"
+)
+
+// Overview is what the dashboard and "lambdagate status" show: virtual
+// services, their routes and functions, each route's recent traffic, every
+// resource's status, and the recent failed requests. It is the JSON of
+// GET /api/overview on the admin listener.
+type Overview struct {
+	Now         time.Time `json:"now"`
+	Version     uint64    `json:"version"`
+	Built       time.Time `json:"built,omitzero"`
+	AgeSeconds  float64   `json:"ageSeconds"`
+	Ready       bool      `json:"ready"`
+	ReadyReason string    `json:"readyReason"`
+	// SeriesSeconds is the length of each route's series (one point a
+	// second, oldest first).
+	SeriesSeconds   int                  `json:"seriesSeconds"`
+	Totals          Totals               `json:"totals"`
+	VirtualServices []VirtualServiceView `json:"virtualServices"`
+	Upstreams       []UpstreamView       `json:"upstreams"`
+	Resources       []ResourceView       `json:"resources"`
+	RecentErrors    []metrics.ErrorEntry `json:"recentErrors"`
+}
+
+// Totals sums the routes' counters.
+type Totals struct {
+	Requests   int64   `json:"requests"`
+	Errors     int64   `json:"errors"`
+	RatePerSec float64 `json:"ratePerSec"`
+}
+
+// VirtualServiceView is one virtual service and the routes it serves.
+type VirtualServiceView struct {
+	Name          string      `json:"name"`
+	State         string      `json:"state"`
+	Reason        string      `json:"reason,omitempty"`
+	Domains       []string    `json:"domains"`
+	HTTPS         bool        `json:"https"`
+	DroppedRoutes int         `json:"droppedRoutes,omitempty"`
+	Routes        []RouteView `json:"routes"`
+}
+
+// RouteView is one served route, its function and its traffic.
+type RouteView struct {
+	Name         string             `json:"name"`
+	Match        string             `json:"match"`
+	Upstream     string             `json:"upstream"`
+	Function     string             `json:"function"`
+	FunctionName string             `json:"functionName"`
+	Qualifier    string             `json:"qualifier,omitempty"`
+	Async        bool               `json:"async,omitempty"`
+	Warning      string             `json:"warning,omitempty"`
+	Stats        metrics.RouteStats `json:"stats"`
+}
+
+// UpstreamView is one AWS upstream and its functions.
+type UpstreamView struct {
+	Name      string         `json:"name"`
+	State     string         `json:"state"`
+	Reason    string         `json:"reason,omitempty"`
+	Region    string         `json:"region"`
+	Functions []FunctionView `json:"functions"`
+}
+
+// FunctionView is one function of an upstream.
+type FunctionView struct {
+	LogicalName  string `json:"logicalName"`
+	FunctionName string `json:"functionName"`
+	Qualifier    string `json:"qualifier,omitempty"`
+}
+
+// ResourceView is one resource's status.
+type ResourceView struct {
+	Kind   string `json:"kind"`
+	Name   string `json:"name"`
+	State  string `json:"state"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// servedVS is a stored virtual service and the compiled host serving it
+// (nil when the snapshot does not serve it).
+type servedVS struct {
+	obj   *resource.VirtualService
+	https bool
+	vh    *router.VirtualHost
+}
+
+// served lists the stored virtual services with their compiled hosts. The
+// router's tables are found by the virtual service's own domains, so this
+// needs nothing from the router but its lookup.
+func (s *Server) served(ctx context.Context, snap *snapshot.Snapshot) ([]servedVS, error) {
+	objs, err := s.store.List(ctx, resource.KindVirtualService, "")
+	if err != nil {
+		return nil, fmt.Errorf("listing virtual services: %w", err)
+	}
+	out := make([]servedVS, 0, len(objs))
+	for _, o := range objs {
+		vs := o.(*resource.VirtualService)
+		sv := servedVS{obj: vs, https: vs.Spec.SSLConfig != nil}
+		if snap != nil {
+			table := snap.HTTP
+			if sv.https {
+				table = snap.HTTPS
+			}
+			domains := vs.Spec.VirtualHost.Domains
+			if len(domains) == 0 {
+				domains = []string{"*"}
+			}
+			key := vs.Metadata.Key()
+			for _, d := range domains {
+				if vh := table.Host(d); vh != nil && vh.Name == key {
+					sv.vh = vh
+					break
+				}
+			}
+		}
+		out = append(out, sv)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].obj.Metadata.Key() < out[j].obj.Metadata.Key() })
+	return out, nil
+}
+
+// Overview builds the overview from the served snapshot, the store and the
+// in-memory series.
+func (s *Server) Overview(ctx context.Context) (*Overview, error) {
+	now := time.Now()
+	snap := s.holder.Load()
+	ov := &Overview{Now: now, SeriesSeconds: 60, VirtualServices: []VirtualServiceView{}, Upstreams: []UpstreamView{},
+		Resources: []ResourceView{}}
+	ov.Ready, ov.ReadyReason = s.Ready()
+	ser := s.cfg.Metrics.Series
+	ov.RecentErrors = ser.RecentErrors()
+	statusOf := func(ref string) (string, string) {
+		if snap == nil {
+			return "Pending", ""
+		}
+		st, ok := snap.Statuses[ref]
+		if !ok {
+			return "Pending", ""
+		}
+		return string(st.State), st.Reason
+	}
+	if snap != nil {
+		ov.Version, ov.Built, ov.AgeSeconds = snap.Version, snap.Built, now.Sub(snap.Built).Seconds()
+		for ref, st := range snap.Statuses {
+			kind, name, _ := strings.Cut(ref, " ")
+			ov.Resources = append(ov.Resources, ResourceView{Kind: kind, Name: name, State: string(st.State), Reason: st.Reason})
+		}
+		sort.Slice(ov.Resources, func(i, j int) bool {
+			a, b := ov.Resources[i], ov.Resources[j]
+			if a.Kind != b.Kind {
+				return a.Kind < b.Kind
+			}
+			return a.Name < b.Name
+		})
+	}
+	vss, err := s.served(ctx, snap)
+	if err != nil {
+		return nil, err
+	}
+	for _, sv := range vss {
+		key := sv.obj.Metadata.Key()
+		v := VirtualServiceView{Name: key, Domains: sv.obj.Spec.VirtualHost.Domains, HTTPS: sv.https, Routes: []RouteView{}}
+		if v.Domains == nil {
+			v.Domains = []string{"*"}
+		}
+		ref := resource.Ref(sv.obj)
+		v.State, v.Reason = statusOf(ref)
+		if snap != nil {
+			v.DroppedRoutes = snap.DroppedRoutes[ref]
+		}
+		if sv.vh != nil {
+			for _, rt := range sv.vh.Routes {
+				t, ok := rt.Target.(*lambda.Target)
+				if !ok {
+					continue
+				}
+				st := ser.Route(metrics.RouteKey{VirtualService: t.VirtualService, Route: t.Route}, now, ov.SeriesSeconds)
+				ov.Totals.Requests += st.Total
+				ov.Totals.Errors += st.TotalErrors
+				ov.Totals.RatePerSec += st.RatePerSec
+				v.Routes = append(v.Routes, RouteView{
+					Name: rt.Name, Match: describeMatch(rt.Matchers), Upstream: t.Upstream, Function: t.LogicalName,
+					FunctionName: t.FunctionName, Qualifier: t.Qualifier, Async: t.Async,
+					Warning: s.gateway.RouteWarning(t.VirtualService, t.Route), Stats: st,
+				})
+			}
+		}
+		ov.VirtualServices = append(ov.VirtualServices, v)
+	}
+	ups, err := s.store.List(ctx, resource.KindUpstream, "")
+	if err != nil {
+		return nil, fmt.Errorf("listing upstreams: %w", err)
+	}
+	for _, o := range ups {
+		u := o.(*resource.Upstream)
+		uv := UpstreamView{Name: u.Metadata.Key(), Functions: []FunctionView{}}
+		uv.State, uv.Reason = statusOf(resource.Ref(u))
+		if a := u.Spec.AWS; a != nil {
+			uv.Region = a.Region
+			for _, f := range a.LambdaFunctions {
+				uv.Functions = append(uv.Functions, FunctionView{LogicalName: f.LogicalName, FunctionName: f.LambdaFunctionName, Qualifier: f.Qualifier})
+			}
+		}
+		ov.Upstreams = append(ov.Upstreams, uv)
+	}
+	sort.Slice(ov.Upstreams, func(i, j int) bool { return ov.Upstreams[i].Name < ov.Upstreams[j].Name })
+	return ov, nil
+}
+
+// describeMatch renders matchers the way they are written in a manifest,
+// e.g. "exact /" or "prefix /api GET,POST".
+func describeMatch(ms []*router.Matcher) string {
+	parts := make([]string, 0, len(ms))
+	for _, m := range ms {
+		var b strings.Builder
+		switch m.Kind {
+		case router.PathExact:
+			b.WriteString("exact " + m.Path)
+		case router.PathPrefix:
+			b.WriteString("prefix " + m.Path)
+		case router.PathRegex:
+			b.WriteString("regex " + m.Regex.String())
+		}
+		if len(m.Methods) > 0 {
+			b.WriteString(" " + strings.Join(m.Methods, ","))
+		}
+		for _, h := range m.Headers {
+			b.WriteString(" header:" + h.Name)
+		}
+		for _, q := range m.Query {
+			b.WriteString(" query:" + q.Name)
+		}
+		parts = append(parts, b.String())
+	}
+	return strings.Join(parts, " | ")
+}
+
+// ConfigDump is GET /config_dump: the served snapshot and the stored
+// resources. Credentials never appear: targets say only which kind of
+// credential source they use, secret values and annotations are replaced
+// by "<redacted>", and user info is dropped from endpoint URLs.
+type ConfigDump struct {
+	Version         uint64               `json:"version"`
+	Built           time.Time            `json:"built,omitzero"`
+	Statuses        map[string]any       `json:"statuses"`
+	DroppedRoutes   map[string]int       `json:"droppedRoutes"`
+	VirtualServices []DumpVirtualService `json:"virtualServices"`
+	Certificates    []DumpCertificate    `json:"certificates"`
+	Resources       []map[string]any     `json:"resources"`
+}
+
+// DumpVirtualService is a served virtual service's compiled routes.
+type DumpVirtualService struct {
+	Name    string      `json:"name"`
+	HTTPS   bool        `json:"https"`
+	Served  bool        `json:"served"`
+	Domains []string    `json:"domains"`
+	Routes  []DumpRoute `json:"routes"`
+}
+
+// DumpRoute is one compiled route and its Lambda target.
+type DumpRoute struct {
+	Name   string     `json:"name"`
+	Match  string     `json:"match"`
+	Target DumpTarget `json:"target"`
+}
+
+// DumpTarget is a lambda.Target without its credentials.
+type DumpTarget struct {
+	Upstream                 string `json:"upstream"`
+	LogicalName              string `json:"logicalName"`
+	FunctionName             string `json:"functionName"`
+	Qualifier                string `json:"qualifier,omitempty"`
+	Region                   string `json:"region"`
+	InvokeURL                string `json:"invokeURL"`
+	Credentials              string `json:"credentials"`
+	Async                    bool   `json:"async"`
+	Wrap                     string `json:"wrap"`
+	Unwrap                   string `json:"unwrap"`
+	ALBMultiValue            bool   `json:"albMultiValueHeaders,omitempty"`
+	Timeout                  string `json:"timeout"`
+	PropagateOriginalRouting bool   `json:"propagateOriginalRouting,omitempty"`
+}
+
+// DumpCertificate names a served certificate's domains, never its key.
+type DumpCertificate struct {
+	VirtualService string   `json:"virtualService"`
+	Domains        []string `json:"domains"`
+}
+
+const redacted = "<redacted>"
+
+// ConfigDump builds the dump.
+func (s *Server) ConfigDump(ctx context.Context) (*ConfigDump, error) {
+	snap := s.holder.Load()
+	d := &ConfigDump{Statuses: map[string]any{}, DroppedRoutes: map[string]int{}, VirtualServices: []DumpVirtualService{},
+		Certificates: []DumpCertificate{}, Resources: []map[string]any{}}
+	if snap != nil {
+		d.Version, d.Built = snap.Version, snap.Built
+		for k, v := range snap.Statuses {
+			d.Statuses[k] = v
+		}
+		for k, v := range snap.DroppedRoutes {
+			d.DroppedRoutes[k] = v
+		}
+		for _, c := range snap.Certificates {
+			d.Certificates = append(d.Certificates, DumpCertificate{VirtualService: c.VirtualService, Domains: c.Domains})
+		}
+	}
+	vss, err := s.served(ctx, snap)
+	if err != nil {
+		return nil, err
+	}
+	for _, sv := range vss {
+		dv := DumpVirtualService{Name: sv.obj.Metadata.Key(), HTTPS: sv.https, Served: sv.vh != nil,
+			Domains: sv.obj.Spec.VirtualHost.Domains, Routes: []DumpRoute{}}
+		if sv.vh != nil {
+			for _, rt := range sv.vh.Routes {
+				t, ok := rt.Target.(*lambda.Target)
+				if !ok {
+					continue
+				}
+				dv.Routes = append(dv.Routes, DumpRoute{Name: rt.Name, Match: describeMatch(rt.Matchers), Target: dumpTarget(t)})
+			}
+		}
+		d.VirtualServices = append(d.VirtualServices, dv)
+	}
+	for _, k := range resource.Kinds {
+		objs, err := s.store.List(ctx, k, "")
+		if err != nil {
+			return nil, fmt.Errorf("listing %s: %w", resource.Plural(k), err)
+		}
+		for _, o := range objs {
+			m, err := redactObject(o)
+			if err != nil {
+				return nil, err
+			}
+			d.Resources = append(d.Resources, m)
+		}
+	}
+	return d, nil
+}
+
+func dumpTarget(t *lambda.Target) DumpTarget {
+	dt := DumpTarget{
+		Upstream: t.Upstream, LogicalName: t.LogicalName, FunctionName: t.FunctionName, Qualifier: t.Qualifier,
+		Region: t.Region, Async: t.Async, Wrap: t.Wrap.String(), Unwrap: t.Unwrap.String(), ALBMultiValue: t.ALBMultiValue,
+		Timeout: t.Timeout.String(), PropagateOriginalRouting: t.PropagateOriginalRouting, Credentials: "none",
+	}
+	if u := t.InvokeURL(); u != nil {
+		c := *u
+		c.User = nil
+		dt.InvokeURL = c.String()
+	}
+	if t.Credentials != nil {
+		// The provider's type says where credentials come from (a secret,
+		// the default chain) without showing them.
+		dt.Credentials = fmt.Sprintf("%T", t.Credentials)
+	}
+	return dt
+}
+
+// redactObject turns a resource into generic JSON with secret values,
+// secret annotations (kubectl's last-applied-configuration holds the
+// values) and user info in URLs replaced.
+func redactObject(o resource.Object) (map[string]any, error) {
+	b, err := json.Marshal(o)
+	if err != nil {
+		return nil, fmt.Errorf("encoding %s: %w", resource.Ref(o), err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("decoding %s: %w", resource.Ref(o), err)
+	}
+	if o.GetKind() == resource.KindSecret {
+		for _, f := range []string{"data", "stringData"} {
+			if vals, ok := m[f].(map[string]any); ok {
+				for k := range vals {
+					vals[k] = redacted
+				}
+			}
+		}
+		if md, ok := m["metadata"].(map[string]any); ok {
+			if an, ok := md["annotations"].(map[string]any); ok {
+				for k := range an {
+					an[k] = redacted
+				}
+			}
+		}
+	}
+	redactURLs(m)
+	return m, nil
+}
+
+// redactURLs drops user info from every string that parses as a URL with
+// one (an endpointUrl could carry a password).
+func redactURLs(v any) {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if s, ok := e.(string); ok {
+				x[k] = redactURL(s)
+			} else {
+				redactURLs(e)
+			}
+		}
+	case []any:
+		for i, e := range x {
+			if s, ok := e.(string); ok {
+				x[i] = redactURL(s)
+			} else {
+				redactURLs(e)
+			}
+		}
+	}
+}
+
+func redactURL(s string) string {
+	if !strings.Contains(s, "@") || !strings.Contains(s, "://") {
+		return s
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	u.User = url.User(redacted)
+	return u.String()
+}

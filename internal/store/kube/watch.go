@@ -1,0 +1,221 @@
+package kube
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/dynamic/dynamicinformer"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/lambdagate/lambdagate/internal/resource"
+	"github.com/lambdagate/lambdagate/internal/store"
+)
+
+// maxQueue bounds the events a watcher may fall behind by; past it they
+// are dropped for one Resync, as the store contract allows.
+const maxQueue = 10000
+
+// Watch implements store.Store. The first call starts one informer per
+// kind and waits for their caches (Options.SyncTimeout); later calls share
+// them. It fails with Unavailable while the API server is unreachable.
+func (s *Store) Watch(ctx context.Context) (<-chan store.Event, error) {
+	if err := s.start(ctx); err != nil {
+		return nil, err
+	}
+	if !s.healthy.Load() {
+		return nil, &store.Error{Code: store.Unavailable, Detail: "the Kubernetes API server is unreachable"}
+	}
+	w := &watcher{notify: make(chan struct{}, 1), out: make(chan store.Event, 64)}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil, &store.Error{Code: store.Unavailable, Detail: "store closed"}
+	}
+	s.watchers[w] = struct{}{}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	go func() {
+		defer s.wg.Done()
+		w.run(ctx, s.done)
+		s.mu.Lock()
+		delete(s.watchers, w)
+		s.mu.Unlock()
+	}()
+	return w.out, nil
+}
+
+// start starts the informers once and waits until their caches are
+// synced. A call that times out leaves them running; the next call waits
+// again.
+func (s *Store) start(ctx context.Context) error {
+	s.startMu.Lock()
+	if !s.started {
+		s.started = true
+		f := dynamicinformer.NewFilteredDynamicSharedInformerFactory(s.dyn, 0, s.opts.Namespace, nil)
+		for _, k := range resource.Kinds {
+			inf := f.ForResource(GVR(k)).Informer()
+			_ = inf.SetWatchErrorHandler(s.watchErrorHandler(k))
+			_, _ = inf.AddEventHandler(s.handler(k))
+			s.informer[k] = inf
+		}
+		stop := make(chan struct{})
+		f.Start(stop)
+		s.wg.Add(2)
+		go func() { defer s.wg.Done(); <-s.done; close(stop); f.Shutdown() }()
+		go func() { defer s.wg.Done(); s.probeLoop() }()
+	}
+	infs := make([]cache.SharedIndexInformer, 0, len(s.informer))
+	for _, inf := range s.informer {
+		infs = append(infs, inf)
+	}
+	s.startMu.Unlock()
+	if s.synced.Load() {
+		return nil
+	}
+	sctx, cancel := context.WithTimeout(ctx, s.opts.SyncTimeout)
+	defer cancel()
+	syncs := make([]cache.InformerSynced, len(infs))
+	for i, inf := range infs {
+		syncs[i] = inf.HasSynced
+	}
+	if !cache.WaitForCacheSync(sctx.Done(), syncs...) {
+		return &store.Error{Code: store.Unavailable, Detail: fmt.Sprintf("the Kubernetes caches did not sync within %s: is the API server reachable and are the CRDs of deploy/crds installed?", s.opts.SyncTimeout)}
+	}
+	s.synced.Store(true)
+	return nil
+}
+
+// watchErrorHandler logs list and watch failures. Reachability itself is
+// judged by the probe: client-go retries refused connections without
+// calling this handler.
+func (s *Store) watchErrorHandler(k resource.Kind) cache.WatchErrorHandler {
+	return func(_ *cache.Reflector, err error) {
+		s.log.Warn("watching the Kubernetes API failed; retrying", "kind", string(k), "error", err.Error())
+	}
+}
+
+// probeLoop asks the API server's /readyz every HealthInterval and keeps
+// healthy up to date; when it comes back, watchers get a Resync.
+func (s *Store) probeLoop() {
+	t := time.NewTicker(s.opts.HealthInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), max(s.opts.HealthInterval, time.Second))
+		_, err := s.kc.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
+		cancel()
+		switch was := s.healthy.Load(); {
+		case err != nil && was:
+			s.healthy.Store(false)
+			s.log.Warn("the Kubernetes API server is unreachable; serving the last configuration", "error", err.Error())
+			// Wakes the watchers: their next List fails, so the gateway
+			// reports not-ready while it keeps the last snapshot.
+			s.broadcast(store.Event{Type: store.Resync})
+		case err == nil && !was:
+			s.healthy.Store(true)
+			s.log.Info("the Kubernetes API server is reachable again; resyncing")
+			s.broadcast(store.Event{Type: store.Resync})
+		}
+	}
+}
+
+// Healthy reports whether the API server answered the last probe.
+func (s *Store) Healthy() bool { return s.healthy.Load() }
+
+func (s *Store) handler(k resource.Kind) cache.ResourceEventHandler {
+	emit := func(typ store.EventType, obj any) {
+		if !s.synced.Load() {
+			// The initial list is the state, not a change.
+			return
+		}
+		if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+			obj = d.Obj
+		}
+		u, ok := obj.(*unstructured.Unstructured)
+		if !ok {
+			return
+		}
+		o, err := fromUnstructured(k, u)
+		if err != nil {
+			s.log.Error("skipping an event whose object cannot be decoded", "kind", string(k), "namespace", u.GetNamespace(), "name", u.GetName(), "error", err.Error())
+			return
+		}
+		s.broadcast(store.Event{Type: typ, Object: o})
+	}
+	return cache.ResourceEventHandlerFuncs{
+		AddFunc: func(obj any) { emit(store.Added, obj) },
+		UpdateFunc: func(old, obj any) {
+			ou, ok1 := old.(*unstructured.Unstructured)
+			nu, ok2 := obj.(*unstructured.Unstructured)
+			if ok1 && ok2 && ou.GetResourceVersion() == nu.GetResourceVersion() {
+				return // a relist that changed nothing
+			}
+			emit(store.Modified, obj)
+		},
+		DeleteFunc: func(obj any) { emit(store.Deleted, obj) },
+	}
+}
+
+func (s *Store) broadcast(e store.Event) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for w := range s.watchers {
+		w.push(e)
+	}
+}
+
+// watcher queues events for one Watch caller, so that a slow reader never
+// blocks the informers.
+type watcher struct {
+	mu     sync.Mutex
+	queue  []store.Event
+	notify chan struct{}
+	out    chan store.Event
+}
+
+func (w *watcher) push(e store.Event) {
+	w.mu.Lock()
+	if len(w.queue) >= maxQueue {
+		w.queue = append(w.queue[:0], store.Event{Type: store.Resync})
+	} else {
+		w.queue = append(w.queue, e)
+	}
+	w.mu.Unlock()
+	select {
+	case w.notify <- struct{}{}:
+	default:
+	}
+}
+
+func (w *watcher) run(ctx context.Context, done <-chan struct{}) {
+	defer close(w.out)
+	for {
+		w.mu.Lock()
+		batch := w.queue
+		w.queue = nil
+		w.mu.Unlock()
+		for _, e := range batch {
+			select {
+			case w.out <- e:
+			case <-ctx.Done():
+				return
+			case <-done:
+				return
+			}
+		}
+		select {
+		case <-w.notify:
+		case <-ctx.Done():
+			return
+		case <-done:
+			return
+		}
+	}
+}

@@ -1,0 +1,302 @@
+package chaos
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// badPlane is a gateway with an echo route (passthrough), an API Gateway
+// wrapped echo route, routes whose function answers bad headers, and the
+// path-matching routes.
+type badPlane struct {
+	g    *gateway
+	stub *lambdaStub
+}
+
+func setupBad(t *testing.T) *badPlane {
+	stub := newLambdaStub(t)
+	stub.accept(chaosKeyID, chaosSecret, chaosToken)
+	stub.on("echo", echo)
+	stub.on("bad-name", lambdaOK(`{"statusCode":200,"headers":{"Bad Name":"x"},"body":"never"}`))
+	stub.on("bad-name-ctl", lambdaOK(`{"statusCode":200,"headers":{"X-Ctl\u0000":"x"},"body":"never"}`))
+	stub.on("bad-lf", lambdaOK(`{"statusCode":200,"headers":{"X-Split":"a\nSet-Cookie: evil=1"},"body":"never"}`))
+	stub.on("bad-cr-mv", lambdaOK(`{"statusCode":200,"multiValueHeaders":{"X-Split":["ok","a\rInjected: 1"]},"body":"never"}`))
+	stub.on("path", func(w httpResponseWriter, r *httpRequest, rec *received, n int) {
+		lambdaOK(`{"route":"`+rec.Function+`"}`)(w, r, rec, n)
+	})
+	stub.on("admin", lambdaOK(`{"route":"admin"}`))
+	g := startGateway(t, gwOpts{args: []string{"--read-header-timeout", "1s"}})
+	apigw := func(f string) obj { return dest(f, "unwrapAsApiGateway", true) }
+	g.apply(t,
+		awsSecret("creds", chaosKeyID, chaosSecret, chaosToken),
+		upstream("up", "creds", stub.URL(), []fn{{"echo", "echo", ""}, {"bad-name", "bad-name", ""}, {"bad-name-ctl", "bad-name-ctl", ""},
+			{"bad-lf", "bad-lf", ""}, {"bad-cr-mv", "bad-cr-mv", ""}, {"path", "path", ""}, {"admin", "admin", ""}}, nil),
+		virtualService("bad", []string{"*"}, nil,
+			rt{exact: "/echo", upstream: "up", aws: dest("echo")},
+			rt{exact: "/wrapped", upstream: "up", aws: dest("echo", "wrapAsApiGateway", true)},
+			rt{exact: "/bad-name", upstream: "up", aws: apigw("bad-name")},
+			rt{exact: "/bad-name-ctl", upstream: "up", aws: apigw("bad-name-ctl")},
+			rt{exact: "/bad-lf", upstream: "up", aws: apigw("bad-lf")},
+			rt{exact: "/bad-cr-mv", upstream: "up", aws: apigw("bad-cr-mv")},
+			rt{exact: "/a/b", upstream: "up", aws: dest("path")},
+			rt{prefix: "/admin/", upstream: "up", aws: dest("admin")},
+		),
+	)
+	if st, why := g.waitState(t, "vs", ns, "bad", "Accepted", "Warning", "Rejected"); st != "Accepted" {
+		t.Fatalf("virtual service bad: %s: %s", st, why)
+	}
+	return &badPlane{g: g, stub: stub}
+}
+
+func (p *badPlane) stillServing(t testing.TB) {
+	t.Helper()
+	r := do(t, "POST", p.g.URL+"/echo", strings.NewReader(`{"still":"here"}`), nil)
+	if r.StatusCode != 200 || string(r.Body) != `{"still":"here"}` {
+		t.Errorf("the gateway stopped serving: %d %s", r.StatusCode, r.Body)
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	t.Parallel()
+	p := setupBad(t)
+
+	t.Run("malformed HTTP", func(t *testing.T) {
+		cases := []struct{ name, raw string }{
+			{"not HTTP", "GARBAGE\r\n\r\n"},
+			{"binary", "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n"},
+			{"HTTP/9.9", "GET /echo HTTP/9.9\r\nHost: x\r\n\r\n"},
+			{"HTTP/1.1 without Host", "GET /echo HTTP/1.1\r\n\r\n"},
+			{"two Host headers", "GET /echo HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"},
+			{"space in header name", "GET /echo HTTP/1.1\r\nHost: x\r\nBad Name: y\r\n\r\n"},
+			{"NUL in header value", "GET /echo HTTP/1.1\r\nHost: x\r\nX-A: a\x00b\r\n\r\n"},
+			{"negative Content-Length", "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n"},
+			{"two Content-Lengths", "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab"},
+			{"Content-Length and chunked (smuggling)", "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /admin/x HTTP/1.1\r\nHost: x\r\n\r\n"},
+			{"bad chunk size", "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nab\r\n0\r\n\r\n"},
+			{"unknown transfer encoding", "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\nab"},
+			{"request target not a path", "GET echo HTTP/1.1\r\nHost: x\r\n\r\n"},
+			{"CTL in path", "GET /ec\x01ho HTTP/1.1\r\nHost: x\r\n\r\n"},
+		}
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				resp, err := rawExchange(t, p.g.Addr, tc.raw)
+				switch {
+				case err != nil:
+					record(t, "no answer, connection closed (%v)", err)
+				default:
+					record(t, "%d %s", resp.StatusCode, firstLine(string(resp.Body)))
+					if resp.StatusCode < 400 && !strings.Contains(tc.name, "smuggling") {
+						t.Errorf("malformed request answered %d %s", resp.StatusCode, resp.Body)
+					}
+				}
+			})
+		}
+		p.stillServing(t)
+	})
+
+	t.Run("oversize headers 431", func(t *testing.T) {
+		big := strings.Repeat("a", 70<<10)
+		resp, err := rawExchange(t, p.g.Addr, "GET /echo HTTP/1.1\r\nHost: x\r\nX-Big: "+big+"\r\n\r\n")
+		if err != nil {
+			t.Fatalf("no answer: %v", err)
+		}
+		record(t, "70 KiB header (limit 64 KiB): %d", resp.StatusCode)
+		if resp.StatusCode != 431 {
+			t.Errorf("status %d, want 431", resp.StatusCode)
+		}
+		p.stillServing(t)
+	})
+
+	t.Run("slowloris", func(t *testing.T) {
+		c, err := net.DialTimeout("tcp", p.g.Addr, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		start := time.Now()
+		_, _ = io.WriteString(c, "GET /echo HTTP/1.1\r\nHost: x\r\n")
+		closed := make(chan time.Duration, 1)
+		go func() {
+			b := make([]byte, 1024)
+			_ = c.SetReadDeadline(time.Now().Add(15 * time.Second))
+			for {
+				if _, err := c.Read(b); err != nil {
+					closed <- time.Since(start)
+					return
+				}
+			}
+		}()
+		var took time.Duration
+		sent := 0
+	loop:
+		for range 100 { // one header byte every 100ms, at most 10s
+			select {
+			case took = <-closed:
+				break loop
+			case <-time.After(100 * time.Millisecond):
+				if _, err := c.Write([]byte("X")); err == nil {
+					sent++
+				}
+			}
+		}
+		if took == 0 {
+			select {
+			case took = <-closed:
+			case <-time.After(5 * time.Second):
+				t.Fatalf("a client trickling header bytes kept its connection for over 15s; --read-header-timeout is 1s")
+			}
+		}
+		record(t, "one header byte per 100ms, --read-header-timeout 1s: connection closed after %s (%d bytes trickled)", took.Round(10*time.Millisecond), sent)
+		p.stillServing(t)
+	})
+
+	t.Run("invalid UTF-8 body in a JSON event", func(t *testing.T) {
+		body := []byte{'o', 'k', 0xff, 0xfe, 0xc3, 0x28, 0xed, 0xa0, 0x80, 0x00}
+		r := do(t, "POST", p.g.URL+"/wrapped", bytes.NewReader(body), map[string]string{"Content-Type": "text/plain"})
+		if r.StatusCode != 200 {
+			t.Fatalf("%d %s", r.StatusCode, r.Body)
+		}
+		var ev struct {
+			Body            string `json:"body"`
+			IsBase64Encoded bool   `json:"isBase64Encoded"`
+		}
+		if err := json.Unmarshal(r.Body, &ev); err != nil {
+			t.Fatalf("the event Lambda got is not JSON: %v: %q", err, r.Body)
+		}
+		got, err := base64.StdEncoding.DecodeString(ev.Body)
+		record(t, "body %q sent as isBase64Encoded=%v body=%q", body, ev.IsBase64Encoded, ev.Body)
+		if !ev.IsBase64Encoded || err != nil || !bytes.Equal(got, body) {
+			t.Errorf("isBase64Encoded=%v body=%q (decode error %v), want the bytes base64-encoded", ev.IsBase64Encoded, ev.Body, err)
+		}
+	})
+
+	t.Run("bad headers in function output", func(t *testing.T) {
+		for _, path := range []string{"/bad-name", "/bad-name-ctl", "/bad-lf", "/bad-cr-mv"} {
+			r := do(t, "GET", p.g.URL+path, nil, nil)
+			b := gatewayError(t, r)
+			record(t, "%s: %d %s %q", path, r.StatusCode, b.Code, b.Message)
+			if r.StatusCode != 502 || b.Code != "MalformedLambdaResponse" {
+				t.Errorf("%s: %d %s, want 502 MalformedLambdaResponse", path, r.StatusCode, r.Body)
+			}
+			for k := range r.Header {
+				if strings.Contains(k, "Bad") || strings.Contains(k, "Ctl") || k == "X-Split" || k == "Set-Cookie" || k == "Injected" {
+					t.Errorf("%s: header %q reached the client", path, k)
+				}
+			}
+			if strings.Contains(string(r.Body), "never") {
+				t.Errorf("%s: the function's body reached the client", path)
+			}
+		}
+	})
+
+	t.Run("encoded slashes and dot segments", func(t *testing.T) {
+		// docs/compatibility.md "path matching": dot segments removed,
+		// unreserved escapes decoded, %2F never matches "/".
+		cases := []struct {
+			path   string
+			status int
+		}{
+			{"/a/b", 200},
+			{"/a%2Fb", 404},
+			{"/a%2fb", 404},
+			{"/a/%62", 200},
+			{"/x/../a/b", 200},
+			{"/a/./b", 200},
+			{"/%2e%2e/a/b", 200},
+			{"/a/b/..", 404},
+			{"/admin/../a/b", 200},
+			{"/a/b/../../admin/x", 200},
+			{"/admin%2F..%2Fa/b", 404},
+			{"/admin/%2e%2e/%2e%2e/a/b", 200},
+		}
+		for _, tc := range cases {
+			resp, err := rawExchange(t, p.g.Addr, "GET "+tc.path+" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+			if err != nil {
+				t.Errorf("%s: %v", tc.path, err)
+				continue
+			}
+			record(t, "%s: %d %s", tc.path, resp.StatusCode, resp.Body)
+			if resp.StatusCode != tc.status {
+				t.Errorf("%s: %d %s, want %d", tc.path, resp.StatusCode, resp.Body, tc.status)
+			}
+		}
+	})
+}
+
+// TestApplyHostileManifests: alias bombs and huge manifests fail with a
+// clear error and bounded memory (peak RSS of the apply process).
+func TestApplyHostileManifests(t *testing.T) {
+	t.Parallel()
+	dataDir := t.TempDir()
+	bomb := `apiVersion: v1
+kind: Secret
+metadata: {name: bomb, namespace: gloo-system}
+a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]
+b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
+c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
+d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
+e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
+f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]
+g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]
+h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]
+i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
+`
+	var many strings.Builder
+	manyBytes := 2 << 20
+	if long {
+		manyBytes = 15 << 20
+	}
+	for i := 0; many.Len() < manyBytes; i++ {
+		fmt.Fprintf(&many, "---\napiVersion: v1\nkind: Secret\nmetadata: {name: s%d, namespace: gloo-system}\ndata: {k: %s}\n", i, base64.StdEncoding.EncodeToString([]byte(strings.Repeat("v", 200))))
+	}
+	huge := "apiVersion: v1\nkind: Secret\nmetadata: {name: huge}\ndata: {k: " + strings.Repeat("QUFB", 5<<20) + "}\n"
+	cases := []struct {
+		name, input, want string
+		ok                bool
+	}{
+		{"alias bomb", bomb, "alias", false},
+		{"20 MiB single document", huge, "larger than", false},
+		{"64 MiB stream", strings.Repeat(huge, 4)[:64<<20], "larger than", false},
+		{"many small documents", many.String(), "", true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := filepath.Join(t.TempDir(), "m.yaml")
+			if err := os.WriteFile(f, []byte(tc.input), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			rss, outText, err := measuredRun(t, dataDir, "apply", "-f", f)
+			took := time.Since(start)
+			out := &lockedBuffer{}
+			out.Write([]byte(outText))
+			msg := lastLine(outText)
+			record(t, "%d bytes: ok=%v in %s, peak RSS %d KiB: %s", len(tc.input), err == nil, took.Round(time.Millisecond), rss, truncateString(msg, 160))
+			if (err == nil) != tc.ok {
+				t.Errorf("apply ok=%v, want %v: %s", err == nil, tc.ok, msg)
+			}
+			if tc.want != "" && !strings.Contains(out.String(), tc.want) {
+				t.Errorf("the error does not say %q: %s", tc.want, truncateString(out.String(), 500))
+			}
+			if rss > 512<<10 {
+				t.Errorf("apply peaked at %d KiB of RSS", rss)
+			}
+		})
+	}
+}
+
+func truncateString(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}

@@ -1,0 +1,263 @@
+package chaos
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestSIGTERMDrain: after SIGTERM, /readyz fails while the data listener
+// still serves (--shutdown-delay), then new connections are refused, the
+// requests in flight finish within --shutdown-grace, and the process exits.
+func TestSIGTERMDrain(t *testing.T) {
+	t.Parallel()
+	stub := newLambdaStub(t)
+	stub.accept(chaosKeyID, chaosSecret, chaosToken)
+	stub.on("slow-fn", slow(2*time.Second, lambdaOK(`{"slow":true}`)))
+	stub.on("fast-fn", lambdaOK(`{"fast":true}`))
+	g := startGateway(t, gwOpts{args: []string{"--shutdown-grace", "10s", "--shutdown-delay", "1s"}})
+	g.apply(t,
+		awsSecret("creds", chaosKeyID, chaosSecret, chaosToken),
+		upstream("up", "creds", stub.URL(), []fn{{"slow-fn", "slow-fn", ""}, {"fast-fn", "fast-fn", ""}}, nil),
+		virtualService("drain", []string{"*"}, nil,
+			rt{exact: "/slow", upstream: "up", aws: dest("slow-fn")},
+			rt{exact: "/fast", upstream: "up", aws: dest("fast-fn")}),
+	)
+	g.waitState(t, "vs", ns, "drain", "Accepted")
+	if c, b, err := g.readyz(); c != 200 {
+		t.Fatalf("/readyz before SIGTERM: %d %q %v", c, b, err)
+	}
+
+	const inflight = 5
+	type result struct {
+		status int
+		body   string
+		err    error
+	}
+	results := make(chan result, inflight)
+	for range inflight {
+		go func() {
+			// Own transports: the in-flight connections are not reused.
+			c := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{Proxy: nil}}
+			resp, err := c.Post(g.URL+"/slow", "application/json", strings.NewReader(`{}`))
+			if err != nil {
+				results <- result{err: err}
+				return
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			results <- result{status: resp.StatusCode, body: string(b)}
+		}()
+	}
+	eventually(t, 10*time.Second, func() error {
+		if n := len(stub.requests("slow-fn")); n < inflight {
+			return fmt.Errorf("%d of %d requests in flight", n, inflight)
+		}
+		return nil
+	})
+
+	sigterm := time.Now()
+	if err := g.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	// Readiness turns false while the data plane still answers.
+	var readyFalse time.Duration
+	eventually(t, 5*time.Second, func() error {
+		c, b, err := g.readyz()
+		if err != nil {
+			return fmt.Errorf("/readyz: %v", err)
+		}
+		if c != 503 {
+			return fmt.Errorf("/readyz %d %q", c, b)
+		}
+		readyFalse = time.Since(sigterm)
+		return nil
+	})
+	servedAfterNotReady := false
+	{
+		c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{Proxy: nil}}
+		if resp, err := c.Get(g.URL + "/fast"); err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			servedAfterNotReady = resp.StatusCode == 200
+		}
+	}
+	// Then new connections are refused.
+	var refusedAt time.Duration
+	eventually(t, 10*time.Second, func() error {
+		c, err := net.DialTimeout("tcp", g.Addr, time.Second)
+		if err == nil {
+			c.Close()
+			return fmt.Errorf("a new connection to %s was accepted", g.Addr)
+		}
+		refusedAt = time.Since(sigterm)
+		return nil
+	})
+	ok := 0
+	for range inflight {
+		r := <-results
+		if r.err == nil && r.status == 200 && r.body == `{"slow":true}` {
+			ok++
+		} else {
+			t.Errorf("an in-flight request was dropped: %d %q %v", r.status, r.body, r.err)
+		}
+	}
+	done := make(chan error, 1)
+	go func() { done <- g.cmd.Wait() }()
+	var exitErr error
+	select {
+	case exitErr = <-done:
+	case <-time.After(15 * time.Second):
+		t.Fatalf("the gateway did not exit within 15s of SIGTERM")
+	}
+	exited := time.Since(sigterm)
+	record(t, "SIGTERM with %d requests in flight (2s each), --shutdown-delay 1s, --shutdown-grace 10s: /readyz 503 after %s, a new request served after that: %v, new connections refused after %s, %d/%d in-flight requests answered 200, exit after %s (%v)",
+		inflight, readyFalse.Round(time.Millisecond), servedAfterNotReady, refusedAt.Round(time.Millisecond), ok, inflight, exited.Round(time.Millisecond), exitErr)
+	if !servedAfterNotReady {
+		t.Errorf("the data plane stopped serving before the shutdown delay passed")
+	}
+	if exitErr != nil {
+		t.Errorf("exit status after SIGTERM: %v", exitErr)
+	}
+}
+
+func readSysctl(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "unavailable"
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// freePort returns a loopback port nothing listens on now.
+func freePort(t testing.TB) string {
+	return closedPort(t)
+}
+
+// TestRollingRestart: two gateways take turns on one port with
+// --reuse-port; clients send requests throughout and every one must be
+// answered. Each round starts the new gateway, waits for its readiness,
+// then SIGTERMs the old one (with --shutdown-delay) and waits for it to
+// exit.
+func TestRollingRestart(t *testing.T) {
+	// Not parallel: it counts every connection error as a drop.
+	stub := newLambdaStub(t)
+	stub.accept(chaosKeyID, chaosSecret, chaosToken)
+	stub.on("roll-fn", echo)
+	addr := freePort(t)
+	dataDir := t.TempDir()
+	args := []string{"--reuse-port", "--shutdown-delay", "1s", "--shutdown-grace", "10s", "--log-level", "info"}
+	first := startGateway(t, gwOpts{dataDir: dataDir, httpAdr: addr, args: args})
+	first.apply(t,
+		awsSecret("creds", chaosKeyID, chaosSecret, chaosToken),
+		upstream("up", "creds", stub.URL(), []fn{{"roll-fn", "roll-fn", ""}}, nil),
+		virtualService("roll", []string{"*"}, nil, rt{prefix: "/", upstream: "up", aws: dest("roll-fn")}),
+	)
+	first.waitState(t, "vs", ns, "roll", "Accepted")
+
+	var sent, failed, newConnFailed atomic.Int64
+	var mu sync.Mutex
+	var failures []string
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var wg sync.WaitGroup
+	worker := func(w int, fresh bool) {
+		defer wg.Done()
+		tr := &http.Transport{Proxy: nil, DisableKeepAlives: fresh}
+		defer tr.CloseIdleConnections()
+		c := &http.Client{Timeout: 20 * time.Second, Transport: tr}
+		for i := 0; ctx.Err() == nil; i++ {
+			sent.Add(1)
+			body := fmt.Sprintf(`{"w":%d,"i":%d}`, w, i)
+			// Keep-alive clients send GET: a server may close an idle
+			// connection at any time (RFC 9112 9.3.1) and clients retry
+			// idempotent requests then, as Go's transport does.
+			method := "GET"
+			if fresh {
+				method = "POST"
+			}
+			req, _ := http.NewRequestWithContext(context.Background(), method, "http://"+addr+"/roll", strings.NewReader(body))
+			resp, err := c.Do(req)
+			if err != nil {
+				failed.Add(1)
+				if fresh {
+					newConnFailed.Add(1)
+				}
+				mu.Lock()
+				failures = append(failures, err.Error())
+				mu.Unlock()
+				continue
+			}
+			got, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil || resp.StatusCode != 200 || string(got) != body {
+				failed.Add(1)
+				mu.Lock()
+				failures = append(failures, fmt.Sprintf("%d %q %v", resp.StatusCode, got, err))
+				mu.Unlock()
+			}
+		}
+	}
+	// Keep-alive clients, and clients that open a new connection per
+	// request.
+	for w := range 4 {
+		wg.Add(1)
+		go worker(w, false)
+	}
+	for w := 4; w < 8; w++ {
+		wg.Add(1)
+		go worker(w, true)
+	}
+
+	old := first
+	const rounds = 3
+	for r := range rounds {
+		time.Sleep(500 * time.Millisecond)
+		next := startGateway(t, gwOpts{dataDir: dataDir, httpAdr: addr, args: args})
+		eventually(t, 10*time.Second, func() error {
+			if c, b, err := next.readyz(); c != 200 {
+				return fmt.Errorf("new gateway /readyz %d %q %v", c, b, err)
+			}
+			return nil
+		})
+		if err := old.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- old.cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("round %d: old gateway exit: %v", r, err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatalf("round %d: the old gateway did not exit", r)
+		}
+		old = next
+	}
+	time.Sleep(500 * time.Millisecond)
+	cancel()
+	wg.Wait()
+	migrate := readSysctl("/proc/sys/net/ipv4/tcp_migrate_req")
+	record(t, "%d rolling restarts on one port (SO_REUSEPORT, --shutdown-delay 1s), net.ipv4.tcp_migrate_req=%s: %d requests, %d failed (%d of them on new-connection-per-request clients)",
+		rounds, migrate, sent.Load(), failed.Load(), newConnFailed.Load())
+	if len(failures) > 0 {
+		t.Logf("failures: %q", failures[:min(len(failures), 10)])
+	}
+	// Connections still in the old listener's accept queue when it closes
+	// are reset by the kernel unless net.ipv4.tcp_migrate_req=1 moves them
+	// to the new listener; that loss is measured, not hidden.
+	if keepAlive := failed.Load() - newConnFailed.Load(); keepAlive > 0 || (migrate == "1" && newConnFailed.Load() > 0) {
+		t.Errorf("%d of %d requests failed during rolling restarts (%d on keep-alive clients); first ones: %q",
+			failed.Load(), sent.Load(), keepAlive, failures[:min(len(failures), 5)])
+	}
+}

@@ -1,0 +1,289 @@
+package chaos
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+)
+
+// received is one Invoke request as the stub got it.
+type received struct {
+	Function  string // decoded function name from the path
+	RawPath   string // path as on the wire
+	RawQuery  string
+	Host      string
+	Header    http.Header
+	Body      []byte
+	Transfer  string // how the body was framed: "content-length N" or "chunked"
+	SigErr    string // "" when the signature verified
+	AccessKey string
+	Secret    string // the secret key that verified the signature
+}
+
+// reply is a canned answer.
+type reply func(w http.ResponseWriter, r *http.Request, rec *received, n int)
+
+// lambdaStub is a Lambda Invoke API on loopback. Every request's SigV4
+// signature is recomputed with the SDK signer from the keys the stub
+// knows; a mismatch is answered 403 as AWS does.
+type lambdaStub struct {
+	t      testing.TB
+	srv    *httptest.Server
+	region string
+
+	mu      sync.Mutex
+	keys    map[string][]string // access key id -> accepted secret keys
+	tokens  map[string]string   // access key id -> required session token
+	replies map[string]reply
+	log     []*received
+	counts  map[string]int
+}
+
+func newLambdaStub(t testing.TB) *lambdaStub {
+	s := &lambdaStub{t: t, region: "us-east-1", keys: map[string][]string{}, tokens: map[string]string{}, replies: map[string]reply{}, counts: map[string]int{}}
+	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	t.Cleanup(s.srv.Close)
+	return s
+}
+
+// URL is the endpointUrl for upstreams.
+func (s *lambdaStub) URL() string { return s.srv.URL }
+
+// accept makes the stub accept the key pair (and require the token when not
+// empty).
+func (s *lambdaStub) accept(id, secret, token string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.keys[id] = append(s.keys[id], secret)
+	if token != "" {
+		s.tokens[id] = token
+	}
+}
+
+// on sets the canned answer for a function name (as sent, e.g. an ARN).
+func (s *lambdaStub) on(function string, f reply) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.replies[function] = f
+}
+
+// requests returns what the stub received for a function.
+func (s *lambdaStub) requests(function string) []*received {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*received
+	for _, r := range s.log {
+		if r.Function == function {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func (s *lambdaStub) reset(function string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	kept := s.log[:0]
+	for _, r := range s.log {
+		if r.Function != function {
+			kept = append(kept, r)
+		}
+	}
+	s.log = kept
+	s.counts[function] = 0
+}
+
+const invokePrefix, invokeSuffix = "/2015-03-31/functions/", "/invocations"
+
+func (s *lambdaStub) serve(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	rawPath, rawQuery, _ := strings.Cut(r.RequestURI, "?")
+	rec := &received{RawPath: rawPath, RawQuery: rawQuery, Host: r.Host, Header: r.Header.Clone(), Body: body}
+	switch {
+	case len(r.TransferEncoding) > 0:
+		rec.Transfer = "chunked"
+	case r.ContentLength >= 0:
+		rec.Transfer = fmt.Sprintf("content-length %d", r.ContentLength)
+	}
+	if _, ok := r.Header["Content-Length"]; !ok && r.ContentLength == 0 {
+		rec.Transfer = "no content-length, no body"
+	}
+	if strings.HasPrefix(r.URL.Path, invokePrefix) && strings.HasSuffix(r.URL.Path, invokeSuffix) && r.Method == http.MethodPost {
+		rec.Function = strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, invokePrefix), invokeSuffix)
+	}
+	rec.AccessKey, rec.Secret, rec.SigErr = s.verify(r, body)
+
+	s.mu.Lock()
+	s.log = append(s.log, rec)
+	s.counts[rec.Function]++
+	n := s.counts[rec.Function]
+	f := s.replies[rec.Function]
+	s.mu.Unlock()
+
+	if rec.SigErr != "" {
+		// What AWS answers to a bad signature.
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-Amzn-Errortype", "InvalidSignatureException")
+		w.WriteHeader(http.StatusForbidden)
+		fmt.Fprintf(w, `{"message":"The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."}`)
+		return
+	}
+	if rec.Function == "" || f == nil {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-Amzn-Errortype", "ResourceNotFoundException")
+		w.WriteHeader(http.StatusNotFound)
+		fmt.Fprintf(w, `{"Type":"User","Message":"Function not found: %s"}`, rec.Function)
+		return
+	}
+	f(w, r, rec, n)
+}
+
+// verify recomputes the request's signature with the SDK signer over the
+// request as received: the same method, escaped path, query and signed
+// headers, the payload's hash and the request's X-Amz-Date.
+func (s *lambdaStub) verify(r *http.Request, body []byte) (accessKey, matched, problem string) {
+	auth := r.Header.Get("Authorization")
+	const algo = "AWS4-HMAC-SHA256 "
+	if !strings.HasPrefix(auth, algo) {
+		return "", "", "no AWS4-HMAC-SHA256 Authorization header"
+	}
+	fields := map[string]string{}
+	for _, p := range strings.Split(strings.TrimPrefix(auth, algo), ",") {
+		k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
+		fields[k] = v
+	}
+	cred := strings.Split(fields["Credential"], "/")
+	if len(cred) != 5 || cred[3] != "lambda" || cred[4] != "aws4_request" {
+		return "", "", "bad credential scope " + fields["Credential"]
+	}
+	accessKey = cred[0]
+	if cred[2] != s.region {
+		return accessKey, "", "signed for region " + cred[2]
+	}
+	date, err := time.Parse("20060102T150405Z", r.Header.Get("X-Amz-Date"))
+	if err != nil {
+		return accessKey, "", "bad X-Amz-Date " + r.Header.Get("X-Amz-Date")
+	}
+	if cred[1] != date.Format("20060102") {
+		return accessKey, "", "credential date differs from X-Amz-Date"
+	}
+	s.mu.Lock()
+	secrets := append([]string(nil), s.keys[accessKey]...)
+	token := s.tokens[accessKey]
+	s.mu.Unlock()
+	if len(secrets) == 0 {
+		return accessKey, "", "unknown access key " + accessKey
+	}
+	if token != "" && r.Header.Get("X-Amz-Security-Token") != token {
+		return accessKey, "", "missing or wrong X-Amz-Security-Token"
+	}
+	signed := strings.Split(fields["SignedHeaders"], ";")
+	// AWS refuses x-amz-* headers that are not signed.
+	for k := range r.Header {
+		if lk := strings.ToLower(k); strings.HasPrefix(lk, "x-amz-") && !slices.Contains(signed, lk) {
+			return accessKey, "", "header " + k + " is not signed"
+		}
+	}
+	u, err := url.Parse("http://" + r.Host + r.RequestURI)
+	if err != nil {
+		return accessKey, "", "bad request URI " + r.RequestURI
+	}
+	sum := sha256.Sum256(body)
+	for _, secret := range secrets {
+		uu := *u // the signer rewrites the query
+		req := &http.Request{Method: r.Method, URL: &uu, Host: r.Host, Header: http.Header{}}
+		for _, h := range signed {
+			switch h {
+			case "host":
+			case "content-length":
+				req.ContentLength = r.ContentLength
+			default:
+				req.Header[http.CanonicalHeaderKey(h)] = r.Header.Values(h)
+			}
+		}
+		creds := aws.Credentials{AccessKeyID: accessKey, SecretAccessKey: secret, SessionToken: token}
+		if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hex.EncodeToString(sum[:]), "lambda", s.region, date); err != nil {
+			return accessKey, "", "signing: " + err.Error()
+		}
+		if req.Header.Get("Authorization") == auth {
+			return accessKey, secret, ""
+		}
+	}
+	return accessKey, "", "signature mismatch"
+}
+
+// Canned answers.
+
+// lambdaOK answers like a successful synchronous Invoke.
+func lambdaOK(body string) reply {
+	return func(w http.ResponseWriter, r *http.Request, rec *received, n int) {
+		h := w.Header()
+		h.Set("Content-Type", "application/json")
+		h.Set("X-Amzn-Requestid", fmt.Sprintf("stub-%s-%d", sanitize(rec.Function), n))
+		h.Set("X-Amz-Executed-Version", "$LATEST")
+		w.WriteHeader(http.StatusOK)
+		io.WriteString(w, body)
+	}
+}
+
+// echo answers with the payload it received.
+func echo(w http.ResponseWriter, r *http.Request, rec *received, n int) {
+	lambdaOK(string(rec.Body))(w, r, rec, n)
+}
+
+const throttleBody = `{"Reason":"ReservedFunctionConcurrentInvocationLimitExceeded","Type":"User","message":"Rate Exceeded."}`
+
+// slow answers after d, or when the caller gives up.
+func slow(d time.Duration, f reply) reply {
+	return func(w http.ResponseWriter, r *http.Request, rec *received, n int) {
+		select {
+		case <-time.After(d):
+			f(w, r, rec, n)
+		case <-r.Context().Done():
+		}
+	}
+}
+
+func sanitize(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == ':' || r == '$' {
+			return '-'
+		}
+		return r
+	}, s)
+}
+
+// closedPort returns a loopback address nothing listens on.
+func closedPort(t testing.TB) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}
+
+// Aliases used by replies written in other files.
+type (
+	httpResponseWriter = http.ResponseWriter
+	httpRequest        = http.Request
+)
