@@ -16,7 +16,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
 )
 
 // h2cDo sends one POST over HTTP/2 with prior knowledge, in clear text.
