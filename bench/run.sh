@@ -240,6 +240,7 @@ RPS_NGINX=$(field nginx 2)
 RPS_LG=$(field "lambdagate passthrough" 2)
 RPS_WRAP=$(field "lambdagate wrap+unwrap" 2)
 RPS_CADDY=$(field caddy 2)
+CPU_NGINX=$(field nginx 5) CPU_LG=$(field "lambdagate passthrough" 5) CPU_WRAP=$(field "lambdagate wrap+unwrap" 5) CPU_CADDY=$(field caddy 5)
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 
 # p99 added over direct at half of lambdagate's maximum throughput: an
@@ -317,12 +318,15 @@ CPU_MODEL=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
   echo "Every proxy runs one worker / thread / GOMAXPROCS=1 (its CPU affinity). CPU is the proxy process's"
   echo "utime+stime (for direct: the stub's) per 10,000 requests; RSS is its peak (VmHWM) at the end of the run."
   echo
-  echo "| target | req/s | × direct | × nginx | p50 ms | p99 ms | CPU s / 10k req | peak RSS MB | errors |"
-  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+  echo "| target | req/s | × direct | × nginx | p50 ms | p99 ms | CPU s / 10k req | × nginx by CPU | peak RSS MB | errors |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   while IFS='|' read -r label rps p50 p99 cpu hwm errs; do
     case $label in 1\ MB*|*routes*|*again*) continue ;; esac
-    echo "| $label | $rps | $(ratio "$rps" "$RPS_DIRECT") | $(ratio "$rps" "$RPS_NGINX") | $p50 | $p99 | $cpu | $hwm | $errs |"
+    echo "| $label | $rps | $(ratio "$rps" "$RPS_DIRECT") | $(ratio "$rps" "$RPS_NGINX") | $p50 | $p99 | $cpu | $(ratio "$CPU_NGINX" "$cpu") | $hwm | $errs |"
   done <"$WORK/rows"
+  echo
+  echo "\"× nginx by CPU\" is nginx's CPU per request over the target's: the throughput ratio each would reach with a core"
+  echo "to itself. It is steadier than req/s when other work shares the machine (load average at the end: $(cut -d' ' -f1-3 /proc/loadavg))."
   echo
   echo "p99 at half of lambdagate's passthrough maximum ($HALF req/s, open loop, $CONNS connections, latency from the scheduled send time):"
   echo "direct $P99_DIRECT ms, lambdagate passthrough $P99_LG ms: **$ADDED ms added**."
@@ -339,6 +343,33 @@ CPU_MODEL=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
     echo "- 10,000 routes (matched route last; prefix/exact/regex mix) vs 1 route: $RPS_10K / $RPS_1R = **$(ratio "$RPS_10K" "$RPS_1R")**; RSS with 10,000 routes after the run: $RSS_10K MB."
     echo "- 1,000 upstreams × 10 functions (+1,002 routes): RSS after start $RSS_UP MB (build time: BenchmarkTranslate below)."
     echo "- 10,000 idle keep-alive connections (each served one request): RSS $RSS_IDLE0 MB before, **$RSS_IDLE MB** with them open."
+  fi
+  echo
+  echo "## Targets (issue 5)"
+  echo
+  verdict() { awk -v v="$1" -v lim="$2" -v op="$3" 'BEGIN { if (v !~ /^-?[0-9.]+$/) print "not measured"; else if ((op == ">=" && v + 0 >= lim + 0) || (op == "<=" && v + 0 <= lim + 0) || (op == "<" && v + 0 < lim + 0)) print "met"; else print "missed" }'; }
+  R1=$(ratio "$RPS_LG" "$RPS_NGINX") C1=$(ratio "$CPU_NGINX" "$CPU_LG")
+  R2=$(ratio "$RPS_LG" "$RPS_CADDY") C2=$(ratio "$CPU_CADDY" "$CPU_LG")
+  R3=$(ratio "$RPS_WRAP" "$RPS_NGINX") C3=$(ratio "$CPU_NGINX" "$CPU_WRAP")
+  echo "| target | req/s ratio | CPU ratio | verdict (req/s / CPU) |"
+  echo "|---|---:|---:|---|"
+  echo "| passthrough ≥ 0.6 × nginx | $R1 | $C1 | $(verdict "$R1" 0.6 ">=") / $(verdict "$C1" 0.6 ">=") |"
+  echo "| passthrough ≥ 2 × Caddy | $R2 | $C2 | $(verdict "$R2" 2 ">=") / $(verdict "$C2" 2 ">=") |"
+  echo "| wrap+unwrap ≥ 0.5 × nginx | $R3 | $C3 | $(verdict "$R3" 0.5 ">=") / $(verdict "$C3" 0.5 ">=") |"
+  echo
+  echo "| target | measured | verdict |"
+  echo "|---|---:|---|"
+  echo "| p99 added over direct at half load ≤ 1 ms | $ADDED ms | $(verdict "$ADDED" 1 "<=") |"
+  if [ "$SCALE" = 1 ]; then
+    LOSS=$(awk -v a="$RPS_10K" -v b="$RPS_1R" 'BEGIN { printf "%.1f", (1 - a / b) * 100 }')
+    echo "| 10,000 routes cost ≤ 10 % throughput | $LOSS % | $(verdict "$LOSS" 10 "<=") |"
+    echo "| 10,000 idle connections ≤ 300 MB RSS | $RSS_IDLE MB | $(verdict "$RSS_IDLE" 300 "<=") |"
+  fi
+  if [ "$GOBENCH" = 1 ]; then
+    BUILD_MS=$(awk '/^BenchmarkTranslate\/routes=10000/ { for (i = 1; i <= NF; i++) if ($i == "ns/op") printf "%.1f", $(i - 1) / 1e6 }' "$WORK/gobench.txt")
+    ALLOCS=$(awk '/^BenchmarkGatewayPassthrough-/ { for (i = 1; i <= NF; i++) if ($i == "allocs/op") print $(i - 1) }' "$WORK/gobench.txt")
+    echo "| 10,000-route snapshot builds in < 200 ms | $BUILD_MS ms | $(verdict "$BUILD_MS" 200 "<") |"
+    echo "| ≤ 20 allocations per proxied request (passthrough) | $ALLOCS | $(verdict "$ALLOCS" 20 "<=") |"
   fi
   if [ "$GOBENCH" = 1 ]; then
     echo

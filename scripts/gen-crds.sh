@@ -3,11 +3,8 @@
 # crds/) from the Go types with controller-gen, via the generation-only root
 # types in internal/store/kube/crd.
 #
-# api/core/v1.Duration embeds time.Duration without a JSON tag (it has its own
-# JSON methods), which controller-gen refuses; it also cannot know the JSON
-# form is a string ("15s"). So generation runs on a scratch copy of the
-# sources where Duration is marked as a string. The repository's sources are
-# not changed.
+# Generation runs on a scratch copy of the sources so that controller-gen's
+# module resolution never touches the repository's go.mod.
 #
 # Usage: scripts/gen-crds.sh [output-dir]   (default: deploy/crds)
 set -euo pipefail
@@ -27,10 +24,6 @@ cp "$ROOT/go.mod" "$ROOT/go.sum" "$WORK/"
 mkdir -p "$WORK/internal/store/kube"
 cp -r "$ROOT/api" "$WORK/api"
 cp -r "$ROOT/internal/store/kube/crd" "$WORK/internal/store/kube/crd"
-DUR="$WORK/api/core/v1/types.go"
-grep -q '^type Duration struct {$' "$DUR" || { echo "gen-crds: api/core/v1.Duration changed shape; update this script" >&2; exit 1; }
-sed -i -e 's|^type Duration struct {$|// +kubebuilder:validation:Type=string\ntype Duration struct {|' \
-  -e 's|^\ttime\.Duration$|\ttime.Duration `json:"-"`|' "$DUR"
 
 GEN="$WORK/out"
 (cd "$WORK" && GOWORK=off GOFLAGS=-mod=mod "$CG" crd:crdVersions=v1 paths=./internal/store/kube/crd/... output:crd:dir="$GEN")

@@ -177,7 +177,7 @@ func containsFn(fns []fn, l string) bool {
 
 // checkSigned asserts what every Invoke request must be: signed with a
 // signature the stub verified, for the right invocation type.
-func checkSigned(t testing.TB, rec *received, invocationType string) {
+func checkSigned(t testing.TB, rec *Received, invocationType string) {
 	t.Helper()
 	if rec.SigErr != "" {
 		t.Errorf("SigV4 verification of the Invoke request failed: %s (Authorization %q)", rec.SigErr, rec.Header.Get("Authorization"))

@@ -20,8 +20,8 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 )
 
-// received is one Invoke request as the stub got it.
-type received struct {
+// Received is one Invoke request as the stub got it.
+type Received struct {
 	Function  string // decoded function name from the path
 	RawPath   string // path as on the wire
 	RawQuery  string
@@ -34,8 +34,8 @@ type received struct {
 	Secret    string // the secret key that verified the signature
 }
 
-// reply is a canned answer.
-type reply func(w http.ResponseWriter, r *http.Request, rec *received, n int)
+// Reply is a canned answer.
+type Reply func(w http.ResponseWriter, r *http.Request, rec *Received, n int)
 
 // lambdaStub is a Lambda Invoke API on loopback. Every request's SigV4
 // signature is recomputed with the SDK signer from the keys the stub
@@ -48,13 +48,13 @@ type lambdaStub struct {
 	mu      sync.Mutex
 	keys    map[string][]string // access key id -> accepted secret keys
 	tokens  map[string]string   // access key id -> required session token
-	replies map[string]reply
-	log     []*received
+	replies map[string]Reply
+	log     []*Received
 	counts  map[string]int
 }
 
 func newLambdaStub(t testing.TB) *lambdaStub {
-	s := &lambdaStub{t: t, region: "us-east-1", keys: map[string][]string{}, tokens: map[string]string{}, replies: map[string]reply{}, counts: map[string]int{}}
+	s := &lambdaStub{t: t, region: "us-east-1", keys: map[string][]string{}, tokens: map[string]string{}, replies: map[string]Reply{}, counts: map[string]int{}}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(s.srv.Close)
 	return s
@@ -75,17 +75,17 @@ func (s *lambdaStub) accept(id, secret, token string) {
 }
 
 // on sets the canned answer for a function name (as sent, e.g. an ARN).
-func (s *lambdaStub) on(function string, f reply) {
+func (s *lambdaStub) on(function string, f Reply) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.replies[function] = f
 }
 
 // requests returns what the stub received for a function.
-func (s *lambdaStub) requests(function string) []*received {
+func (s *lambdaStub) requests(function string) []*Received {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []*received
+	var out []*Received
 	for _, r := range s.log {
 		if r.Function == function {
 			out = append(out, r)
@@ -96,7 +96,7 @@ func (s *lambdaStub) requests(function string) []*received {
 
 // only returns the one request received for function since the last
 // reset, failing the test when there is not exactly one.
-func (s *lambdaStub) only(t testing.TB, function string) *received {
+func (s *lambdaStub) only(t testing.TB, function string) *Received {
 	t.Helper()
 	got := s.requests(function)
 	if len(got) != 1 {
@@ -127,7 +127,7 @@ func (s *lambdaStub) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rawPath, rawQuery, _ := strings.Cut(r.RequestURI, "?")
-	rec := &received{RawPath: rawPath, RawQuery: rawQuery, Host: r.Host, Header: r.Header.Clone(), Body: body}
+	rec := &Received{RawPath: rawPath, RawQuery: rawQuery, Host: r.Host, Header: r.Header.Clone(), Body: body}
 	switch {
 	case len(r.TransferEncoding) > 0:
 		rec.Transfer = "chunked"
@@ -244,8 +244,8 @@ func (s *lambdaStub) verify(r *http.Request, body []byte) (accessKey, matched, p
 // Canned answers.
 
 // lambdaOK answers like a successful synchronous Invoke.
-func lambdaOK(body string) reply {
-	return func(w http.ResponseWriter, r *http.Request, rec *received, n int) {
+func lambdaOK(body string) Reply {
+	return func(w http.ResponseWriter, r *http.Request, rec *Received, n int) {
 		h := w.Header()
 		h.Set("Content-Type", "application/json")
 		h.Set("X-Amzn-Requestid", fmt.Sprintf("stub-%s-%d", sanitize(rec.Function), n))
@@ -256,12 +256,12 @@ func lambdaOK(body string) reply {
 }
 
 // echo answers with the payload it received.
-func echo(w http.ResponseWriter, r *http.Request, rec *received, n int) {
+func echo(w http.ResponseWriter, r *http.Request, rec *Received, n int) {
 	lambdaOK(string(rec.Body))(w, r, rec, n)
 }
 
 // asyncAccepted answers like an Event invocation.
-func asyncAccepted(w http.ResponseWriter, r *http.Request, rec *received, n int) {
+func asyncAccepted(w http.ResponseWriter, r *http.Request, rec *Received, n int) {
 	w.Header().Set("X-Amzn-Requestid", "stub-async")
 	w.Header().Set("Content-Length", "0")
 	w.WriteHeader(http.StatusAccepted)
@@ -269,8 +269,8 @@ func asyncAccepted(w http.ResponseWriter, r *http.Request, rec *received, n int)
 
 // functionError answers like a function that threw (status 200 plus
 // X-Amz-Function-Error).
-func functionError(payload string) reply {
-	return func(w http.ResponseWriter, r *http.Request, rec *received, n int) {
+func functionError(payload string) Reply {
+	return func(w http.ResponseWriter, r *http.Request, rec *Received, n int) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("X-Amz-Function-Error", "Unhandled")
 		w.Header().Set("X-Amzn-Requestid", "stub-fnerr")
@@ -280,8 +280,8 @@ func functionError(payload string) reply {
 }
 
 // apiError answers like the Lambda API refusing the call.
-func apiError(status int, typ, body string) reply {
-	return func(w http.ResponseWriter, r *http.Request, rec *received, n int) {
+func apiError(status int, typ, body string) Reply {
+	return func(w http.ResponseWriter, r *http.Request, rec *Received, n int) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("X-Amzn-Errortype", typ)
 		w.Header().Set("X-Amzn-Requestid", "stub-apierr")
@@ -293,8 +293,8 @@ func apiError(status int, typ, body string) reply {
 const throttleBody = `{"Reason":"ReservedFunctionConcurrentInvocationLimitExceeded","Type":"User","message":"Rate Exceeded."}`
 
 // throttleThen answers 429 for the first k calls, then f.
-func throttleThen(k int, f reply) reply {
-	return func(w http.ResponseWriter, r *http.Request, rec *received, n int) {
+func throttleThen(k int, f Reply) Reply {
+	return func(w http.ResponseWriter, r *http.Request, rec *Received, n int) {
 		if n <= k {
 			apiError(http.StatusTooManyRequests, "TooManyRequestsException", throttleBody)(w, r, rec, n)
 			return
@@ -304,8 +304,8 @@ func throttleThen(k int, f reply) reply {
 }
 
 // slow answers after d, or when the caller gives up.
-func slow(d time.Duration, f reply) reply {
-	return func(w http.ResponseWriter, r *http.Request, rec *received, n int) {
+func slow(d time.Duration, f Reply) Reply {
+	return func(w http.ResponseWriter, r *http.Request, rec *Received, n int) {
 		select {
 		case <-time.After(d):
 			f(w, r, rec, n)

@@ -71,8 +71,11 @@ func (r ResourceRef) String() string { return r.Namespace + "/" + r.Name }
 
 // Duration is a protobuf-JSON duration ("1.5s") that also accepts Go
 // durations ("15m", "100ms") and a number of seconds.
+// +kubebuilder:validation:Type=string
 type Duration struct {
-	time.Duration
+	// The JSON form comes from MarshalJSON/UnmarshalJSON; the tag tells
+	// schema generators not to describe the embedded field.
+	time.Duration `json:"-"`
 }
 
 // MarshalJSON writes the protobuf JSON form, seconds with an "s" suffix.

@@ -102,17 +102,26 @@ func (s *Store) watchErrorHandler(k resource.Kind) cache.WatchErrorHandler {
 func (s *Store) probeLoop() {
 	t := time.NewTicker(s.opts.HealthInterval)
 	defer t.Stop()
+	// Two failures in a row, so that one slow answer on a busy node does
+	// not flip readiness.
+	const threshold = 2
+	failures := 0
 	for {
 		select {
 		case <-s.done:
 			return
 		case <-t.C:
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), max(s.opts.HealthInterval, time.Second))
+		ctx, cancel := context.WithTimeout(context.Background(), max(s.opts.HealthInterval, 5*time.Second))
 		_, err := s.kc.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
 		cancel()
+		if err != nil {
+			failures++
+		} else {
+			failures = 0
+		}
 		switch was := s.healthy.Load(); {
-		case err != nil && was:
+		case failures >= threshold && was:
 			s.healthy.Store(false)
 			s.log.Warn("the Kubernetes API server is unreachable; serving the last configuration", "error", err.Error())
 			// Wakes the watchers: their next List fails, so the gateway
