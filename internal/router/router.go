@@ -167,7 +167,28 @@ func normDomain(d string) string {
 	return strings.ToLower(d)
 }
 
-// VirtualHosts returns the number of distinct virtual hosts (for metrics).
+// VirtualHosts returns each virtual host once, by name.
+func (t *Table) VirtualHosts() map[string]*VirtualHost {
+	out := map[string]*VirtualHost{}
+	if t == nil {
+		return out
+	}
+	for _, vh := range t.exact {
+		out[vh.Name] = vh
+	}
+	for _, w := range t.suffixes {
+		out[w.vh.Name] = w.vh
+	}
+	for _, w := range t.prefixes {
+		out[w.vh.Name] = w.vh
+	}
+	if t.any != nil {
+		out[t.any.Name] = t.any
+	}
+	return out
+}
+
+// Empty reports whether the table serves no virtual host.
 func (t *Table) Empty() bool {
 	return t == nil || (len(t.exact) == 0 && len(t.suffixes) == 0 && len(t.prefixes) == 0 && t.any == nil)
 }

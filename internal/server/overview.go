@@ -109,25 +109,17 @@ func (s *Server) served(ctx context.Context, snap *snapshot.Snapshot) ([]servedV
 		return nil, fmt.Errorf("listing virtual services: %w", err)
 	}
 	out := make([]servedVS, 0, len(objs))
+	var httpVH, httpsVH map[string]*router.VirtualHost
+	if snap != nil {
+		httpVH, httpsVH = snap.HTTP.VirtualHosts(), snap.HTTPS.VirtualHosts()
+	}
 	for _, o := range objs {
 		vs := o.(*resource.VirtualService)
 		sv := servedVS{obj: vs, https: vs.Spec.SSLConfig != nil}
-		if snap != nil {
-			table := snap.HTTP
-			if sv.https {
-				table = snap.HTTPS
-			}
-			domains := vs.Spec.VirtualHost.Domains
-			if len(domains) == 0 {
-				domains = []string{"*"}
-			}
-			key := vs.Metadata.Key()
-			for _, d := range domains {
-				if vh := table.Host(d); vh != nil && vh.Name == key {
-					sv.vh = vh
-					break
-				}
-			}
+		if sv.https {
+			sv.vh = httpsVH[vs.Metadata.Key()]
+		} else {
+			sv.vh = httpVH[vs.Metadata.Key()]
 		}
 		out = append(out, sv)
 	}

@@ -36,14 +36,14 @@ const (
 // dataPlane is the gateway and stub shared by the mode and error tests.
 type dataPlane struct {
 	g    *gateway
-	stub *lambdaStub
+	stub *LambdaStub
 }
 
 func setupDataPlane(t *testing.T) *dataPlane {
-	stub := newLambdaStub(t)
-	stub.accept(mainKeyID, mainSecret, "")
-	stub.accept(tokenKeyID, tokenSecret, sessionToken)
-	stub.accept(otherKeyID, otherSecret, "")
+	stub := NewLambdaStub(t)
+	stub.Accept(mainKeyID, mainSecret, "")
+	stub.Accept(tokenKeyID, tokenSecret, sessionToken)
+	stub.Accept(otherKeyID, otherSecret, "")
 
 	apigw := func(fn string, kv ...any) obj { return dest(fn, append([]any{"unwrapAsApiGateway", true}, kv...)...) }
 	alb := func(fn string, kv ...any) obj { return dest(fn, append([]any{"unwrapAsAlb", true}, kv...)...) }
@@ -139,30 +139,30 @@ func setupDataPlane(t *testing.T) *dataPlane {
 
 	// Canned answers.
 	for _, f := range []string{"pass-echo", "pass-empty", "headers-echo", "vector-echo", "wrap1", "wrap2", "wrapalb", "wrapalbmulti", "big-sync", "plain-fn", "token-fn", arnFunction} {
-		stub.on(f, echo)
+		stub.On(f, Echo)
 	}
-	stub.on("walk", lambdaOK(walkthroughPayload))
-	stub.on("cookies-v1", lambdaOK(`{"statusCode":200,"multiValueHeaders":{"Set-Cookie":["a=1; Path=/","b=2; HttpOnly"]},"body":"ok"}`))
-	stub.on("cookies-alb", lambdaOK(`{"statusCode":200,"statusDescription":"200 OK","multiValueHeaders":{"set-cookie":["a=1; Path=/","b=2; HttpOnly"]},"body":"ok","isBase64Encoded":false}`))
-	stub.on("cookies-v2", lambdaOK(`{"statusCode":200,"cookies":["a=1; Path=/","b=2; HttpOnly"],"body":"ok"}`))
-	stub.on("b64", lambdaOK(`{"statusCode":200,"headers":{"Content-Type":"application/octet-stream"},"body":"AAEC/w==","isBase64Encoded":true}`))
-	stub.on("fn-error", functionError(functionErrorPayload))
-	stub.on("fn-timeout", functionError(functionTimeoutPayload))
-	stub.on("throttle-then-ok", throttleThen(3, lambdaOK(`{"ok":true}`)))
-	stub.on("throttle-always", throttleThen(1<<30, nil))
-	stub.on("lambda-404", apiError(404, "ResourceNotFoundException", `{"Type":"User","Message":"Function not found: arn:aws:lambda:us-east-1:123456789012:function:lambda-404"}`))
-	stub.on("lambda-403", apiError(403, "AccessDeniedException", `{"Type":"User","Message":"User: arn:aws:iam::123456789012:user/gw is not authorized to perform: lambda:InvokeFunction"}`))
-	stub.on("lambda-413", apiError(413, "RequestTooLargeException", `{"Type":"User","message":"`+lambda413Message+`"}`))
-	stub.on("lambda-500", apiError(500, "ServiceException", `{"Type":"Service","Message":"internal error"}`))
-	stub.on("bad-notjson", lambdaOK(`this is not JSON`))
-	stub.on("bad-status", lambdaOK(`{"statusCode":"abc","body":"x"}`))
-	stub.on("bad-crlf", lambdaOK(`{"statusCode":200,"headers":{"X-Evil":"a\r\nInjected: yes"},"multiValueHeaders":{"X-Evil":["a\r\nInjected: yes"]},"body":"x"}`))
-	stub.on("bad-b64", lambdaOK(`{"statusCode":200,"body":"!!!not base64!!!","isBase64Encoded":true}`))
-	stub.on("async-fn", asyncAccepted)
-	stub.on("big-async", asyncAccepted)
-	stub.on("slow-fn", slow(20*time.Second, lambdaOK(`{}`)))
-	stub.on("wrongkey-fn", echo)
-	stub.on("wrongkey-same-id-fn", echo)
+	stub.On("walk", LambdaOK(walkthroughPayload))
+	stub.On("cookies-v1", LambdaOK(`{"statusCode":200,"multiValueHeaders":{"Set-Cookie":["a=1; Path=/","b=2; HttpOnly"]},"body":"ok"}`))
+	stub.On("cookies-alb", LambdaOK(`{"statusCode":200,"statusDescription":"200 OK","multiValueHeaders":{"set-cookie":["a=1; Path=/","b=2; HttpOnly"]},"body":"ok","isBase64Encoded":false}`))
+	stub.On("cookies-v2", LambdaOK(`{"statusCode":200,"cookies":["a=1; Path=/","b=2; HttpOnly"],"body":"ok"}`))
+	stub.On("b64", LambdaOK(`{"statusCode":200,"headers":{"Content-Type":"application/octet-stream"},"body":"AAEC/w==","isBase64Encoded":true}`))
+	stub.On("fn-error", FunctionError(functionErrorPayload))
+	stub.On("fn-timeout", FunctionError(functionTimeoutPayload))
+	stub.On("throttle-then-ok", throttleThen(3, LambdaOK(`{"ok":true}`)))
+	stub.On("throttle-always", throttleThen(1<<30, nil))
+	stub.On("lambda-404", APIError(404, "ResourceNotFoundException", `{"Type":"User","Message":"Function not found: arn:aws:lambda:us-east-1:123456789012:function:lambda-404"}`))
+	stub.On("lambda-403", APIError(403, "AccessDeniedException", `{"Type":"User","Message":"User: arn:aws:iam::123456789012:user/gw is not authorized to perform: lambda:InvokeFunction"}`))
+	stub.On("lambda-413", APIError(413, "RequestTooLargeException", `{"Type":"User","message":"`+lambda413Message+`"}`))
+	stub.On("lambda-500", APIError(500, "ServiceException", `{"Type":"Service","Message":"internal error"}`))
+	stub.On("bad-notjson", LambdaOK(`this is not JSON`))
+	stub.On("bad-status", LambdaOK(`{"statusCode":"abc","body":"x"}`))
+	stub.On("bad-crlf", LambdaOK(`{"statusCode":200,"headers":{"X-Evil":"a\r\nInjected: yes"},"multiValueHeaders":{"X-Evil":["a\r\nInjected: yes"]},"body":"x"}`))
+	stub.On("bad-b64", LambdaOK(`{"statusCode":200,"body":"!!!not base64!!!","isBase64Encoded":true}`))
+	stub.On("async-fn", AsyncAccepted)
+	stub.On("big-async", AsyncAccepted)
+	stub.On("slow-fn", slow(20*time.Second, LambdaOK(`{}`)))
+	stub.On("wrongkey-fn", Echo)
+	stub.On("wrongkey-same-id-fn", Echo)
 	return &dataPlane{g: g, stub: stub}
 }
 
@@ -233,7 +233,7 @@ func TestDataPlane(t *testing.T) {
 		}
 		body = append(body, []byte(`{"hello":"world"}`)...)
 		resp := do(t, "POST", g.URL+"/pass-echo", bytes.NewReader(body), map[string]string{"Content-Type": "text/plain"})
-		rec := stub.only(t, "pass-echo")
+		rec := stub.Only(t, "pass-echo")
 		checkSigned(t, rec, "RequestResponse")
 		if !bytes.Equal(rec.Body, body) {
 			t.Errorf("the stub received %q, want the client's body byte for byte %q", rec.Body, body)
@@ -252,7 +252,7 @@ func TestDataPlane(t *testing.T) {
 
 	t.Run("passthrough/empty body", func(t *testing.T) {
 		resp := rawRequest(t, g.Addr, "POST /pass-empty HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-		rec := stub.only(t, "pass-empty")
+		rec := stub.Only(t, "pass-empty")
 		checkSigned(t, rec, "RequestResponse")
 		t.Logf("for an empty client body the stub received: %s, body %q, Content-Length header %q", rec.Transfer, rec.Body, rec.Header.Values("Content-Length"))
 		if len(rec.Body) != 0 {
@@ -292,7 +292,7 @@ func TestDataPlane(t *testing.T) {
 		if resp.StatusCode != 200 || string(resp.Body) != "{}" {
 			t.Fatalf("client got %d %q, want 200 {}", resp.StatusCode, resp.Body)
 		}
-		rec := stub.only(t, "headers-echo")
+		rec := stub.Only(t, "headers-echo")
 		checkSigned(t, rec, "RequestResponse")
 		if !strings.HasPrefix(rec.Header.Get("Authorization"), "AWS4-HMAC-SHA256 Credential="+mainKeyID+"/") {
 			t.Errorf("Authorization = %q, want the gateway's signature", rec.Header.Get("Authorization"))
@@ -329,7 +329,7 @@ func TestDataPlane(t *testing.T) {
 		if resp.StatusCode != 200 {
 			t.Errorf("token route: %d %s", resp.StatusCode, resp.Body)
 		}
-		rec := stub.only(t, "token-fn")
+		rec := stub.Only(t, "token-fn")
 		checkSigned(t, rec, "RequestResponse")
 		if got := rec.Header.Values("X-Amz-Security-Token"); len(got) != 1 || got[0] != sessionToken {
 			t.Errorf("X-Amz-Security-Token = %q, want the secret's aws_session_token", got)
@@ -342,7 +342,7 @@ func TestDataPlane(t *testing.T) {
 		if resp.StatusCode != 200 || string(resp.Body) != `{"a":2}` {
 			t.Errorf("arn route: %d %s", resp.StatusCode, resp.Body)
 		}
-		rec = stub.only(t, arnFunction)
+		rec = stub.Only(t, arnFunction)
 		checkSigned(t, rec, "RequestResponse")
 		if want := "/2015-03-31/functions/arn%3Aaws%3Alambda%3Aus-east-1%3A" + accountID + "%3Afunction%3Aarn-fn/invocations"; rec.RawPath != want {
 			t.Errorf("invoke path = %s, want %s", rec.RawPath, want)
@@ -355,7 +355,7 @@ func TestDataPlane(t *testing.T) {
 		if resp.StatusCode != 200 {
 			t.Errorf("qualifier route: %d %s", resp.StatusCode, resp.Body)
 		}
-		rec = stub.only(t, "plain-fn")
+		rec = stub.Only(t, "plain-fn")
 		checkSigned(t, rec, "RequestResponse")
 		if rec.RawQuery != "Qualifier=%24LATEST" {
 			t.Errorf("query = %q, want Qualifier=%%24LATEST", rec.RawQuery)
@@ -376,7 +376,7 @@ func TestDataPlane(t *testing.T) {
 		if resp.StatusCode != 200 {
 			t.Fatalf("status %d: %s", resp.StatusCode, resp.Body)
 		}
-		rec := stub.only(t, "vector-echo")
+		rec := stub.Only(t, "vector-echo")
 		checkSigned(t, rec, "RequestResponse")
 		var got map[string]any
 		if err := json.Unmarshal(rec.Body, &got); err != nil {
@@ -457,7 +457,7 @@ func TestDataPlane(t *testing.T) {
 			if resp.StatusCode != 200 {
 				t.Fatalf("status %d: %s", resp.StatusCode, resp.Body)
 			}
-			rec := stub.only(t, tc.function)
+			rec := stub.Only(t, tc.function)
 			checkSigned(t, rec, "RequestResponse")
 			if rec.RawQuery != "Qualifier=prod" {
 				t.Errorf("invoke query = %q, want Qualifier=prod", rec.RawQuery)
@@ -546,7 +546,7 @@ func TestDataPlane(t *testing.T) {
 	for _, tc := range errCases {
 		t.Run("error/"+tc.name, func(t *testing.T) {
 			for _, f := range tc.functions {
-				stub.reset(f)
+				stub.Reset(f)
 			}
 			body := tc.body
 			if body == nil {
@@ -555,7 +555,7 @@ func TestDataPlane(t *testing.T) {
 			resp := do(t, "POST", g.URL+tc.path, body, nil)
 			checkGatewayError(t, resp, tc.status, tc.code, tc.msg, tc.extra)
 			for _, f := range tc.functions {
-				if n := len(stub.requests(f)); n != 0 {
+				if n := len(stub.Requests(f)); n != 0 {
 					t.Errorf("the stub received %d requests for %s, want none: the limit must be enforced before invoking", n, f)
 				}
 			}
@@ -563,7 +563,7 @@ func TestDataPlane(t *testing.T) {
 	}
 
 	t.Run("error/wrong secret key is refused by the stub", func(t *testing.T) {
-		recs := stub.requests("wrongkey-fn")
+		recs := stub.Requests("wrongkey-fn")
 		if len(recs) != 1 || recs[0].SigErr != "signature mismatch" {
 			t.Errorf("the stub's verification of %d requests: %+v, want one signature mismatch", len(recs), recs)
 		}
@@ -575,7 +575,7 @@ func TestDataPlane(t *testing.T) {
 		// region/service, checking only the access key id and the day,
 		// so a shared Signer signs this upstream with creds-main's key.
 		resp := do(t, "POST", g.URL+"/wrong-key-same-id", strings.NewReader(`{"q":1}`), nil)
-		recs := stub.requests("wrongkey-same-id-fn")
+		recs := stub.Requests("wrongkey-same-id-fn")
 		if len(recs) != 1 || recs[0].SigErr != "signature mismatch" {
 			var got []string
 			for _, r := range recs {
@@ -609,7 +609,7 @@ func TestDataPlane(t *testing.T) {
 		if resp.StatusCode != 200 || string(resp.Body) != `{"ok":true}` {
 			t.Errorf("got %d %q, want 200 {\"ok\":true} after retries", resp.StatusCode, resp.Body)
 		}
-		recs := stub.requests("throttle-then-ok")
+		recs := stub.Requests("throttle-then-ok")
 		if len(recs) != 4 {
 			t.Errorf("the stub received %d attempts, want 4 (3 throttled, then success)", len(recs))
 		}
@@ -626,7 +626,7 @@ func TestDataPlane(t *testing.T) {
 		resp := do(t, "POST", g.URL+"/throttle-always", strings.NewReader(`{}`), nil)
 		elapsed := time.Since(start)
 		checkGatewayError(t, resp, 429, "Throttled", "the function is throttled; retry later", http.Header{"Retry-After": {"1"}})
-		if n := len(stub.requests("throttle-always")); n < 2 {
+		if n := len(stub.Requests("throttle-always")); n < 2 {
 			t.Errorf("the stub received %d attempts, want retries within the 1s route timeout", n)
 		}
 		// A generous bound: the answer must come from the 1s route
@@ -674,7 +674,7 @@ func TestDataPlane(t *testing.T) {
 			t.Errorf("got %d %q, want 202 and an empty body", resp.StatusCode, resp.Body)
 		}
 		checkHeaders(t, resp.Header, http.Header{"Content-Length": {"0"}})
-		rec := stub.only(t, "async-fn")
+		rec := stub.Only(t, "async-fn")
 		checkSigned(t, rec, "Event")
 		if string(rec.Body) != `{"e":1}` {
 			t.Errorf("the stub received %q", rec.Body)
@@ -682,15 +682,15 @@ func TestDataPlane(t *testing.T) {
 	})
 
 	t.Run("payload limits are inclusive", func(t *testing.T) {
-		stub.reset("big-async")
+		stub.Reset("big-async")
 		resp := do(t, "POST", g.URL+"/big-async", bytes.NewReader(bytes.Repeat([]byte("a"), maxAsync)), nil)
 		if resp.StatusCode != 202 {
 			t.Errorf("exactly 256 KiB async: %d %s, want 202", resp.StatusCode, resp.Body)
 		}
-		if rec := stub.only(t, "big-async"); len(rec.Body) != maxAsync {
+		if rec := stub.Only(t, "big-async"); len(rec.Body) != maxAsync {
 			t.Errorf("the stub received %d bytes", len(rec.Body))
 		}
-		stub.reset("big-sync")
+		stub.Reset("big-sync")
 		resp = do(t, "POST", g.URL+"/big-sync", bytes.NewReader(bytes.Repeat([]byte("b"), maxSync)), nil)
 		if resp.StatusCode != 200 || len(resp.Body) != maxSync {
 			t.Errorf("exactly 6 MiB sync: %d (%d bytes), want 200 and the echo", resp.StatusCode, len(resp.Body))
@@ -719,7 +719,7 @@ func TestDataPlane(t *testing.T) {
 			t.Errorf("got %d %q", resp.StatusCode, resp.Body)
 		}
 		found := false
-		for _, rec := range stub.requests("pass-echo") {
+		for _, rec := range stub.Requests("pass-echo") {
 			if string(rec.Body) == `{"h2":true}` {
 				found = true
 				checkSigned(t, rec, "RequestResponse")

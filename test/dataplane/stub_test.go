@@ -37,10 +37,10 @@ type Received struct {
 // Reply is a canned answer.
 type Reply func(w http.ResponseWriter, r *http.Request, rec *Received, n int)
 
-// lambdaStub is a Lambda Invoke API on loopback. Every request's SigV4
+// LambdaStub is a Lambda Invoke API on loopback. Every request's SigV4
 // signature is recomputed with the SDK signer from the keys the stub
 // knows; a mismatch is answered 403 as AWS does.
-type lambdaStub struct {
+type LambdaStub struct {
 	t      testing.TB
 	srv    *httptest.Server
 	region string
@@ -53,19 +53,19 @@ type lambdaStub struct {
 	counts  map[string]int
 }
 
-func newLambdaStub(t testing.TB) *lambdaStub {
-	s := &lambdaStub{t: t, region: "us-east-1", keys: map[string][]string{}, tokens: map[string]string{}, replies: map[string]Reply{}, counts: map[string]int{}}
+func NewLambdaStub(t testing.TB) *LambdaStub {
+	s := &LambdaStub{t: t, region: "us-east-1", keys: map[string][]string{}, tokens: map[string]string{}, replies: map[string]Reply{}, counts: map[string]int{}}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(s.srv.Close)
 	return s
 }
 
 // URL is the endpointUrl for upstreams.
-func (s *lambdaStub) URL() string { return s.srv.URL }
+func (s *LambdaStub) URL() string { return s.srv.URL }
 
-// accept makes the stub accept the key pair (and require the token when not
+// Accept makes the stub Accept the key pair (and require the token when not
 // empty).
-func (s *lambdaStub) accept(id, secret, token string) {
+func (s *LambdaStub) Accept(id, secret, token string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.keys[id] = append(s.keys[id], secret)
@@ -74,15 +74,15 @@ func (s *lambdaStub) accept(id, secret, token string) {
 	}
 }
 
-// on sets the canned answer for a function name (as sent, e.g. an ARN).
-func (s *lambdaStub) on(function string, f Reply) {
+// On sets the canned answer for a function name (as sent, e.g. an ARN).
+func (s *LambdaStub) On(function string, f Reply) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.replies[function] = f
 }
 
-// requests returns what the stub received for a function.
-func (s *lambdaStub) requests(function string) []*Received {
+// Requests returns what the stub received for a function.
+func (s *LambdaStub) Requests(function string) []*Received {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []*Received
@@ -94,18 +94,18 @@ func (s *lambdaStub) requests(function string) []*Received {
 	return out
 }
 
-// only returns the one request received for function since the last
+// Only returns the one request received for function since the last
 // reset, failing the test when there is not exactly one.
-func (s *lambdaStub) only(t testing.TB, function string) *Received {
+func (s *LambdaStub) Only(t testing.TB, function string) *Received {
 	t.Helper()
-	got := s.requests(function)
+	got := s.Requests(function)
 	if len(got) != 1 {
 		t.Fatalf("the Lambda stub received %d requests for %q, want 1", len(got), function)
 	}
 	return got[0]
 }
 
-func (s *lambdaStub) reset(function string) {
+func (s *LambdaStub) Reset(function string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	kept := s.log[:0]
@@ -120,7 +120,7 @@ func (s *lambdaStub) reset(function string) {
 
 const invokePrefix, invokeSuffix = "/2015-03-31/functions/", "/invocations"
 
-func (s *lambdaStub) serve(w http.ResponseWriter, r *http.Request) {
+func (s *LambdaStub) serve(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
@@ -170,7 +170,7 @@ func (s *lambdaStub) serve(w http.ResponseWriter, r *http.Request) {
 // verify recomputes the request's signature with the SDK signer over the
 // request as received: the same method, escaped path, query and signed
 // headers, the payload's hash and the request's X-Amz-Date.
-func (s *lambdaStub) verify(r *http.Request, body []byte) (accessKey, matched, problem string) {
+func (s *LambdaStub) verify(r *http.Request, body []byte) (accessKey, matched, problem string) {
 	auth := r.Header.Get("Authorization")
 	const algo = "AWS4-HMAC-SHA256 "
 	if !strings.HasPrefix(auth, algo) {
@@ -243,8 +243,8 @@ func (s *lambdaStub) verify(r *http.Request, body []byte) (accessKey, matched, p
 
 // Canned answers.
 
-// lambdaOK answers like a successful synchronous Invoke.
-func lambdaOK(body string) Reply {
+// LambdaOK answers like a successful synchronous Invoke.
+func LambdaOK(body string) Reply {
 	return func(w http.ResponseWriter, r *http.Request, rec *Received, n int) {
 		h := w.Header()
 		h.Set("Content-Type", "application/json")
@@ -255,21 +255,21 @@ func lambdaOK(body string) Reply {
 	}
 }
 
-// echo answers with the payload it received.
-func echo(w http.ResponseWriter, r *http.Request, rec *Received, n int) {
-	lambdaOK(string(rec.Body))(w, r, rec, n)
+// Echo answers with the payload it received.
+func Echo(w http.ResponseWriter, r *http.Request, rec *Received, n int) {
+	LambdaOK(string(rec.Body))(w, r, rec, n)
 }
 
-// asyncAccepted answers like an Event invocation.
-func asyncAccepted(w http.ResponseWriter, r *http.Request, rec *Received, n int) {
+// AsyncAccepted answers like an Event invocation.
+func AsyncAccepted(w http.ResponseWriter, r *http.Request, rec *Received, n int) {
 	w.Header().Set("X-Amzn-Requestid", "stub-async")
 	w.Header().Set("Content-Length", "0")
 	w.WriteHeader(http.StatusAccepted)
 }
 
-// functionError answers like a function that threw (status 200 plus
+// FunctionError answers like a function that threw (status 200 plus
 // X-Amz-Function-Error).
-func functionError(payload string) Reply {
+func FunctionError(payload string) Reply {
 	return func(w http.ResponseWriter, r *http.Request, rec *Received, n int) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("X-Amz-Function-Error", "Unhandled")
@@ -279,8 +279,8 @@ func functionError(payload string) Reply {
 	}
 }
 
-// apiError answers like the Lambda API refusing the call.
-func apiError(status int, typ, body string) Reply {
+// APIError answers like the Lambda API refusing the call.
+func APIError(status int, typ, body string) Reply {
 	return func(w http.ResponseWriter, r *http.Request, rec *Received, n int) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("X-Amzn-Errortype", typ)
@@ -296,7 +296,7 @@ const throttleBody = `{"Reason":"ReservedFunctionConcurrentInvocationLimitExceed
 func throttleThen(k int, f Reply) Reply {
 	return func(w http.ResponseWriter, r *http.Request, rec *Received, n int) {
 		if n <= k {
-			apiError(http.StatusTooManyRequests, "TooManyRequestsException", throttleBody)(w, r, rec, n)
+			APIError(http.StatusTooManyRequests, "TooManyRequestsException", throttleBody)(w, r, rec, n)
 			return
 		}
 		f(w, r, rec, n)

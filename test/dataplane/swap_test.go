@@ -19,14 +19,14 @@ import (
 func TestHotSwap(t *testing.T) {
 	t.Parallel()
 	const changes = 50
-	stub := newLambdaStub(t)
+	stub := NewLambdaStub(t)
 	keyID := func(i int) string { return fmt.Sprintf("AKIDSWAP%010d", i) }
 	secretKey := func(i int) string { return fmt.Sprintf("swap-secret-%d", i) }
 	for i := 0; i <= changes; i++ {
-		stub.accept(keyID(i), secretKey(i), "")
+		stub.Accept(keyID(i), secretKey(i), "")
 	}
-	stub.on("stable-fn", echo)
-	stub.on("other-fn", lambdaOK(`{"other":true}`))
+	stub.On("stable-fn", Echo)
+	stub.On("other-fn", LambdaOK(`{"other":true}`))
 
 	g := startGateway(t, false)
 	vs := func(i int) obj {
@@ -102,12 +102,12 @@ func TestHotSwap(t *testing.T) {
 		lastVS--
 	}
 	eventually(t, 10*time.Second, func() error {
-		stub.reset("other-fn")
+		stub.Reset("other-fn")
 		resp := do(t, "GET", g.URL+"/header", nil, map[string]string{"X-Version": fmt.Sprintf("v%d", lastVS)})
 		if resp.StatusCode != 200 {
 			return fmt.Errorf("header route for v%d: %d %s", lastVS, resp.StatusCode, resp.Body)
 		}
-		recs := stub.requests("other-fn")
+		recs := stub.Requests("other-fn")
 		if len(recs) != 1 || recs[0].AccessKey != keyID(last) || recs[0].SigErr != "" {
 			return fmt.Errorf("after the rotation the stub saw %+v, want one request signed by %s", recs, keyID(last))
 		}
@@ -130,9 +130,9 @@ func TestHotSwap(t *testing.T) {
 // the last good version serving, while the status says what is wrong.
 func TestBadUpdateKeepsLastGood(t *testing.T) {
 	t.Parallel()
-	stub := newLambdaStub(t)
-	stub.accept(mainKeyID, mainSecret, "")
-	stub.on("good-fn", lambdaOK(`{"good":true}`))
+	stub := NewLambdaStub(t)
+	stub.Accept(mainKeyID, mainSecret, "")
+	stub.On("good-fn", LambdaOK(`{"good":true}`))
 	g := startGateway(t, false)
 	good := virtualService("keep", []string{"*"}, nil, rt{exact: "/good", upstream: "up", aws: dest("good-fn")})
 	g.apply(t, awsSecret("creds", mainKeyID, mainSecret, ""), upstream("up", "creds", stub.URL(), []fn{{"good-fn", "good-fn", ""}}, nil), good)
@@ -181,9 +181,9 @@ func TestBadUpdateKeepsLastGood(t *testing.T) {
 func TestSecretFixTakesEffect(t *testing.T) {
 	t.Parallel()
 	const id, right = "AKIDFIX00000000000", "the-right-secret"
-	stub := newLambdaStub(t)
-	stub.accept(id, right, "")
-	stub.on("fix-fn", lambdaOK(`{"fixed":true}`))
+	stub := NewLambdaStub(t)
+	stub.Accept(id, right, "")
+	stub.On("fix-fn", LambdaOK(`{"fixed":true}`))
 	g := startGateway(t, false)
 	g.apply(t,
 		awsSecret("creds", id, "a-typo-in-the-secret", ""),
@@ -207,7 +207,7 @@ func TestSecretFixTakesEffect(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	if last.StatusCode != 200 || string(last.Body) != `{"fixed":true}` {
-		recs := stub.requests("fix-fn")
+		recs := stub.Requests("fix-fn")
 		t.Errorf("10s after the secret was fixed the route still answers %d %s; last stub verification: %q. The gateway keeps signing with the signing key derived from the old secret: aws-sdk-go-v2's v4.Signer caches it by access key id and day only, and internal/lambda shares one Signer",
 			last.StatusCode, last.Body, recs[len(recs)-1].SigErr)
 	}

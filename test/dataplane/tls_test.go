@@ -78,10 +78,10 @@ func selfSigned(t testing.TB, names ...string) (certPEM, keyPEM []byte, pool *x5
 // service claims get 404 when there is no '*' domain.
 func TestTLSAndHosts(t *testing.T) {
 	t.Parallel()
-	stub := newLambdaStub(t)
-	stub.accept(mainKeyID, mainSecret, "")
-	stub.on("secure-fn", lambdaOK(`{"secure":true}`))
-	stub.on("plain-fn", lambdaOK(`{"plain":true}`))
+	stub := NewLambdaStub(t)
+	stub.Accept(mainKeyID, mainSecret, "")
+	stub.On("secure-fn", LambdaOK(`{"secure":true}`))
+	stub.On("plain-fn", LambdaOK(`{"plain":true}`))
 	certPEM, keyPEM, pool := selfSigned(t, "secure.example.com")
 
 	g := startGateway(t, true)
@@ -129,7 +129,7 @@ func TestTLSAndHosts(t *testing.T) {
 		if resp.TLS == nil || resp.TLS.Version < tls.VersionTLS12 {
 			t.Errorf("TLS state %+v", resp.TLS)
 		}
-		if n := len(stub.requests("secure-fn")); n != 1 {
+		if n := len(stub.Requests("secure-fn")); n != 1 {
 			t.Errorf("the stub received %d requests, want 1", n)
 		}
 	})
