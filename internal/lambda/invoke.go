@@ -157,9 +157,9 @@ func (iv *Invoker) once(ctx context.Context, t *Target, payload []byte, payloadH
 	}
 	req = req.WithContext(ctx)
 	if t.Async {
-		req.Header["X-Amz-Invocation-Type"] = []string{"Event"}
+		req.Header["X-Amz-Invocation-Type"] = invocationEvent
 	} else {
-		req.Header["X-Amz-Invocation-Type"] = []string{"RequestResponse"}
+		req.Header["X-Amz-Invocation-Type"] = invocationSync
 	}
 	for k, v := range extra {
 		req.Header[k] = v
@@ -170,7 +170,7 @@ func (iv *Invoker) once(ctx context.Context, t *Target, payload []byte, payloadH
 		return nil, transportError(ctx, err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxSyncPayload+64<<10))
+	body, err := readResponse(resp)
 	if err != nil {
 		return nil, transportError(ctx, err)
 	}
@@ -193,6 +193,28 @@ func (iv *Invoker) once(ctx context.Context, t *Target, payload []byte, payloadH
 		RequestID:       resp.Header.Get("X-Amzn-Requestid"),
 		ExecutedVersion: resp.Header.Get("X-Amz-Executed-Version"),
 	}, nil
+}
+
+// Header values shared by every request; nothing modifies them, and not
+// allocating them per request is measurable (BenchmarkGatewayPassthrough).
+var (
+	invocationEvent = []string{"Event"}
+	invocationSync  = []string{"RequestResponse"}
+)
+
+// readResponse reads Lambda's answer: in one allocation of the announced
+// size when Content-Length is given (Lambda always sends it), else up to
+// the payload limit plus headroom.
+func readResponse(resp *http.Response) ([]byte, error) {
+	const limit = MaxSyncPayload + 64<<10
+	if n := resp.ContentLength; n >= 0 && n <= limit {
+		body := make([]byte, n)
+		if _, err := io.ReadFull(resp.Body, body); err != nil {
+			return nil, err
+		}
+		return body, nil
+	}
+	return io.ReadAll(io.LimitReader(resp.Body, limit))
 }
 
 func transportError(ctx context.Context, err error) error {
