@@ -7,51 +7,54 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lambdagate/lambdagate/test/harness"
 )
 
 // badPlane is a gateway with an echo route (passthrough), an API Gateway
 // wrapped echo route, routes whose function answers bad headers, and the
 // path-matching routes.
 type badPlane struct {
-	g    *gateway
-	stub *lambdaStub
+	g    *harness.Gateway
+	stub *harness.LambdaStub
 }
 
 func setupBad(t *testing.T) *badPlane {
-	stub := newLambdaStub(t)
-	stub.accept(chaosKeyID, chaosSecret, chaosToken)
-	stub.on("echo", echo)
-	stub.on("bad-name", lambdaOK(`{"statusCode":200,"headers":{"Bad Name":"x"},"body":"never"}`))
-	stub.on("bad-name-ctl", lambdaOK(`{"statusCode":200,"headers":{"X-Ctl\u0000":"x"},"body":"never"}`))
-	stub.on("bad-lf", lambdaOK(`{"statusCode":200,"headers":{"X-Split":"a\nSet-Cookie: evil=1"},"body":"never"}`))
-	stub.on("bad-cr-mv", lambdaOK(`{"statusCode":200,"multiValueHeaders":{"X-Split":["ok","a\rInjected: 1"]},"body":"never"}`))
-	stub.on("path", func(w httpResponseWriter, r *httpRequest, rec *received, n int) {
-		lambdaOK(`{"route":"`+rec.Function+`"}`)(w, r, rec, n)
+	stub := harness.NewLambdaStub(t)
+	stub.Accept(chaosKeyID, chaosSecret, chaosToken)
+	stub.On("echo", harness.Echo)
+	stub.On("bad-name", harness.LambdaOK(`{"statusCode":200,"headers":{"Bad Name":"x"},"body":"never"}`))
+	stub.On("bad-name-ctl", harness.LambdaOK(`{"statusCode":200,"headers":{"X-Ctl\u0000":"x"},"body":"never"}`))
+	stub.On("bad-lf", harness.LambdaOK(`{"statusCode":200,"headers":{"X-Split":"a\nSet-Cookie: evil=1"},"body":"never"}`))
+	stub.On("bad-cr-mv", harness.LambdaOK(`{"statusCode":200,"multiValueHeaders":{"X-Split":["ok","a\rInjected: 1"]},"body":"never"}`))
+	stub.On("path", func(w http.ResponseWriter, r *http.Request, rec *harness.Received, n int) {
+		harness.LambdaOK(`{"route":"`+rec.Function+`"}`)(w, r, rec, n)
 	})
-	stub.on("admin", lambdaOK(`{"route":"admin"}`))
-	g := startGateway(t, gwOpts{args: []string{"--read-header-timeout", "1s"}})
-	apigw := func(f string) obj { return dest(f, "unwrapAsApiGateway", true) }
-	g.apply(t,
-		awsSecret("creds", chaosKeyID, chaosSecret, chaosToken),
-		upstream("up", "creds", stub.URL(), []fn{{"echo", "echo", ""}, {"bad-name", "bad-name", ""}, {"bad-name-ctl", "bad-name-ctl", ""},
-			{"bad-lf", "bad-lf", ""}, {"bad-cr-mv", "bad-cr-mv", ""}, {"path", "path", ""}, {"admin", "admin", ""}}, nil),
-		virtualService("bad", []string{"*"}, nil,
-			rt{exact: "/echo", upstream: "up", aws: dest("echo")},
-			rt{exact: "/wrapped", upstream: "up", aws: dest("echo", "wrapAsApiGateway", true)},
-			rt{exact: "/bad-name", upstream: "up", aws: apigw("bad-name")},
-			rt{exact: "/bad-name-ctl", upstream: "up", aws: apigw("bad-name-ctl")},
-			rt{exact: "/bad-lf", upstream: "up", aws: apigw("bad-lf")},
-			rt{exact: "/bad-cr-mv", upstream: "up", aws: apigw("bad-cr-mv")},
-			rt{exact: "/a/b", upstream: "up", aws: dest("path")},
-			rt{prefix: "/admin/", upstream: "up", aws: dest("admin")},
+	stub.On("admin", harness.LambdaOK(`{"route":"admin"}`))
+	g := startGateway(t, harness.Options{Args: []string{"--read-header-timeout", "1s"}})
+	apigw := func(f string) harness.Obj { return harness.Dest(f, "unwrapAsApiGateway", true) }
+	g.Apply(t,
+		harness.AWSSecret("creds", chaosKeyID, chaosSecret, chaosToken),
+		harness.Upstream("up", "creds", stub.URL(), []harness.Fn{{Logical: "echo", Name: "echo"}, {Logical: "bad-name", Name: "bad-name"}, {Logical: "bad-name-ctl", Name: "bad-name-ctl"},
+			{Logical: "bad-lf", Name: "bad-lf"}, {Logical: "bad-cr-mv", Name: "bad-cr-mv"}, {Logical: "path", Name: "path"}, {Logical: "admin", Name: "admin"}}, nil),
+		harness.VirtualService("bad", []string{"*"}, nil,
+			harness.Route{Exact: "/echo", Upstream: "up", AWS: harness.Dest("echo")},
+			harness.Route{Exact: "/wrapped", Upstream: "up", AWS: harness.Dest("echo", "wrapAsApiGateway", true)},
+			harness.Route{Exact: "/bad-name", Upstream: "up", AWS: apigw("bad-name")},
+			harness.Route{Exact: "/bad-name-ctl", Upstream: "up", AWS: apigw("bad-name-ctl")},
+			harness.Route{Exact: "/bad-lf", Upstream: "up", AWS: apigw("bad-lf")},
+			harness.Route{Exact: "/bad-cr-mv", Upstream: "up", AWS: apigw("bad-cr-mv")},
+			harness.Route{Exact: "/a/b", Upstream: "up", AWS: harness.Dest("path")},
+			harness.Route{Prefix: "/admin/", Upstream: "up", AWS: harness.Dest("admin")},
 		),
 	)
-	if st, why := g.waitState(t, "vs", ns, "bad", "Accepted", "Warning", "Rejected"); st != "Accepted" {
+	if st, why := g.WaitState(t, "vs", harness.Namespace, "bad", "Accepted", "Warning", "Rejected"); st != "Accepted" {
 		t.Fatalf("virtual service bad: %s: %s", st, why)
 	}
 	return &badPlane{g: g, stub: stub}
@@ -59,7 +62,7 @@ func setupBad(t *testing.T) *badPlane {
 
 func (p *badPlane) stillServing(t testing.TB) {
 	t.Helper()
-	r := do(t, "POST", p.g.URL+"/echo", strings.NewReader(`{"still":"here"}`), nil)
+	r := harness.Do(t, "POST", p.g.URL+"/echo", strings.NewReader(`{"still":"here"}`), nil)
 	if r.StatusCode != 200 || string(r.Body) != `{"still":"here"}` {
 		t.Errorf("the gateway stopped serving: %d %s", r.StatusCode, r.Body)
 	}
@@ -88,7 +91,7 @@ func TestBadInput(t *testing.T) {
 		}
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
-				resp, err := rawExchange(t, p.g.Addr, tc.raw)
+				resp, err := harness.RawExchange(t, p.g.Addr, tc.raw)
 				switch {
 				case err != nil:
 					record(t, "no answer, connection closed (%v)", err)
@@ -105,7 +108,7 @@ func TestBadInput(t *testing.T) {
 
 	t.Run("oversize headers 431", func(t *testing.T) {
 		big := strings.Repeat("a", 70<<10)
-		resp, err := rawExchange(t, p.g.Addr, "GET /echo HTTP/1.1\r\nHost: x\r\nX-Big: "+big+"\r\n\r\n")
+		resp, err := harness.RawExchange(t, p.g.Addr, "GET /echo HTTP/1.1\r\nHost: x\r\nX-Big: "+big+"\r\n\r\n")
 		if err != nil {
 			t.Fatalf("no answer: %v", err)
 		}
@@ -161,7 +164,7 @@ func TestBadInput(t *testing.T) {
 
 	t.Run("invalid UTF-8 body in a JSON event", func(t *testing.T) {
 		body := []byte{'o', 'k', 0xff, 0xfe, 0xc3, 0x28, 0xed, 0xa0, 0x80, 0x00}
-		r := do(t, "POST", p.g.URL+"/wrapped", bytes.NewReader(body), map[string]string{"Content-Type": "text/plain"})
+		r := harness.Do(t, "POST", p.g.URL+"/wrapped", bytes.NewReader(body), map[string]string{"Content-Type": "text/plain"})
 		if r.StatusCode != 200 {
 			t.Fatalf("%d %s", r.StatusCode, r.Body)
 		}
@@ -181,7 +184,7 @@ func TestBadInput(t *testing.T) {
 
 	t.Run("bad headers in function output", func(t *testing.T) {
 		for _, path := range []string{"/bad-name", "/bad-name-ctl", "/bad-lf", "/bad-cr-mv"} {
-			r := do(t, "GET", p.g.URL+path, nil, nil)
+			r := harness.Do(t, "GET", p.g.URL+path, nil, nil)
 			b := gatewayError(t, r)
 			record(t, "%s: %d %s %q", path, r.StatusCode, b.Code, b.Message)
 			if r.StatusCode != 502 || b.Code != "MalformedLambdaResponse" {
@@ -219,7 +222,7 @@ func TestBadInput(t *testing.T) {
 			{"/admin/%2e%2e/%2e%2e/a/b", 200},
 		}
 		for _, tc := range cases {
-			resp, err := rawExchange(t, p.g.Addr, "GET "+tc.path+" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+			resp, err := harness.RawExchange(t, p.g.Addr, "GET "+tc.path+" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
 			if err != nil {
 				t.Errorf("%s: %v", tc.path, err)
 				continue
@@ -277,7 +280,7 @@ i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
 			start := time.Now()
 			rss, outText, err := measuredRun(t, dataDir, "apply", "-f", f)
 			took := time.Since(start)
-			out := &lockedBuffer{}
+			out := &harness.LockedBuffer{}
 			out.Write([]byte(outText))
 			msg := lastLine(outText)
 			record(t, "%d bytes: ok=%v in %s, peak RSS %d KiB: %s", len(tc.input), err == nil, took.Round(time.Millisecond), rss, truncateString(msg, 160))

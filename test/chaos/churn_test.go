@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/lambdagate/lambdagate/test/harness"
 )
 
 // TestConfigChurn applies 1,000 changes (routes added and removed,
@@ -28,33 +30,33 @@ func TestConfigChurn(t *testing.T) {
 	}
 	keyID := func(i int) string { return fmt.Sprintf("AKIDCHURN%09d", i) }
 	secretKey := func(i int) string { return fmt.Sprintf("rotSECRET-%d", i) }
-	stubs := []*lambdaStub{newLambdaStub(t), newLambdaStub(t)}
+	stubs := []*harness.LambdaStub{harness.NewLambdaStub(t), harness.NewLambdaStub(t)}
 	for si, s := range stubs {
 		for i := 0; i <= changes; i++ {
-			s.accept(keyID(i), secretKey(i), "")
+			s.Accept(keyID(i), secretKey(i), "")
 		}
-		s.on("stable-fn", echo)
+		s.On("stable-fn", harness.Echo)
 		name := string(rune('A' + si))
-		s.on("probe-fn", func(w http.ResponseWriter, r *http.Request, rec *received, n int) {
-			lambdaOK(fmt.Sprintf(`{"stub":%q,"key":%q}`, name, rec.AccessKey))(w, r, rec, n)
+		s.On("probe-fn", func(w http.ResponseWriter, r *http.Request, rec *harness.Received, n int) {
+			harness.LambdaOK(fmt.Sprintf(`{"stub":%q,"key":%q}`, name, rec.AccessKey))(w, r, rec, n)
 		})
 	}
 
-	g := startGateway(t, gwOpts{})
-	fns := []fn{{"stable-fn", "stable-fn", ""}, {"probe-fn", "probe-fn", ""}}
+	g := startGateway(t, harness.Options{})
+	fns := []harness.Fn{{Logical: "stable-fn", Name: "stable-fn"}, {Logical: "probe-fn", Name: "probe-fn"}}
 	const churnHost = "churn.example.com"
-	stableVS := virtualService("stable", []string{"*"}, nil, rt{exact: "/stable", upstream: "up", aws: dest("stable-fn")})
+	stableVS := harness.VirtualService("stable", []string{"*"}, nil, harness.Route{Exact: "/stable", Upstream: "up", AWS: harness.Dest("stable-fn")})
 	// The churned virtual service: a window of numbered routes.
-	churnVS := func(lo, hi int) obj {
-		routes := []rt{{exact: "/probe", upstream: "up", aws: dest("probe-fn")}}
+	churnVS := func(lo, hi int) harness.Obj {
+		routes := []harness.Route{{Exact: "/probe", Upstream: "up", AWS: harness.Dest("probe-fn")}}
 		for k := lo; k <= hi; k++ {
-			routes = append(routes, rt{exact: fmt.Sprintf("/r%d", k), upstream: "up", aws: dest("probe-fn")})
+			routes = append(routes, harness.Route{Exact: fmt.Sprintf("/r%d", k), Upstream: "up", AWS: harness.Dest("probe-fn")})
 		}
-		return virtualService("churn", []string{churnHost}, nil, routes...)
+		return harness.VirtualService("churn", []string{churnHost}, nil, routes...)
 	}
-	g.apply(t, awsSecret("creds", keyID(0), secretKey(0), ""), upstream("up", "creds", stubs[0].URL(), fns, nil), stableVS, churnVS(1, 0))
+	g.Apply(t, harness.AWSSecret("creds", keyID(0), secretKey(0), ""), harness.Upstream("up", "creds", stubs[0].URL(), fns, nil), stableVS, churnVS(1, 0))
 	for _, vs := range []string{"stable", "churn"} {
-		if st, why := g.waitState(t, "vs", ns, vs, "Accepted", "Warning", "Rejected"); st != "Accepted" {
+		if st, why := g.WaitState(t, "vs", harness.Namespace, vs, "Accepted", "Warning", "Rejected"); st != "Accepted" {
 			t.Fatalf("virtual service %s: %s: %s", vs, st, why)
 		}
 	}
@@ -76,7 +78,7 @@ func TestConfigChurn(t *testing.T) {
 				sent.Add(1)
 				body := fmt.Sprintf(`{"w":%d,"i":%d}`, w, i)
 				req, _ := http.NewRequestWithContext(ctx, "POST", g.URL+"/stable", strings.NewReader(body))
-				resp, err := client.Do(req)
+				resp, err := harness.Client.Do(req)
 				if err != nil {
 					if ctx.Err() != nil {
 						sent.Add(-1)
@@ -103,7 +105,7 @@ func TestConfigChurn(t *testing.T) {
 	probe := func(path string) (int, string, string) {
 		req, _ := http.NewRequest("GET", g.URL+path, nil)
 		req.Host = churnHost
-		resp, err := client.Do(req)
+		resp, err := harness.Client.Do(req)
 		if err != nil {
 			return 0, "", ""
 		}
@@ -124,7 +126,7 @@ func TestConfigChurn(t *testing.T) {
 	lo, hi, key, stub := 1, 0, 0, 0
 	kinds := map[string]int{}
 	for i := 1; i <= changes; i++ {
-		var doc obj
+		var doc harness.Obj
 		var visible func() bool
 		var kind string
 		switch i % 4 {
@@ -147,18 +149,18 @@ func TestConfigChurn(t *testing.T) {
 			}
 		case 2: // rotate the credentials
 			key = i
-			doc, kind = awsSecret("creds", keyID(key), secretKey(key), ""), "secret rotated"
+			doc, kind = harness.AWSSecret("creds", keyID(key), secretKey(key), ""), "secret rotated"
 			want := keyID(key)
 			visible = func() bool { c, _, k := probe("/probe"); return c == 200 && k == want }
 		case 3: // replace the upstream's endpoint
 			stub = 1 - stub
-			doc, kind = upstream("up", "creds", stubs[stub].URL(), fns, nil), "upstream replaced"
+			doc, kind = harness.Upstream("up", "creds", stubs[stub].URL(), fns, nil), "upstream replaced"
 			want := string(rune('A' + stub))
 			visible = func() bool { c, s, _ := probe("/probe"); return c == 200 && s == want }
 		}
 		kinds[kind]++
 		start := time.Now()
-		g.apply(t, doc)
+		g.Apply(t, doc)
 		deadline := start.Add(10 * time.Second)
 		for !visible() {
 			if time.Now().After(deadline) {

@@ -10,12 +10,14 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/lambdagate/lambdagate/test/harness"
 )
 
 // faultPlane is a gateway whose routes each lead to one fault of the
 // fault server (plus one upstream on a closed port).
 type faultPlane struct {
-	g  *gateway
+	g  *harness.Gateway
 	fs *faultServer
 }
 
@@ -34,35 +36,35 @@ var faultRoutes = []faultRoute{
 
 func setupFaults(t testing.TB) *faultPlane {
 	fs := newFaultServer(t)
-	g := startGateway(t, gwOpts{})
-	var fns []fn
-	var routes []rt
+	g := startGateway(t, harness.Options{})
+	var fns []harness.Fn
+	var routes []harness.Route
 	for _, r := range faultRoutes {
 		name := r.fn
 		if name == "slow-short" {
 			name = faultSlow
 		}
 		if !containsFn(fns, name) {
-			fns = append(fns, fn{name, name, ""})
+			fns = append(fns, harness.Fn{Logical: name, Name: name})
 		}
-		routes = append(routes, rt{exact: "/f/" + r.fn, upstream: "up-fault", aws: dest(name), timeout: r.timeout})
+		routes = append(routes, harness.Route{Exact: "/f/" + r.fn, Upstream: "up-fault", AWS: harness.Dest(name), Timeout: r.timeout})
 	}
-	routes = append(routes, rt{exact: "/f/down", upstream: "up-down", aws: dest("down-fn"), timeout: "5s"})
-	g.apply(t,
-		awsSecret("creds", chaosKeyID, chaosSecret, chaosToken),
-		upstream("up-fault", "creds", fs.URL(), fns, nil),
-		upstream("up-down", "creds", "http://"+closedPort(t), []fn{{"down-fn", "down-fn", ""}}, nil),
-		virtualService("faults", []string{"*"}, nil, routes...),
+	routes = append(routes, harness.Route{Exact: "/f/down", Upstream: "up-down", AWS: harness.Dest("down-fn"), Timeout: "5s"})
+	g.Apply(t,
+		harness.AWSSecret("creds", chaosKeyID, chaosSecret, chaosToken),
+		harness.Upstream("up-fault", "creds", fs.URL(), fns, nil),
+		harness.Upstream("up-down", "creds", "http://"+harness.ClosedPort(t), []harness.Fn{{Logical: "down-fn", Name: "down-fn"}}, nil),
+		harness.VirtualService("faults", []string{"*"}, nil, routes...),
 	)
-	if st, why := g.waitState(t, "vs", ns, "faults", "Accepted", "Warning", "Rejected"); st != "Accepted" {
+	if st, why := g.WaitState(t, "vs", harness.Namespace, "faults", "Accepted", "Warning", "Rejected"); st != "Accepted" {
 		t.Fatalf("virtual service faults: %s: %s", st, why)
 	}
 	return &faultPlane{g: g, fs: fs}
 }
 
-func containsFn(fns []fn, l string) bool {
+func containsFn(fns []harness.Fn, l string) bool {
 	for _, f := range fns {
-		if f.logical == l {
+		if f.Logical == l {
 			return true
 		}
 	}
@@ -102,7 +104,7 @@ func TestLambdaFaults(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(strings.TrimPrefix(tc.path, "/f/"), func(t *testing.T) {
 			start := time.Now()
-			resp := do(t, "POST", p.g.URL+tc.path, strings.NewReader(`{"x":1}`), nil)
+			resp := harness.Do(t, "POST", p.g.URL+tc.path, strings.NewReader(`{"x":1}`), nil)
 			took := time.Since(start)
 			record(t, "%d %s in %s (route timeout %s)", resp.StatusCode, codeOf(resp), took.Round(time.Millisecond), tc.timeout)
 			if resp.StatusCode != tc.status {
@@ -125,7 +127,7 @@ func TestLambdaFaults(t *testing.T) {
 	}
 }
 
-func codeOf(resp *rawResponse) string {
+func codeOf(resp *harness.RawResponse) string {
 	if resp.StatusCode == 200 {
 		return ""
 	}
@@ -170,7 +172,7 @@ func TestFaultsNoLeak(t *testing.T) {
 						path = "/f/slow-short"
 					}
 					req, _ := http.NewRequestWithContext(ctx, "POST", p.g.URL+path, strings.NewReader(`{"n":1}`))
-					resp, err := client.Do(req)
+					resp, err := harness.Client.Do(req)
 					if err != nil {
 						local[-1]++
 						continue
@@ -192,10 +194,10 @@ func TestFaultsNoLeak(t *testing.T) {
 	// Warm up: pools, buffers and the GC reach their steady state.
 	fire(5000)
 	settle()
-	before := p.g.stats(t)
+	before := stats(t, p.g)
 	counts, took := fire(total)
 	settle()
-	after := p.g.stats(t)
+	after := stats(t, p.g)
 	record(t, "%d requests in %s (%.0f req/s) over %d concurrent clients; statuses %v (-1 = transport error)", total, took.Round(time.Millisecond), float64(total)/took.Seconds(), 16, counts)
 	record(t, "before: %s", before)
 	record(t, "after:  %s", after)
@@ -224,7 +226,7 @@ func TestFaultsNoLeak(t *testing.T) {
 // settle lets idle connections and finished goroutines go away before a
 // measurement.
 func settle() {
-	client.CloseIdleConnections()
+	harness.Client.CloseIdleConnections()
 	time.Sleep(2 * time.Second)
 }
 

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/lambdagate/lambdagate/test/harness"
 )
 
 // faultServer is a Lambda endpoint that misbehaves at the TCP level, which
@@ -87,7 +89,7 @@ func (s *faultServer) serve(c *net.TCPConn) {
 		if err != nil {
 			return
 		}
-		fn := strings.TrimSuffix(strings.TrimPrefix(req.URL.Path, invokePrefix), invokeSuffix)
+		fn := strings.TrimSuffix(strings.TrimPrefix(req.URL.Path, harness.InvokePrefix), harness.InvokeSuffix)
 		if fn == faultRefuse {
 			reset(c)
 			return
@@ -130,7 +132,7 @@ func (s *faultServer) serve(c *net.TCPConn) {
 			body := `{"Type":"Service","message":"Lambda is unable to set up VPC access"}`
 			fmt.Fprintf(c, hdr+"X-Amzn-Errortype: EC2ThrottledException\r\nContent-Length: %d\r\n\r\n%s", 503, "Service Unavailable", fn, len(body), body)
 		case faultThrottle:
-			fmt.Fprintf(c, hdr+"X-Amzn-Errortype: TooManyRequestsException\r\nContent-Length: %d\r\n\r\n%s", 429, "Too Many Requests", fn, len(throttleBody), throttleBody)
+			fmt.Fprintf(c, hdr+"X-Amzn-Errortype: TooManyRequestsException\r\nContent-Length: %d\r\n\r\n%s", 429, "Too Many Requests", fn, len(harness.ThrottleBody), harness.ThrottleBody)
 		case faultSlow:
 			select {
 			case <-time.After(30 * time.Second):

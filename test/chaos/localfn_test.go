@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lambdagate/lambdagate/test/harness"
 )
 
 // TestLocalLambdaFunctionFaults: with --local-lambda, a function process
@@ -41,21 +43,21 @@ func TestLocalLambdaFunctionFaults(t *testing.T) {
 `)
 	write("hanger", "function.yaml", "timeout: 1\n")
 
-	g := startGateway(t, gwOpts{args: []string{"--local-lambda", dir, "--local-lambda-addr", "127.0.0.1:0"}})
-	up := upstream("local", "creds", "", []fn{{"crasher", "crasher", ""}, {"hanger", "hanger", ""}}, nil)
-	delete(up["spec"].(obj)["aws"].(obj), "endpointUrl")
-	g.apply(t,
-		awsSecret("creds", chaosKeyID, chaosSecret, chaosToken),
+	g := startGateway(t, harness.Options{Args: []string{"--local-lambda", dir, "--local-lambda-addr", "127.0.0.1:0"}})
+	up := harness.Upstream("local", "creds", "", []harness.Fn{{Logical: "crasher", Name: "crasher"}, {Logical: "hanger", Name: "hanger"}}, nil)
+	delete(up["spec"].(harness.Obj)["aws"].(harness.Obj), "endpointUrl")
+	g.Apply(t,
+		harness.AWSSecret("creds", chaosKeyID, chaosSecret, chaosToken),
 		up,
-		virtualService("local", []string{"*"}, nil,
-			rt{exact: "/crasher", upstream: "local", aws: dest("crasher"), timeout: "20s"},
-			rt{exact: "/hanger", upstream: "local", aws: dest("hanger"), timeout: "20s"}),
+		harness.VirtualService("local", []string{"*"}, nil,
+			harness.Route{Exact: "/crasher", Upstream: "local", AWS: harness.Dest("crasher"), Timeout: "20s"},
+			harness.Route{Exact: "/hanger", Upstream: "local", AWS: harness.Dest("hanger"), Timeout: "20s"}),
 	)
-	g.waitState(t, "vs", ns, "local", "Accepted")
+	g.WaitState(t, "vs", harness.Namespace, "local", "Accepted")
 
-	post := func(path, body string) (*rawResponse, time.Duration) {
+	post := func(path, body string) (*harness.RawResponse, time.Duration) {
 		start := time.Now()
-		r := do(t, "POST", g.URL+path, strings.NewReader(body), nil)
+		r := harness.Do(t, "POST", g.URL+path, strings.NewReader(body), nil)
 		return r, time.Since(start)
 	}
 	// Warm: the function answers.

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lambdagate/lambdagate/test/harness"
 )
 
 // scanOutputs greps every output the suite kept for the secret markers.
@@ -36,47 +38,47 @@ func scanOutputs() (scanned int, leaks []string) {
 // credential failures do not carry them.
 func TestSecretsRedacted(t *testing.T) {
 	t.Parallel()
-	stub := newLambdaStub(t)
+	stub := harness.NewLambdaStub(t)
 	// The stub accepts another secret: every call is a credential failure
 	// the gateway logs and reports.
-	stub.accept(chaosKeyID, "not-the-configured-one", "")
-	stub.on("fn", echo)
-	g := startGateway(t, gwOpts{})
-	g.apply(t,
-		awsSecret("creds", chaosKeyID, chaosSecret, chaosToken),
-		upstream("up", "creds", stub.URL(), []fn{{"fn", "fn", ""}}, nil),
-		upstream("up-missing", "no-such-secret", stub.URL(), []fn{{"fn", "fn", ""}}, nil),
-		virtualService("sec", []string{"*"}, nil, rt{exact: "/fn", upstream: "up", aws: dest("fn")}),
+	stub.Accept(chaosKeyID, "not-the-configured-one", "")
+	stub.On("fn", harness.Echo)
+	g := startGateway(t, harness.Options{})
+	g.Apply(t,
+		harness.AWSSecret("creds", chaosKeyID, chaosSecret, chaosToken),
+		harness.Upstream("up", "creds", stub.URL(), []harness.Fn{{Logical: "fn", Name: "fn"}}, nil),
+		harness.Upstream("up-missing", "no-such-secret", stub.URL(), []harness.Fn{{Logical: "fn", Name: "fn"}}, nil),
+		harness.VirtualService("sec", []string{"*"}, nil, harness.Route{Exact: "/fn", Upstream: "up", AWS: harness.Dest("fn")}),
 	)
-	g.waitState(t, "vs", ns, "sec", "Accepted", "Warning")
-	r := do(t, "GET", g.URL+"/fn", nil, nil)
+	g.WaitState(t, "vs", harness.Namespace, "sec", "Accepted", "Warning")
+	r := harness.Do(t, "GET", g.URL+"/fn", nil, nil)
 	if r.StatusCode != 502 {
 		t.Errorf("a refused signature: %d %s", r.StatusCode, r.Body)
 	}
 	for _, args := range [][]string{
-		{"get", "secret", "creds", "-n", ns, "-o", "yaml"},
-		{"get", "secret", "creds", "-n", ns, "-o", "json"},
-		{"get", "secret", "-n", ns},
-		{"get", "upstream", "-n", ns, "-o", "yaml"},
-		{"get", "vs", "-n", ns, "-o", "yaml"},
-		{"get", "secret", "creds", "-n", ns, "-o", "yaml", "-v"},
+		{"get", "secret", "creds", "-n", harness.Namespace, "-o", "yaml"},
+		{"get", "secret", "creds", "-n", harness.Namespace, "-o", "json"},
+		{"get", "secret", "-n", harness.Namespace},
+		{"get", "upstream", "-n", harness.Namespace, "-o", "yaml"},
+		{"get", "vs", "-n", harness.Namespace, "-o", "yaml"},
+		{"get", "secret", "creds", "-n", harness.Namespace, "-o", "yaml", "-v"},
 		{"create", "secret", "aws", "--name", "dry", "--access-key", chaosKeyID, "--secret-key", chaosSecret, "--session-token", chaosToken, "--dry-run", "-o", "yaml"},
 	} {
-		out, err := g.run("", args...)
+		out, err := g.Run("", args...)
 		t.Logf("lambdagate %s: err=%v", strings.Join(args, " "), err)
 		_ = out // kept by runCLI and grepped at the end
 	}
-	shown, err := g.run("", "get", "secret", "creds", "-n", ns, "-o", "yaml", "--show-secrets")
+	shown, err := g.Run("", "get", "secret", "creds", "-n", harness.Namespace, "-o", "yaml", "--show-secrets")
 	if err != nil {
 		t.Fatalf("get --show-secrets: %v %s", err, shown)
 	}
 	// Kubernetes secrets hold base64; the marker must be found in the
 	// decoded value, so check the base64 form is what is printed.
-	if !strings.Contains(shown, b64(chaosSecret)) {
+	if !strings.Contains(shown, harness.B64(chaosSecret)) {
 		t.Errorf("--show-secrets does not show the secret; the leak check would not see a leak either:\n%s", shown)
 	}
 	// The base64 forms are markers too.
-	secretMarkers = append(secretMarkers, b64(chaosSecret), b64(chaosToken))
+	secretMarkers = append(secretMarkers, harness.B64(chaosSecret), harness.B64(chaosToken))
 	record(t, "CLI get/create outputs, a 502 for refused credentials and the gateway's logs checked for the secret key and session token (plain and base64)")
 }
 
@@ -86,16 +88,16 @@ func TestSecretsRedacted(t *testing.T) {
 // signature.
 func TestHostSpoofing(t *testing.T) {
 	t.Parallel()
-	stub := newLambdaStub(t)
-	stub.accept(chaosKeyID, chaosSecret, chaosToken)
-	stub.on("fn", echo)
-	g := startGateway(t, gwOpts{})
-	g.apply(t,
-		awsSecret("creds", chaosKeyID, chaosSecret, chaosToken),
-		upstream("up", "creds", stub.URL(), []fn{{"fn", "fn", ""}}, nil),
-		virtualService("host", []string{"*"}, nil, rt{prefix: "/", upstream: "up", aws: dest("fn")}),
+	stub := harness.NewLambdaStub(t)
+	stub.Accept(chaosKeyID, chaosSecret, chaosToken)
+	stub.On("fn", harness.Echo)
+	g := startGateway(t, harness.Options{})
+	g.Apply(t,
+		harness.AWSSecret("creds", chaosKeyID, chaosSecret, chaosToken),
+		harness.Upstream("up", "creds", stub.URL(), []harness.Fn{{Logical: "fn", Name: "fn"}}, nil),
+		harness.VirtualService("host", []string{"*"}, nil, harness.Route{Prefix: "/", Upstream: "up", AWS: harness.Dest("fn")}),
 	)
-	g.waitState(t, "vs", ns, "host", "Accepted")
+	g.WaitState(t, "vs", harness.Namespace, "host", "Accepted")
 	stubHost := strings.TrimPrefix(stub.URL(), "http://")
 	raws := map[string]string{
 		"Host":                "POST /x HTTP/1.1\r\nHost: lambda.us-east-1.amazonaws.com\r\nContent-Length: 2\r\n\r\n{}",
@@ -107,12 +109,12 @@ func TestHostSpoofing(t *testing.T) {
 	}
 	for name, raw := range raws {
 		t.Run(name, func(t *testing.T) {
-			stub.reset("fn")
-			resp, err := rawExchange(t, g.Addr, raw)
+			stub.Reset("fn")
+			resp, err := harness.RawExchange(t, g.Addr, raw)
 			if err != nil {
 				t.Fatalf("no answer: %v", err)
 			}
-			recs := stub.requests("fn")
+			recs := stub.Requests("fn")
 			if resp.StatusCode >= 400 {
 				// Refusing the request is fine; nothing may reach Lambda then.
 				record(t, "refused with %d", resp.StatusCode)
@@ -149,7 +151,7 @@ func TestHostSpoofing(t *testing.T) {
 // loopback, and the data listener serves none of the admin paths.
 func TestAdminLoopbackByDefault(t *testing.T) {
 	t.Parallel()
-	help, err := runCLI(t.TempDir(), "", "serve", "--help")
+	help, err := harness.CLI(t.TempDir(), "", "serve", "--help")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,14 +165,14 @@ func TestAdminLoopbackByDefault(t *testing.T) {
 	if !strings.Contains(line, `"127.0.0.1:9091"`) {
 		t.Errorf("the --admin-addr default is not loopback: %s", line)
 	}
-	g := startGateway(t, gwOpts{})
+	g := startGateway(t, harness.Options{})
 	host, _, _ := net.SplitHostPort(strings.TrimPrefix(g.AdminURL, "http://"))
 	if host != "127.0.0.1" {
 		t.Errorf("admin URL %s", g.AdminURL)
 	}
 	for _, p := range []string{"/readyz", "/healthz", "/metrics", "/debug/pprof/", "/debug/pprof/goroutine?debug=1", "/config_dump"} {
-		r := do(t, "GET", g.URL+p, nil, nil)
-		a := do(t, "GET", g.AdminURL+p, nil, nil)
+		r := harness.Do(t, "GET", g.URL+p, nil, nil)
+		a := harness.Do(t, "GET", g.AdminURL+p, nil, nil)
 		record(t, "%s: data listener %d, admin listener %d", p, r.StatusCode, a.StatusCode)
 		if r.StatusCode == 200 {
 			t.Errorf("the data listener serves %s", p)
@@ -183,19 +185,19 @@ func TestAdminLoopbackByDefault(t *testing.T) {
 // handshakes without a restart.
 func TestTLSDefaults(t *testing.T) {
 	t.Parallel()
-	stub := newLambdaStub(t)
-	stub.accept(chaosKeyID, chaosSecret, chaosToken)
-	stub.on("fn", lambdaOK(`{"tls":true}`))
-	cert1, key1, _ := selfSigned(t, "secure.example.com")
-	g := startGateway(t, gwOpts{tls: true})
-	g.apply(t,
-		awsSecret("creds", chaosKeyID, chaosSecret, chaosToken),
-		tlsSecret("tls-cert", cert1, key1),
-		upstream("up", "creds", stub.URL(), []fn{{"fn", "fn", ""}}, nil),
-		virtualService("secure", []string{"secure.example.com"}, obj{"secretRef": obj{"name": "tls-cert", "namespace": ns}},
-			rt{prefix: "/", upstream: "up", aws: dest("fn")}),
+	stub := harness.NewLambdaStub(t)
+	stub.Accept(chaosKeyID, chaosSecret, chaosToken)
+	stub.On("fn", harness.LambdaOK(`{"tls":true}`))
+	cert1, key1, _ := harness.SelfSigned(t, "secure.example.com")
+	g := startGateway(t, harness.Options{TLS: true})
+	g.Apply(t,
+		harness.AWSSecret("creds", chaosKeyID, chaosSecret, chaosToken),
+		harness.TLSSecret("tls-cert", cert1, key1),
+		harness.Upstream("up", "creds", stub.URL(), []harness.Fn{{Logical: "fn", Name: "fn"}}, nil),
+		harness.VirtualService("secure", []string{"secure.example.com"}, harness.Obj{"secretRef": harness.Obj{"name": "tls-cert", "namespace": harness.Namespace}},
+			harness.Route{Prefix: "/", Upstream: "up", AWS: harness.Dest("fn")}),
 	)
-	g.waitState(t, "vs", ns, "secure", "Accepted")
+	g.WaitState(t, "vs", harness.Namespace, "secure", "Accepted")
 
 	handshake := func(cfg *tls.Config) (*tls.ConnectionState, error) {
 		cfg.ServerName = "secure.example.com"
@@ -247,12 +249,12 @@ func TestTLSDefaults(t *testing.T) {
 			t.Fatal(err)
 		}
 		first := st.PeerCertificates[0]
-		cert2, key2, _ := selfSigned(t, "secure.example.com")
+		cert2, key2, _ := harness.SelfSigned(t, "secure.example.com")
 		start := time.Now()
-		g.apply(t, tlsSecret("tls-cert", cert2, key2))
+		g.Apply(t, harness.TLSSecret("tls-cert", cert2, key2))
 		want, _ := x509ParsePEM(cert2)
 		var took time.Duration
-		eventually(t, 10*time.Second, func() error {
+		harness.Eventually(t, 10*time.Second, func() error {
 			st, err := handshake(&tls.Config{})
 			if err != nil {
 				return err
@@ -281,8 +283,8 @@ func supportsTLS12(cs *tls.CipherSuite) bool {
 func TestDataDirOwnerOnly(t *testing.T) {
 	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "new", "data")
-	g := startGateway(t, gwOpts{dataDir: dir})
-	g.apply(t, awsSecret("creds", chaosKeyID, chaosSecret, chaosToken))
+	g := startGateway(t, harness.Options{DataDir: dir})
+	g.Apply(t, harness.AWSSecret("creds", chaosKeyID, chaosSecret, chaosToken))
 	var found []string
 	err := filepath.WalkDir(filepath.Dir(dir), func(p string, d fs.DirEntry, err error) error {
 		if err != nil {

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/lambdagate/lambdagate/test/harness"
 )
 
 // TestSIGTERMDrain: after SIGTERM, /readyz fails while the data listener
@@ -20,20 +22,20 @@ import (
 // requests in flight finish within --shutdown-grace, and the process exits.
 func TestSIGTERMDrain(t *testing.T) {
 	t.Parallel()
-	stub := newLambdaStub(t)
-	stub.accept(chaosKeyID, chaosSecret, chaosToken)
-	stub.on("slow-fn", slow(2*time.Second, lambdaOK(`{"slow":true}`)))
-	stub.on("fast-fn", lambdaOK(`{"fast":true}`))
-	g := startGateway(t, gwOpts{args: []string{"--shutdown-grace", "10s", "--shutdown-delay", "1s"}})
-	g.apply(t,
-		awsSecret("creds", chaosKeyID, chaosSecret, chaosToken),
-		upstream("up", "creds", stub.URL(), []fn{{"slow-fn", "slow-fn", ""}, {"fast-fn", "fast-fn", ""}}, nil),
-		virtualService("drain", []string{"*"}, nil,
-			rt{exact: "/slow", upstream: "up", aws: dest("slow-fn")},
-			rt{exact: "/fast", upstream: "up", aws: dest("fast-fn")}),
+	stub := harness.NewLambdaStub(t)
+	stub.Accept(chaosKeyID, chaosSecret, chaosToken)
+	stub.On("slow-fn", harness.Slow(2*time.Second, harness.LambdaOK(`{"slow":true}`)))
+	stub.On("fast-fn", harness.LambdaOK(`{"fast":true}`))
+	g := startGateway(t, harness.Options{Args: []string{"--shutdown-grace", "10s", "--shutdown-delay", "1s"}})
+	g.Apply(t,
+		harness.AWSSecret("creds", chaosKeyID, chaosSecret, chaosToken),
+		harness.Upstream("up", "creds", stub.URL(), []harness.Fn{{Logical: "slow-fn", Name: "slow-fn"}, {Logical: "fast-fn", Name: "fast-fn"}}, nil),
+		harness.VirtualService("drain", []string{"*"}, nil,
+			harness.Route{Exact: "/slow", Upstream: "up", AWS: harness.Dest("slow-fn")},
+			harness.Route{Exact: "/fast", Upstream: "up", AWS: harness.Dest("fast-fn")}),
 	)
-	g.waitState(t, "vs", ns, "drain", "Accepted")
-	if c, b, err := g.readyz(); c != 200 {
+	g.WaitState(t, "vs", harness.Namespace, "drain", "Accepted")
+	if c, b, err := g.Readyz(); c != 200 {
 		t.Fatalf("/readyz before SIGTERM: %d %q %v", c, b, err)
 	}
 
@@ -58,21 +60,21 @@ func TestSIGTERMDrain(t *testing.T) {
 			results <- result{status: resp.StatusCode, body: string(b)}
 		}()
 	}
-	eventually(t, 10*time.Second, func() error {
-		if n := len(stub.requests("slow-fn")); n < inflight {
+	harness.Eventually(t, 10*time.Second, func() error {
+		if n := len(stub.Requests("slow-fn")); n < inflight {
 			return fmt.Errorf("%d of %d requests in flight", n, inflight)
 		}
 		return nil
 	})
 
 	sigterm := time.Now()
-	if err := g.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := g.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	// Readiness turns false while the data plane still answers.
 	var readyFalse time.Duration
-	eventually(t, 5*time.Second, func() error {
-		c, b, err := g.readyz()
+	harness.Eventually(t, 5*time.Second, func() error {
+		c, b, err := g.Readyz()
 		if err != nil {
 			return fmt.Errorf("/readyz: %v", err)
 		}
@@ -93,7 +95,7 @@ func TestSIGTERMDrain(t *testing.T) {
 	}
 	// Then new connections are refused.
 	var refusedAt time.Duration
-	eventually(t, 10*time.Second, func() error {
+	harness.Eventually(t, 10*time.Second, func() error {
 		c, err := net.DialTimeout("tcp", g.Addr, time.Second)
 		if err == nil {
 			c.Close()
@@ -112,7 +114,7 @@ func TestSIGTERMDrain(t *testing.T) {
 		}
 	}
 	done := make(chan error, 1)
-	go func() { done <- g.cmd.Wait() }()
+	go func() { done <- g.Cmd.Wait() }()
 	var exitErr error
 	select {
 	case exitErr = <-done:
@@ -140,7 +142,7 @@ func readSysctl(path string) string {
 
 // freePort returns a loopback port nothing listens on now.
 func freePort(t testing.TB) string {
-	return closedPort(t)
+	return harness.ClosedPort(t)
 }
 
 // TestRollingRestart: two gateways take turns on one port with
@@ -150,19 +152,19 @@ func freePort(t testing.TB) string {
 // exit.
 func TestRollingRestart(t *testing.T) {
 	// Not parallel: it counts every connection error as a drop.
-	stub := newLambdaStub(t)
-	stub.accept(chaosKeyID, chaosSecret, chaosToken)
-	stub.on("roll-fn", echo)
+	stub := harness.NewLambdaStub(t)
+	stub.Accept(chaosKeyID, chaosSecret, chaosToken)
+	stub.On("roll-fn", harness.Echo)
 	addr := freePort(t)
 	dataDir := t.TempDir()
 	args := []string{"--reuse-port", "--shutdown-delay", "1s", "--shutdown-grace", "10s", "--log-level", "info"}
-	first := startGateway(t, gwOpts{dataDir: dataDir, httpAdr: addr, args: args})
-	first.apply(t,
-		awsSecret("creds", chaosKeyID, chaosSecret, chaosToken),
-		upstream("up", "creds", stub.URL(), []fn{{"roll-fn", "roll-fn", ""}}, nil),
-		virtualService("roll", []string{"*"}, nil, rt{prefix: "/", upstream: "up", aws: dest("roll-fn")}),
+	first := startGateway(t, harness.Options{DataDir: dataDir, HTTPAddr: addr, Args: args})
+	first.Apply(t,
+		harness.AWSSecret("creds", chaosKeyID, chaosSecret, chaosToken),
+		harness.Upstream("up", "creds", stub.URL(), []harness.Fn{{Logical: "roll-fn", Name: "roll-fn"}}, nil),
+		harness.VirtualService("roll", []string{"*"}, nil, harness.Route{Prefix: "/", Upstream: "up", AWS: harness.Dest("roll-fn")}),
 	)
-	first.waitState(t, "vs", ns, "roll", "Accepted")
+	first.WaitState(t, "vs", harness.Namespace, "roll", "Accepted")
 
 	var sent, failed, newConnFailed atomic.Int64
 	var mu sync.Mutex
@@ -222,18 +224,18 @@ func TestRollingRestart(t *testing.T) {
 	const rounds = 3
 	for r := range rounds {
 		time.Sleep(500 * time.Millisecond)
-		next := startGateway(t, gwOpts{dataDir: dataDir, httpAdr: addr, args: args})
-		eventually(t, 10*time.Second, func() error {
-			if c, b, err := next.readyz(); c != 200 {
+		next := startGateway(t, harness.Options{DataDir: dataDir, HTTPAddr: addr, Args: args})
+		harness.Eventually(t, 10*time.Second, func() error {
+			if c, b, err := next.Readyz(); c != 200 {
 				return fmt.Errorf("new gateway /readyz %d %q %v", c, b, err)
 			}
 			return nil
 		})
-		if err := old.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		if err := old.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
 			t.Fatal(err)
 		}
 		done := make(chan error, 1)
-		go func() { done <- old.cmd.Wait() }()
+		go func() { done <- old.Cmd.Wait() }()
 		select {
 		case err := <-done:
 			if err != nil {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lambdagate/lambdagate/test/harness"
 	_ "modernc.org/sqlite" // the helper opens the store file as another process would
 )
 
@@ -121,21 +122,21 @@ func helper(t testing.TB, spec string) (*exec.Cmd, io.WriteCloser, *bufio.Reader
 // storePlane is a gateway serving /good from a stub, with a second
 // virtual service the tests damage.
 type storePlane struct {
-	g    *gateway
-	stub *lambdaStub
+	g    *harness.Gateway
+	stub *harness.LambdaStub
 }
 
 func setupStorePlane(t *testing.T) *storePlane {
-	stub := newLambdaStub(t)
-	stub.accept(chaosKeyID, chaosSecret, chaosToken)
-	stub.on("good-fn", lambdaOK(`{"good":true}`))
-	g := startGateway(t, gwOpts{})
-	g.apply(t,
-		awsSecret("creds", chaosKeyID, chaosSecret, chaosToken),
-		upstream("up", "creds", stub.URL(), []fn{{"good-fn", "good-fn", ""}}, nil),
-		virtualService("keep", []string{"*"}, nil, rt{exact: "/good", upstream: "up", aws: dest("good-fn")}),
+	stub := harness.NewLambdaStub(t)
+	stub.Accept(chaosKeyID, chaosSecret, chaosToken)
+	stub.On("good-fn", harness.LambdaOK(`{"good":true}`))
+	g := startGateway(t, harness.Options{})
+	g.Apply(t,
+		harness.AWSSecret("creds", chaosKeyID, chaosSecret, chaosToken),
+		harness.Upstream("up", "creds", stub.URL(), []harness.Fn{{Logical: "good-fn", Name: "good-fn"}}, nil),
+		harness.VirtualService("keep", []string{"*"}, nil, harness.Route{Exact: "/good", Upstream: "up", AWS: harness.Dest("good-fn")}),
 	)
-	if st, why := g.waitState(t, "vs", ns, "keep", "Accepted", "Warning", "Rejected"); st != "Accepted" {
+	if st, why := g.WaitState(t, "vs", harness.Namespace, "keep", "Accepted", "Warning", "Rejected"); st != "Accepted" {
 		t.Fatalf("virtual service keep: %s: %s", st, why)
 	}
 	return &storePlane{g: g, stub: stub}
@@ -143,7 +144,7 @@ func setupStorePlane(t *testing.T) *storePlane {
 
 func (p *storePlane) serving(t testing.TB) {
 	t.Helper()
-	resp := do(t, "GET", p.g.URL+"/good", nil, nil)
+	resp := harness.Do(t, "GET", p.g.URL+"/good", nil, nil)
 	if resp.StatusCode != 200 || string(resp.Body) != `{"good":true}` {
 		t.Errorf("the last good route no longer serves: %d %s", resp.StatusCode, resp.Body)
 	}
@@ -156,7 +157,7 @@ func (p *storePlane) serving(t testing.TB) {
 func TestStoreLocked(t *testing.T) {
 	t.Parallel()
 	p := setupStorePlane(t)
-	db := filepath.Join(p.g.dataDir, "lambdagate.db")
+	db := filepath.Join(p.g.DataDir, "lambdagate.db")
 	cmd, stdin, out := helper(t, "lock "+db)
 	line, err := out.ReadString('\n')
 	if err != nil || strings.TrimSpace(line) != "locked" {
@@ -165,12 +166,12 @@ func TestStoreLocked(t *testing.T) {
 	for range 20 {
 		p.serving(t)
 	}
-	code, body, err := p.g.readyz()
+	code, body, err := p.g.Readyz()
 	record(t, "while locked: 20/20 requests served, /readyz %d %q (err %v)", code, body, err)
 
 	start := time.Now()
-	msg, err := p.g.run(manifests(t, virtualService("added", []string{"added.example.com"}, nil,
-		rt{exact: "/added", upstream: "up", aws: dest("good-fn")})), "apply", "-f", "-")
+	msg, err := p.g.Run(harness.Manifests(t, harness.VirtualService("added", []string{"added.example.com"}, nil,
+		harness.Route{Exact: "/added", Upstream: "up", AWS: harness.Dest("good-fn")})), "apply", "-f", "-")
 	took := time.Since(start)
 	record(t, "apply while locked: failed=%v after %s: %s", err != nil, took.Round(100*time.Millisecond), firstLine(msg))
 	if err == nil {
@@ -181,9 +182,9 @@ func TestStoreLocked(t *testing.T) {
 
 	stdin.Close() // the helper rolls back and exits
 	_ = cmd.Wait()
-	p.g.apply(t, virtualService("added", []string{"added.example.com"}, nil, rt{exact: "/added", upstream: "up", aws: dest("good-fn")}))
-	st, _ := p.g.waitState(t, "vs", ns, "added", "Accepted", "Warning", "Rejected")
-	code, body, _ = p.g.readyz()
+	p.g.Apply(t, harness.VirtualService("added", []string{"added.example.com"}, nil, harness.Route{Exact: "/added", Upstream: "up", AWS: harness.Dest("good-fn")}))
+	st, _ := p.g.WaitState(t, "vs", harness.Namespace, "added", "Accepted", "Warning", "Rejected")
+	code, body, _ = p.g.Readyz()
 	record(t, "after the lock went: apply works, new VS %s, /readyz %d %q", st, code, body)
 	if st != "Accepted" || code != 200 {
 		t.Errorf("no recovery after the lock went: VS %s, /readyz %d %s", st, code, body)
@@ -196,16 +197,16 @@ func TestStoreLocked(t *testing.T) {
 func TestStoreReadOnly(t *testing.T) {
 	t.Parallel()
 	p := setupStorePlane(t)
-	db := filepath.Join(p.g.dataDir, "lambdagate.db")
+	db := filepath.Join(p.g.DataDir, "lambdagate.db")
 	if err := os.Chmod(db, 0o400); err != nil {
 		t.Fatal(err)
 	}
 	for range 20 {
 		p.serving(t)
 	}
-	code, body, _ := p.g.readyz()
-	msg, err := p.g.run(manifests(t, virtualService("added", []string{"added.example.com"}, nil,
-		rt{exact: "/added", upstream: "up", aws: dest("good-fn")})), "apply", "-f", "-")
+	code, body, _ := p.g.Readyz()
+	msg, err := p.g.Run(harness.Manifests(t, harness.VirtualService("added", []string{"added.example.com"}, nil,
+		harness.Route{Exact: "/added", Upstream: "up", AWS: harness.Dest("good-fn")})), "apply", "-f", "-")
 	root := os.Geteuid() == 0
 	record(t, "file mode 0400 while serving: 20/20 requests served, /readyz %d %q; apply failed=%v (running as root=%v, which ignores file modes): %s",
 		code, body, err != nil, root, firstLine(msg))
@@ -218,8 +219,8 @@ func TestStoreReadOnly(t *testing.T) {
 	if err := os.Chmod(db, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	p.g.apply(t, virtualService("added2", []string{"added2.example.com"}, nil, rt{exact: "/added", upstream: "up", aws: dest("good-fn")}))
-	if st, why := p.g.waitState(t, "vs", ns, "added2", "Accepted", "Warning", "Rejected"); st != "Accepted" {
+	p.g.Apply(t, harness.VirtualService("added2", []string{"added2.example.com"}, nil, harness.Route{Exact: "/added", Upstream: "up", AWS: harness.Dest("good-fn")}))
+	if st, why := p.g.WaitState(t, "vs", harness.Namespace, "added2", "Accepted", "Warning", "Rejected"); st != "Accepted" {
 		t.Errorf("after chmod 0600: %s %s", st, why)
 	}
 	p.serving(t)
@@ -231,20 +232,20 @@ func TestStoreReadOnly(t *testing.T) {
 func TestStoreCorruptRecord(t *testing.T) {
 	t.Parallel()
 	p := setupStorePlane(t)
-	db := filepath.Join(p.g.dataDir, "lambdagate.db")
-	cmd, _, out := helper(t, "corrupt "+db+" VirtualService "+ns+" keep")
+	db := filepath.Join(p.g.DataDir, "lambdagate.db")
+	cmd, _, out := helper(t, "corrupt "+db+" VirtualService "+harness.Namespace+" keep")
 	line, _ := out.ReadString('\n')
 	_ = cmd.Wait()
 	if strings.TrimSpace(line) != "corrupted" {
 		t.Fatalf("the corrupt helper failed: %q", line)
 	}
 	// Any change makes the gateway re-read the store.
-	p.g.apply(t, awsSecret("unrelated", "AKIDUNRELATED00000", "x", ""))
+	p.g.Apply(t, harness.AWSSecret("unrelated", "AKIDUNRELATED00000", "x", ""))
 	time.Sleep(time.Second) // a rebuild is debounced; there is no status to wait for
-	resp := do(t, "GET", p.g.URL+"/good", nil, nil)
-	code, body, _ := p.g.readyz()
-	logged := strings.Contains(p.g.logs.String(), "corrupt resource record")
-	getOut, _ := p.g.run("", "get", "vs", "-n", ns)
+	resp := harness.Do(t, "GET", p.g.URL+"/good", nil, nil)
+	code, body, _ := p.g.Readyz()
+	logged := strings.Contains(p.g.Logs.String(), "corrupt resource record")
+	getOut, _ := p.g.Run("", "get", "vs", "-n", harness.Namespace)
 	record(t, "after corrupting VirtualService keep: /good %d, /readyz %d %q, logged=%v, get says %q",
 		resp.StatusCode, code, body, logged, lastLine(getOut))
 	if resp.StatusCode != 200 {
@@ -258,19 +259,19 @@ func TestStoreCorruptRecord(t *testing.T) {
 	}
 	// Repair: the error message says to update the resource without a
 	// resourceVersion, which is what apply does.
-	good := manifests(t, virtualService("keep", []string{"*"}, nil, rt{exact: "/good", upstream: "up", aws: dest("good-fn")}))
-	if msg, err := p.g.run(good, "apply", "-f", "-"); err != nil {
+	good := harness.Manifests(t, harness.VirtualService("keep", []string{"*"}, nil, harness.Route{Exact: "/good", Upstream: "up", AWS: harness.Dest("good-fn")}))
+	if msg, err := p.g.Run(good, "apply", "-f", "-"); err != nil {
 		record(t, "apply over the corrupt record fails: %s", lastLine(msg))
 		t.Errorf("apply cannot repair a corrupt record, although the store's message says an update without resourceVersion repairs it: %s", msg)
-		if msg, err := p.g.run("", "delete", "vs", "keep", "-n", ns); err != nil {
+		if msg, err := p.g.Run("", "delete", "vs", "keep", "-n", harness.Namespace); err != nil {
 			t.Fatalf("delete of the corrupt record: %v %s", err, msg)
 		}
-		p.g.apply(t, virtualService("keep", []string{"*"}, nil, rt{exact: "/good", upstream: "up", aws: dest("good-fn")}))
+		p.g.Apply(t, harness.VirtualService("keep", []string{"*"}, nil, harness.Route{Exact: "/good", Upstream: "up", AWS: harness.Dest("good-fn")}))
 		record(t, "delete then apply repairs it")
 	}
-	p.g.waitState(t, "vs", ns, "keep", "Accepted")
-	eventually(t, 10*time.Second, func() error {
-		if c, b, _ := p.g.readyz(); c != 200 {
+	p.g.WaitState(t, "vs", harness.Namespace, "keep", "Accepted")
+	harness.Eventually(t, 10*time.Second, func() error {
+		if c, b, _ := p.g.Readyz(); c != 200 {
 			return fmt.Errorf("/readyz %d %s", c, b)
 		}
 		return nil
@@ -288,14 +289,14 @@ func lastLine(s string) string {
 func measuredRun(t testing.TB, dataDir string, args ...string) (int64, string, error) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), helperEnv+"=maxrss "+binary+" "+dataDir+" "+strings.Join(args, " "))
+	cmd.Env = append(os.Environ(), helperEnv+"=maxrss "+harness.Binary+" "+dataDir+" "+strings.Join(args, " "))
 	b, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("the maxrss helper: %v", err)
 	}
 	rssLine, rest, _ := strings.Cut(string(b), "\n")
 	errLine, out, _ := strings.Cut(rest, "\n")
-	keepOutput(&lockedBuffer{}).Write([]byte(out))
+	keepOutput(&harness.LockedBuffer{}).Write([]byte(out))
 	var rss int64
 	fmt.Sscan(rssLine, &rss)
 	var runErr error

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lambdagate/lambdagate/test/harness"
 )
 
 // Keys the stub knows. The "wrong" secret signs with a secret key the stub
@@ -35,77 +37,83 @@ const (
 
 // dataPlane is the gateway and stub shared by the mode and error tests.
 type dataPlane struct {
-	g    *gateway
-	stub *LambdaStub
+	g    *harness.Gateway
+	stub *harness.LambdaStub
 }
 
 func setupDataPlane(t *testing.T) *dataPlane {
-	stub := NewLambdaStub(t)
+	stub := harness.NewLambdaStub(t)
 	stub.Accept(mainKeyID, mainSecret, "")
 	stub.Accept(tokenKeyID, tokenSecret, sessionToken)
 	stub.Accept(otherKeyID, otherSecret, "")
 
-	apigw := func(fn string, kv ...any) obj { return dest(fn, append([]any{"unwrapAsApiGateway", true}, kv...)...) }
-	alb := func(fn string, kv ...any) obj { return dest(fn, append([]any{"unwrapAsAlb", true}, kv...)...) }
-	v2 := func(fn string) obj { return dest(fn, "unwrapAsApiGateway", true, "payloadFormatVersion", "2.0") }
-	routes := []rt{
-		{exact: "/pass-echo", aws: dest("pass-echo")},
-		{exact: "/pass-empty", aws: dest("pass-empty")},
-		{exact: "/headers", aws: dest("headers-echo")},
-		{exact: "/transforms-req-test", aws: dest("vector-echo", "requestTransformation", true)},
-		{prefix: "/wrap1/", aws: dest("wrap1", "wrapAsApiGateway", true)},
-		{prefix: "/wrap2/", aws: dest("wrap2", "wrapAsApiGateway", true, "payloadFormatVersion", "2.0")},
-		{prefix: "/wrapalb/", aws: dest("wrapalb", "wrapAsAlb", true)},
-		{prefix: "/wrapalbmulti/", aws: dest("wrapalbmulti", "wrapAsAlb", true, "albMultiValueHeaders", true)},
-		{exact: "/walk-v1", aws: apigw("walk")},
-		{exact: "/walk-alb", aws: alb("walk")},
-		{exact: "/walk-v2", aws: v2("walk")},
-		{exact: "/cookies-v1", aws: apigw("cookies-v1")},
-		{exact: "/cookies-alb", aws: alb("cookies-alb", "albMultiValueHeaders", true)},
-		{exact: "/cookies-v2", aws: v2("cookies-v2")},
-		{exact: "/b64-v1", aws: apigw("b64")},
-		{exact: "/b64-alb", aws: alb("b64")},
-		{exact: "/fn-error", aws: dest("fn-error")},
-		{exact: "/fn-error-unwrap", aws: apigw("fn-error")},
-		{exact: "/fn-timeout", aws: dest("fn-timeout")},
-		{exact: "/fn-timeout-unwrap", aws: apigw("fn-timeout")},
-		{exact: "/throttle-then-ok", aws: dest("throttle-then-ok")},
-		{exact: "/throttle-always", aws: dest("throttle-always"), timeout: "1s"},
-		{exact: "/lambda-404", aws: dest("lambda-404")},
-		{exact: "/lambda-403", aws: dest("lambda-403")},
-		{exact: "/lambda-413", aws: dest("lambda-413")},
-		{exact: "/lambda-500", aws: dest("lambda-500")},
-		{exact: "/bad-notjson-v1", aws: apigw("bad-notjson")},
-		{exact: "/bad-notjson-alb", aws: alb("bad-notjson")},
-		{exact: "/bad-status-v1", aws: apigw("bad-status")},
-		{exact: "/bad-status-alb", aws: alb("bad-status")},
-		{exact: "/bad-crlf-v1", aws: apigw("bad-crlf")},
-		{exact: "/bad-crlf-alb", aws: alb("bad-crlf")},
-		{exact: "/bad-b64-v1", aws: apigw("bad-b64")},
-		{exact: "/bad-b64-alb", aws: alb("bad-b64")},
-		{exact: "/async", aws: dest("async-fn", "invocationStyle", "ASYNC")},
-		{exact: "/big-sync", aws: dest("big-sync")},
-		{exact: "/big-async", aws: dest("big-async", "invocationStyle", "ASYNC")},
-		{exact: "/slow", aws: dest("slow-fn"), timeout: "1s"},
-		{exact: "/qualifier-latest", aws: dest("qualifier-latest")},
-		{exact: "/token", upstream: "up-token", aws: dest("token-fn")},
-		{exact: "/arn", upstream: "up-arn", aws: dest("arn-fn")},
-		{exact: "/wrong-key", upstream: "up-wrongkey", aws: dest("wrongkey-fn")},
-		{exact: "/wrong-key-same-id", upstream: "up-wrongkey-same-id", aws: dest("wrongkey-same-id-fn")},
-		{exact: "/down", upstream: "up-down", aws: dest("down-fn")},
+	apigw := func(fn string, kv ...any) harness.Obj {
+		return harness.Dest(fn, append([]any{"unwrapAsApiGateway", true}, kv...)...)
 	}
-	var fns []fn
+	alb := func(fn string, kv ...any) harness.Obj {
+		return harness.Dest(fn, append([]any{"unwrapAsAlb", true}, kv...)...)
+	}
+	v2 := func(fn string) harness.Obj {
+		return harness.Dest(fn, "unwrapAsApiGateway", true, "payloadFormatVersion", "2.0")
+	}
+	routes := []harness.Route{
+		{Exact: "/pass-echo", AWS: harness.Dest("pass-echo")},
+		{Exact: "/pass-empty", AWS: harness.Dest("pass-empty")},
+		{Exact: "/headers", AWS: harness.Dest("headers-echo")},
+		{Exact: "/transforms-req-test", AWS: harness.Dest("vector-echo", "requestTransformation", true)},
+		{Prefix: "/wrap1/", AWS: harness.Dest("wrap1", "wrapAsApiGateway", true)},
+		{Prefix: "/wrap2/", AWS: harness.Dest("wrap2", "wrapAsApiGateway", true, "payloadFormatVersion", "2.0")},
+		{Prefix: "/wrapalb/", AWS: harness.Dest("wrapalb", "wrapAsAlb", true)},
+		{Prefix: "/wrapalbmulti/", AWS: harness.Dest("wrapalbmulti", "wrapAsAlb", true, "albMultiValueHeaders", true)},
+		{Exact: "/walk-v1", AWS: apigw("walk")},
+		{Exact: "/walk-alb", AWS: alb("walk")},
+		{Exact: "/walk-v2", AWS: v2("walk")},
+		{Exact: "/cookies-v1", AWS: apigw("cookies-v1")},
+		{Exact: "/cookies-alb", AWS: alb("cookies-alb", "albMultiValueHeaders", true)},
+		{Exact: "/cookies-v2", AWS: v2("cookies-v2")},
+		{Exact: "/b64-v1", AWS: apigw("b64")},
+		{Exact: "/b64-alb", AWS: alb("b64")},
+		{Exact: "/fn-error", AWS: harness.Dest("fn-error")},
+		{Exact: "/fn-error-unwrap", AWS: apigw("fn-error")},
+		{Exact: "/fn-timeout", AWS: harness.Dest("fn-timeout")},
+		{Exact: "/fn-timeout-unwrap", AWS: apigw("fn-timeout")},
+		{Exact: "/throttle-then-ok", AWS: harness.Dest("throttle-then-ok")},
+		{Exact: "/throttle-always", AWS: harness.Dest("throttle-always"), Timeout: "1s"},
+		{Exact: "/lambda-404", AWS: harness.Dest("lambda-404")},
+		{Exact: "/lambda-403", AWS: harness.Dest("lambda-403")},
+		{Exact: "/lambda-413", AWS: harness.Dest("lambda-413")},
+		{Exact: "/lambda-500", AWS: harness.Dest("lambda-500")},
+		{Exact: "/bad-notjson-v1", AWS: apigw("bad-notjson")},
+		{Exact: "/bad-notjson-alb", AWS: alb("bad-notjson")},
+		{Exact: "/bad-status-v1", AWS: apigw("bad-status")},
+		{Exact: "/bad-status-alb", AWS: alb("bad-status")},
+		{Exact: "/bad-crlf-v1", AWS: apigw("bad-crlf")},
+		{Exact: "/bad-crlf-alb", AWS: alb("bad-crlf")},
+		{Exact: "/bad-b64-v1", AWS: apigw("bad-b64")},
+		{Exact: "/bad-b64-alb", AWS: alb("bad-b64")},
+		{Exact: "/async", AWS: harness.Dest("async-fn", "invocationStyle", "ASYNC")},
+		{Exact: "/big-sync", AWS: harness.Dest("big-sync")},
+		{Exact: "/big-async", AWS: harness.Dest("big-async", "invocationStyle", "ASYNC")},
+		{Exact: "/slow", AWS: harness.Dest("slow-fn"), Timeout: "1s"},
+		{Exact: "/qualifier-latest", AWS: harness.Dest("qualifier-latest")},
+		{Exact: "/token", Upstream: "up-token", AWS: harness.Dest("token-fn")},
+		{Exact: "/arn", Upstream: "up-arn", AWS: harness.Dest("arn-fn")},
+		{Exact: "/wrong-key", Upstream: "up-wrongkey", AWS: harness.Dest("wrongkey-fn")},
+		{Exact: "/wrong-key-same-id", Upstream: "up-wrongkey-same-id", AWS: harness.Dest("wrongkey-same-id-fn")},
+		{Exact: "/down", Upstream: "up-down", AWS: harness.Dest("down-fn")},
+	}
+	var fns []harness.Fn
 	for i := range routes {
-		if routes[i].upstream == "" {
-			routes[i].upstream = "up-main"
-			l := routes[i].aws["logicalName"].(string)
-			f := fn{logical: l, name: l}
+		if routes[i].Upstream == "" {
+			routes[i].Upstream = "up-main"
+			l := routes[i].AWS["logicalName"].(string)
+			f := harness.Fn{Logical: l, Name: l}
 			switch l {
 			case "wrap1", "wrap2", "wrapalb", "wrapalbmulti":
 				// A qualifier must never show in the event (gloo#7446).
-				f.qualifier = "prod"
+				f.Qualifier = "prod"
 			case "qualifier-latest":
-				f.name, f.qualifier = "plain-fn", "$LATEST"
+				f.Name, f.Qualifier = "plain-fn", "$LATEST"
 			}
 			if !containsFn(fns, l) {
 				fns = append(fns, f)
@@ -114,61 +122,61 @@ func setupDataPlane(t *testing.T) *dataPlane {
 	}
 
 	g := startGateway(t, false)
-	g.apply(t,
-		awsSecret("creds-main", mainKeyID, mainSecret, ""),
-		awsSecret("creds-token", tokenKeyID, tokenSecret, sessionToken),
-		awsSecret("creds-wrong", otherKeyID, wrongSecret, ""),
-		awsSecret("creds-wrong-same-id", mainKeyID, wrongSecret, ""),
-		upstream("up-main", "creds-main", stub.URL(), fns, nil),
-		upstream("up-token", "creds-token", stub.URL(), []fn{{"token-fn", "token-fn", ""}}, nil),
+	g.Apply(t,
+		harness.AWSSecret("creds-main", mainKeyID, mainSecret, ""),
+		harness.AWSSecret("creds-token", tokenKeyID, tokenSecret, sessionToken),
+		harness.AWSSecret("creds-wrong", otherKeyID, wrongSecret, ""),
+		harness.AWSSecret("creds-wrong-same-id", mainKeyID, wrongSecret, ""),
+		harness.Upstream("up-main", "creds-main", stub.URL(), fns, nil),
+		harness.Upstream("up-token", "creds-token", stub.URL(), []harness.Fn{{Logical: "token-fn", Name: "token-fn"}}, nil),
 		// awsAccountId turns the name into an ARN; the qualifier rides along.
-		upstream("up-arn", "creds-main", stub.URL(), []fn{{"arn-fn", "arn-fn", "live"}}, obj{"awsAccountId": accountID}),
-		upstream("up-wrongkey", "creds-wrong", stub.URL(), []fn{{"wrongkey-fn", "wrongkey-fn", ""}}, nil),
+		harness.Upstream("up-arn", "creds-main", stub.URL(), []harness.Fn{{Logical: "arn-fn", Name: "arn-fn", Qualifier: "live"}}, harness.Obj{"awsAccountId": accountID}),
+		harness.Upstream("up-wrongkey", "creds-wrong", stub.URL(), []harness.Fn{{Logical: "wrongkey-fn", Name: "wrongkey-fn"}}, nil),
 		// Same access key id as creds-main, another secret key: what a
 		// typo in aws_secret_access_key gives.
-		upstream("up-wrongkey-same-id", "creds-wrong-same-id", stub.URL(), []fn{{"wrongkey-same-id-fn", "wrongkey-same-id-fn", ""}}, nil),
-		upstream("up-down", "creds-main", "http://"+closedPort(t), []fn{{"down-fn", "down-fn", ""}}, nil),
-		virtualService("dp", []string{"*"}, nil, routes...),
+		harness.Upstream("up-wrongkey-same-id", "creds-wrong-same-id", stub.URL(), []harness.Fn{{Logical: "wrongkey-same-id-fn", Name: "wrongkey-same-id-fn"}}, nil),
+		harness.Upstream("up-down", "creds-main", "http://"+harness.ClosedPort(t), []harness.Fn{{Logical: "down-fn", Name: "down-fn"}}, nil),
+		harness.VirtualService("dp", []string{"*"}, nil, routes...),
 	)
 	for _, u := range []string{"up-main", "up-token", "up-arn", "up-wrongkey", "up-wrongkey-same-id", "up-down"} {
-		g.waitState(t, "upstream", ns, u, "Accepted")
+		g.WaitState(t, "upstream", harness.Namespace, u, "Accepted")
 	}
-	if st, why := g.waitState(t, "vs", ns, "dp", "Accepted", "Warning", "Rejected"); st != "Accepted" {
+	if st, why := g.WaitState(t, "vs", harness.Namespace, "dp", "Accepted", "Warning", "Rejected"); st != "Accepted" {
 		t.Fatalf("virtual service dp: %s: %s", st, why)
 	}
 
 	// Canned answers.
 	for _, f := range []string{"pass-echo", "pass-empty", "headers-echo", "vector-echo", "wrap1", "wrap2", "wrapalb", "wrapalbmulti", "big-sync", "plain-fn", "token-fn", arnFunction} {
-		stub.On(f, Echo)
+		stub.On(f, harness.Echo)
 	}
-	stub.On("walk", LambdaOK(walkthroughPayload))
-	stub.On("cookies-v1", LambdaOK(`{"statusCode":200,"multiValueHeaders":{"Set-Cookie":["a=1; Path=/","b=2; HttpOnly"]},"body":"ok"}`))
-	stub.On("cookies-alb", LambdaOK(`{"statusCode":200,"statusDescription":"200 OK","multiValueHeaders":{"set-cookie":["a=1; Path=/","b=2; HttpOnly"]},"body":"ok","isBase64Encoded":false}`))
-	stub.On("cookies-v2", LambdaOK(`{"statusCode":200,"cookies":["a=1; Path=/","b=2; HttpOnly"],"body":"ok"}`))
-	stub.On("b64", LambdaOK(`{"statusCode":200,"headers":{"Content-Type":"application/octet-stream"},"body":"AAEC/w==","isBase64Encoded":true}`))
-	stub.On("fn-error", FunctionError(functionErrorPayload))
-	stub.On("fn-timeout", FunctionError(functionTimeoutPayload))
-	stub.On("throttle-then-ok", throttleThen(3, LambdaOK(`{"ok":true}`)))
-	stub.On("throttle-always", throttleThen(1<<30, nil))
-	stub.On("lambda-404", APIError(404, "ResourceNotFoundException", `{"Type":"User","Message":"Function not found: arn:aws:lambda:us-east-1:123456789012:function:lambda-404"}`))
-	stub.On("lambda-403", APIError(403, "AccessDeniedException", `{"Type":"User","Message":"User: arn:aws:iam::123456789012:user/gw is not authorized to perform: lambda:InvokeFunction"}`))
-	stub.On("lambda-413", APIError(413, "RequestTooLargeException", `{"Type":"User","message":"`+lambda413Message+`"}`))
-	stub.On("lambda-500", APIError(500, "ServiceException", `{"Type":"Service","Message":"internal error"}`))
-	stub.On("bad-notjson", LambdaOK(`this is not JSON`))
-	stub.On("bad-status", LambdaOK(`{"statusCode":"abc","body":"x"}`))
-	stub.On("bad-crlf", LambdaOK(`{"statusCode":200,"headers":{"X-Evil":"a\r\nInjected: yes"},"multiValueHeaders":{"X-Evil":["a\r\nInjected: yes"]},"body":"x"}`))
-	stub.On("bad-b64", LambdaOK(`{"statusCode":200,"body":"!!!not base64!!!","isBase64Encoded":true}`))
-	stub.On("async-fn", AsyncAccepted)
-	stub.On("big-async", AsyncAccepted)
-	stub.On("slow-fn", slow(20*time.Second, LambdaOK(`{}`)))
-	stub.On("wrongkey-fn", Echo)
-	stub.On("wrongkey-same-id-fn", Echo)
+	stub.On("walk", harness.LambdaOK(walkthroughPayload))
+	stub.On("cookies-v1", harness.LambdaOK(`{"statusCode":200,"multiValueHeaders":{"Set-Cookie":["a=1; Path=/","b=2; HttpOnly"]},"body":"ok"}`))
+	stub.On("cookies-alb", harness.LambdaOK(`{"statusCode":200,"statusDescription":"200 OK","multiValueHeaders":{"set-cookie":["a=1; Path=/","b=2; HttpOnly"]},"body":"ok","isBase64Encoded":false}`))
+	stub.On("cookies-v2", harness.LambdaOK(`{"statusCode":200,"cookies":["a=1; Path=/","b=2; HttpOnly"],"body":"ok"}`))
+	stub.On("b64", harness.LambdaOK(`{"statusCode":200,"headers":{"Content-Type":"application/octet-stream"},"body":"AAEC/w==","isBase64Encoded":true}`))
+	stub.On("fn-error", harness.FunctionError(functionErrorPayload))
+	stub.On("fn-timeout", harness.FunctionError(functionTimeoutPayload))
+	stub.On("throttle-then-ok", harness.ThrottleThen(3, harness.LambdaOK(`{"ok":true}`)))
+	stub.On("throttle-always", harness.ThrottleThen(1<<30, nil))
+	stub.On("lambda-404", harness.APIError(404, "ResourceNotFoundException", `{"Type":"User","Message":"Function not found: arn:aws:lambda:us-east-1:123456789012:function:lambda-404"}`))
+	stub.On("lambda-403", harness.APIError(403, "AccessDeniedException", `{"Type":"User","Message":"User: arn:aws:iam::123456789012:user/gw is not authorized to perform: lambda:InvokeFunction"}`))
+	stub.On("lambda-413", harness.APIError(413, "RequestTooLargeException", `{"Type":"User","message":"`+lambda413Message+`"}`))
+	stub.On("lambda-500", harness.APIError(500, "ServiceException", `{"Type":"Service","Message":"internal error"}`))
+	stub.On("bad-notjson", harness.LambdaOK(`this is not JSON`))
+	stub.On("bad-status", harness.LambdaOK(`{"statusCode":"abc","body":"x"}`))
+	stub.On("bad-crlf", harness.LambdaOK(`{"statusCode":200,"headers":{"X-Evil":"a\r\nInjected: yes"},"multiValueHeaders":{"X-Evil":["a\r\nInjected: yes"]},"body":"x"}`))
+	stub.On("bad-b64", harness.LambdaOK(`{"statusCode":200,"body":"!!!not base64!!!","isBase64Encoded":true}`))
+	stub.On("async-fn", harness.AsyncAccepted)
+	stub.On("big-async", harness.AsyncAccepted)
+	stub.On("slow-fn", harness.Slow(20*time.Second, harness.LambdaOK(`{}`)))
+	stub.On("wrongkey-fn", harness.Echo)
+	stub.On("wrongkey-same-id-fn", harness.Echo)
 	return &dataPlane{g: g, stub: stub}
 }
 
-func containsFn(fns []fn, l string) bool {
+func containsFn(fns []harness.Fn, l string) bool {
 	for _, f := range fns {
-		if f.logical == l {
+		if f.Logical == l {
 			return true
 		}
 	}
@@ -177,7 +185,7 @@ func containsFn(fns []fn, l string) bool {
 
 // checkSigned asserts what every Invoke request must be: signed with a
 // signature the stub verified, for the right invocation type.
-func checkSigned(t testing.TB, rec *Received, invocationType string) {
+func checkSigned(t testing.TB, rec *harness.Received, invocationType string) {
 	t.Helper()
 	if rec.SigErr != "" {
 		t.Errorf("SigV4 verification of the Invoke request failed: %s (Authorization %q)", rec.SigErr, rec.Header.Get("Authorization"))
@@ -192,7 +200,7 @@ var requestIDRe = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a
 // checkGatewayError asserts a gateway error response byte for byte: the
 // status, the headers (extra ones such as Retry-After included) and the JSON
 // body, whose only variable part is the request id.
-func checkGatewayError(t testing.TB, resp *rawResponse, status int, code, message string, extra http.Header) {
+func checkGatewayError(t testing.TB, resp *harness.RawResponse, status int, code, message string, extra http.Header) {
 	t.Helper()
 	if resp.StatusCode != status {
 		t.Errorf("status = %d, want %d (body %s)", resp.StatusCode, status, resp.Body)
@@ -232,7 +240,7 @@ func TestDataPlane(t *testing.T) {
 			body = append(body, byte(i))
 		}
 		body = append(body, []byte(`{"hello":"world"}`)...)
-		resp := do(t, "POST", g.URL+"/pass-echo", bytes.NewReader(body), map[string]string{"Content-Type": "text/plain"})
+		resp := harness.Do(t, "POST", g.URL+"/pass-echo", bytes.NewReader(body), map[string]string{"Content-Type": "text/plain"})
 		rec := stub.Only(t, "pass-echo")
 		checkSigned(t, rec, "RequestResponse")
 		if !bytes.Equal(rec.Body, body) {
@@ -325,7 +333,7 @@ func TestDataPlane(t *testing.T) {
 	})
 
 	t.Run("session token, qualifier and ARN names", func(t *testing.T) {
-		resp := do(t, "POST", g.URL+"/token", strings.NewReader(`{"a":1}`), nil)
+		resp := harness.Do(t, "POST", g.URL+"/token", strings.NewReader(`{"a":1}`), nil)
 		if resp.StatusCode != 200 {
 			t.Errorf("token route: %d %s", resp.StatusCode, resp.Body)
 		}
@@ -338,7 +346,7 @@ func TestDataPlane(t *testing.T) {
 			t.Errorf("the session token is not signed: %s", rec.Header.Get("Authorization"))
 		}
 
-		resp = do(t, "POST", g.URL+"/arn", strings.NewReader(`{"a":2}`), nil)
+		resp = harness.Do(t, "POST", g.URL+"/arn", strings.NewReader(`{"a":2}`), nil)
 		if resp.StatusCode != 200 || string(resp.Body) != `{"a":2}` {
 			t.Errorf("arn route: %d %s", resp.StatusCode, resp.Body)
 		}
@@ -351,7 +359,7 @@ func TestDataPlane(t *testing.T) {
 			t.Errorf("query = %q, want Qualifier=live", rec.RawQuery)
 		}
 
-		resp = do(t, "POST", g.URL+"/qualifier-latest", strings.NewReader(`{}`), nil)
+		resp = harness.Do(t, "POST", g.URL+"/qualifier-latest", strings.NewReader(`{}`), nil)
 		if resp.StatusCode != 200 {
 			t.Errorf("qualifier route: %d %s", resp.StatusCode, resp.Body)
 		}
@@ -552,7 +560,7 @@ func TestDataPlane(t *testing.T) {
 			if body == nil {
 				body = strings.NewReader(`{"q":1}`)
 			}
-			resp := do(t, "POST", g.URL+tc.path, body, nil)
+			resp := harness.Do(t, "POST", g.URL+tc.path, body, nil)
 			checkGatewayError(t, resp, tc.status, tc.code, tc.msg, tc.extra)
 			for _, f := range tc.functions {
 				if n := len(stub.Requests(f)); n != 0 {
@@ -574,7 +582,7 @@ func TestDataPlane(t *testing.T) {
 		// aws-sdk-go-v2's v4.Signer caches the derived signing key per
 		// region/service, checking only the access key id and the day,
 		// so a shared Signer signs this upstream with creds-main's key.
-		resp := do(t, "POST", g.URL+"/wrong-key-same-id", strings.NewReader(`{"q":1}`), nil)
+		resp := harness.Do(t, "POST", g.URL+"/wrong-key-same-id", strings.NewReader(`{"q":1}`), nil)
 		recs := stub.Requests("wrongkey-same-id-fn")
 		if len(recs) != 1 || recs[0].SigErr != "signature mismatch" {
 			var got []string
@@ -587,7 +595,7 @@ func TestDataPlane(t *testing.T) {
 	})
 
 	t.Run("error/function error passthrough", func(t *testing.T) {
-		resp := do(t, "POST", g.URL+"/fn-error", strings.NewReader(`{}`), nil)
+		resp := harness.Do(t, "POST", g.URL+"/fn-error", strings.NewReader(`{}`), nil)
 		if resp.StatusCode != 502 || string(resp.Body) != functionErrorPayload {
 			t.Errorf("got %d %q, want 502 and the function's error payload", resp.StatusCode, resp.Body)
 		}
@@ -597,7 +605,7 @@ func TestDataPlane(t *testing.T) {
 	})
 
 	t.Run("error/function timeout passthrough", func(t *testing.T) {
-		resp := do(t, "POST", g.URL+"/fn-timeout", strings.NewReader(`{}`), nil)
+		resp := harness.Do(t, "POST", g.URL+"/fn-timeout", strings.NewReader(`{}`), nil)
 		if resp.StatusCode != 504 || string(resp.Body) != functionTimeoutPayload {
 			t.Errorf("got %d %q, want 504 and the function's error payload", resp.StatusCode, resp.Body)
 		}
@@ -605,7 +613,7 @@ func TestDataPlane(t *testing.T) {
 	})
 
 	t.Run("error/throttled then ok is retried", func(t *testing.T) {
-		resp := do(t, "POST", g.URL+"/throttle-then-ok", strings.NewReader(`{"r":1}`), nil)
+		resp := harness.Do(t, "POST", g.URL+"/throttle-then-ok", strings.NewReader(`{"r":1}`), nil)
 		if resp.StatusCode != 200 || string(resp.Body) != `{"ok":true}` {
 			t.Errorf("got %d %q, want 200 {\"ok\":true} after retries", resp.StatusCode, resp.Body)
 		}
@@ -623,7 +631,7 @@ func TestDataPlane(t *testing.T) {
 
 	t.Run("error/throttled until the route timeout", func(t *testing.T) {
 		start := time.Now()
-		resp := do(t, "POST", g.URL+"/throttle-always", strings.NewReader(`{}`), nil)
+		resp := harness.Do(t, "POST", g.URL+"/throttle-always", strings.NewReader(`{}`), nil)
 		elapsed := time.Since(start)
 		checkGatewayError(t, resp, 429, "Throttled", "the function is throttled; retry later", http.Header{"Retry-After": {"1"}})
 		if n := len(stub.Requests("throttle-always")); n < 2 {
@@ -650,7 +658,7 @@ func TestDataPlane(t *testing.T) {
 	}
 	for _, tc := range malformed {
 		t.Run("error/malformed output/"+tc.name, func(t *testing.T) {
-			resp := do(t, "POST", g.URL+tc.path, strings.NewReader(`{}`), nil)
+			resp := harness.Do(t, "POST", g.URL+tc.path, strings.NewReader(`{}`), nil)
 			var b struct{ Message, Code string }
 			_ = json.Unmarshal(resp.Body, &b)
 			if !strings.HasPrefix(b.Message, "malformed Lambda response: ") || !strings.Contains(strings.ToLower(b.Message), strings.ToLower(tc.problem)) {
@@ -669,7 +677,7 @@ func TestDataPlane(t *testing.T) {
 	}
 
 	t.Run("async", func(t *testing.T) {
-		resp := do(t, "POST", g.URL+"/async", strings.NewReader(`{"e":1}`), nil)
+		resp := harness.Do(t, "POST", g.URL+"/async", strings.NewReader(`{"e":1}`), nil)
 		if resp.StatusCode != 202 || len(resp.Body) != 0 {
 			t.Errorf("got %d %q, want 202 and an empty body", resp.StatusCode, resp.Body)
 		}
@@ -683,7 +691,7 @@ func TestDataPlane(t *testing.T) {
 
 	t.Run("payload limits are inclusive", func(t *testing.T) {
 		stub.Reset("big-async")
-		resp := do(t, "POST", g.URL+"/big-async", bytes.NewReader(bytes.Repeat([]byte("a"), maxAsync)), nil)
+		resp := harness.Do(t, "POST", g.URL+"/big-async", bytes.NewReader(bytes.Repeat([]byte("a"), maxAsync)), nil)
 		if resp.StatusCode != 202 {
 			t.Errorf("exactly 256 KiB async: %d %s, want 202", resp.StatusCode, resp.Body)
 		}
@@ -691,16 +699,14 @@ func TestDataPlane(t *testing.T) {
 			t.Errorf("the stub received %d bytes", len(rec.Body))
 		}
 		stub.Reset("big-sync")
-		resp = do(t, "POST", g.URL+"/big-sync", bytes.NewReader(bytes.Repeat([]byte("b"), maxSync)), nil)
+		resp = harness.Do(t, "POST", g.URL+"/big-sync", bytes.NewReader(bytes.Repeat([]byte("b"), maxSync)), nil)
 		if resp.StatusCode != 200 || len(resp.Body) != maxSync {
 			t.Errorf("exactly 6 MiB sync: %d (%d bytes), want 200 and the echo", resp.StatusCode, len(resp.Body))
 		}
 	})
 
 	t.Run("every other Invoke request verified", func(t *testing.T) {
-		stub.mu.Lock()
-		defer stub.mu.Unlock()
-		for _, rec := range stub.log {
+		for _, rec := range stub.All() {
 			if rec.Function == "wrongkey-fn" || rec.Function == "wrongkey-same-id-fn" {
 				continue
 			}

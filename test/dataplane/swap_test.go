@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/lambdagate/lambdagate/test/harness"
 )
 
 // TestHotSwap hammers a stable route while 50 configuration changes are
@@ -19,29 +21,29 @@ import (
 func TestHotSwap(t *testing.T) {
 	t.Parallel()
 	const changes = 50
-	stub := NewLambdaStub(t)
+	stub := harness.NewLambdaStub(t)
 	keyID := func(i int) string { return fmt.Sprintf("AKIDSWAP%010d", i) }
 	secretKey := func(i int) string { return fmt.Sprintf("swap-secret-%d", i) }
 	for i := 0; i <= changes; i++ {
 		stub.Accept(keyID(i), secretKey(i), "")
 	}
-	stub.On("stable-fn", Echo)
-	stub.On("other-fn", LambdaOK(`{"other":true}`))
+	stub.On("stable-fn", harness.Echo)
+	stub.On("other-fn", harness.LambdaOK(`{"other":true}`))
 
 	g := startGateway(t, false)
-	vs := func(i int) obj {
-		routes := []rt{{exact: "/stable", upstream: "up", aws: dest("stable-fn")}}
+	vs := func(i int) harness.Obj {
+		routes := []harness.Route{{Exact: "/stable", Upstream: "up", AWS: harness.Dest("stable-fn")}}
 		// A header matcher whose value changes with every VS change.
-		routes = append(routes, rt{exact: "/header", upstream: "up", aws: dest("other-fn"),
-			headers: []obj{{"name": "X-Version", "value": fmt.Sprintf("v%d", i)}}})
+		routes = append(routes, harness.Route{Exact: "/header", Upstream: "up", AWS: harness.Dest("other-fn"),
+			Headers: []harness.Obj{{"name": "X-Version", "value": fmt.Sprintf("v%d", i)}}})
 		if i%2 == 1 {
-			routes = append(routes, rt{prefix: "/other", upstream: "up", aws: dest("other-fn")})
+			routes = append(routes, harness.Route{Prefix: "/other", Upstream: "up", AWS: harness.Dest("other-fn")})
 		}
-		return virtualService("swap", []string{"*"}, nil, routes...)
+		return harness.VirtualService("swap", []string{"*"}, nil, routes...)
 	}
-	fns := []fn{{"stable-fn", "stable-fn", ""}, {"other-fn", "other-fn", ""}}
-	g.apply(t, awsSecret("creds", keyID(0), secretKey(0), ""), upstream("up", "creds", stub.URL(), fns, nil), vs(0))
-	if st, why := g.waitState(t, "vs", ns, "swap", "Accepted", "Warning", "Rejected"); st != "Accepted" {
+	fns := []harness.Fn{{Logical: "stable-fn", Name: "stable-fn"}, {Logical: "other-fn", Name: "other-fn"}}
+	g.Apply(t, harness.AWSSecret("creds", keyID(0), secretKey(0), ""), harness.Upstream("up", "creds", stub.URL(), fns, nil), vs(0))
+	if st, why := g.WaitState(t, "vs", harness.Namespace, "swap", "Accepted", "Warning", "Rejected"); st != "Accepted" {
 		t.Fatalf("virtual service swap: %s: %s", st, why)
 	}
 
@@ -61,7 +63,7 @@ func TestHotSwap(t *testing.T) {
 			for i := 0; ctx.Err() == nil && sent.Add(1) <= maxRequests; i++ {
 				body := fmt.Sprintf(`{"worker":%d,"i":%d}`, w, i)
 				req, _ := http.NewRequestWithContext(ctx, "POST", g.URL+"/stable", strings.NewReader(body))
-				resp, err := client.Do(req)
+				resp, err := harness.Client.Do(req)
 				if err != nil {
 					if ctx.Err() != nil {
 						return // the test is over, not a failure
@@ -88,22 +90,22 @@ func TestHotSwap(t *testing.T) {
 		switch i % 3 {
 		case 0:
 			// Rotate the credentials: a new key pair, as IAM issues.
-			g.apply(t, awsSecret("creds", keyID(i), secretKey(i), ""))
+			g.Apply(t, harness.AWSSecret("creds", keyID(i), secretKey(i), ""))
 		default:
-			g.apply(t, vs(i))
+			g.Apply(t, vs(i))
 		}
 	}
 	last := changes - changes%3
-	g.waitState(t, "vs", ns, "swap", "Accepted")
+	g.WaitState(t, "vs", harness.Namespace, "swap", "Accepted")
 	// The last changes are served: the last key pair signs, the header
 	// matcher wants the last VS version's value.
 	lastVS := changes
 	if lastVS%3 == 0 {
 		lastVS--
 	}
-	eventually(t, 10*time.Second, func() error {
+	harness.Eventually(t, 10*time.Second, func() error {
 		stub.Reset("other-fn")
-		resp := do(t, "GET", g.URL+"/header", nil, map[string]string{"X-Version": fmt.Sprintf("v%d", lastVS)})
+		resp := harness.Do(t, "GET", g.URL+"/header", nil, map[string]string{"X-Version": fmt.Sprintf("v%d", lastVS)})
 		if resp.StatusCode != 200 {
 			return fmt.Errorf("header route for v%d: %d %s", lastVS, resp.StatusCode, resp.Body)
 		}
@@ -130,18 +132,18 @@ func TestHotSwap(t *testing.T) {
 // the last good version serving, while the status says what is wrong.
 func TestBadUpdateKeepsLastGood(t *testing.T) {
 	t.Parallel()
-	stub := NewLambdaStub(t)
+	stub := harness.NewLambdaStub(t)
 	stub.Accept(mainKeyID, mainSecret, "")
-	stub.On("good-fn", LambdaOK(`{"good":true}`))
+	stub.On("good-fn", harness.LambdaOK(`{"good":true}`))
 	g := startGateway(t, false)
-	good := virtualService("keep", []string{"*"}, nil, rt{exact: "/good", upstream: "up", aws: dest("good-fn")})
-	g.apply(t, awsSecret("creds", mainKeyID, mainSecret, ""), upstream("up", "creds", stub.URL(), []fn{{"good-fn", "good-fn", ""}}, nil), good)
-	if st, why := g.waitState(t, "vs", ns, "keep", "Accepted", "Warning", "Rejected"); st != "Accepted" {
+	good := harness.VirtualService("keep", []string{"*"}, nil, harness.Route{Exact: "/good", Upstream: "up", AWS: harness.Dest("good-fn")})
+	g.Apply(t, harness.AWSSecret("creds", mainKeyID, mainSecret, ""), harness.Upstream("up", "creds", stub.URL(), []harness.Fn{{Logical: "good-fn", Name: "good-fn"}}, nil), good)
+	if st, why := g.WaitState(t, "vs", harness.Namespace, "keep", "Accepted", "Warning", "Rejected"); st != "Accepted" {
 		t.Fatalf("virtual service keep: %s: %s", st, why)
 	}
 	serving := func(t *testing.T) {
 		t.Helper()
-		resp := do(t, "GET", g.URL+"/good", nil, nil)
+		resp := harness.Do(t, "GET", g.URL+"/good", nil, nil)
 		if resp.StatusCode != 200 || string(resp.Body) != `{"good":true}` {
 			t.Errorf("the last good route no longer serves: %d %s", resp.StatusCode, resp.Body)
 		}
@@ -150,27 +152,27 @@ func TestBadUpdateKeepsLastGood(t *testing.T) {
 
 	bad := []struct {
 		name string
-		vs   obj
+		vs   harness.Obj
 	}{
-		{"sslConfig secret missing", virtualService("keep", []string{"*"}, obj{"secretRef": obj{"name": "no-such-secret", "namespace": ns}},
-			rt{exact: "/good", upstream: "up", aws: dest("good-fn")})},
-		{"upstream missing", virtualService("keep", []string{"*"}, nil,
-			rt{exact: "/good", upstream: "no-such-upstream", aws: dest("good-fn")})},
-		{"function missing", virtualService("keep", []string{"*"}, nil,
-			rt{exact: "/good", upstream: "up", aws: dest("no-such-function")})},
+		{"sslConfig secret missing", harness.VirtualService("keep", []string{"*"}, harness.Obj{"secretRef": harness.Obj{"name": "no-such-secret", "namespace": harness.Namespace}},
+			harness.Route{Exact: "/good", Upstream: "up", AWS: harness.Dest("good-fn")})},
+		{"upstream missing", harness.VirtualService("keep", []string{"*"}, nil,
+			harness.Route{Exact: "/good", Upstream: "no-such-upstream", AWS: harness.Dest("good-fn")})},
+		{"function missing", harness.VirtualService("keep", []string{"*"}, nil,
+			harness.Route{Exact: "/good", Upstream: "up", AWS: harness.Dest("no-such-function")})},
 	}
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {
-			g.apply(t, tc.vs)
-			st, why := g.waitState(t, "vs", ns, "keep", "Accepted", "Warning", "Rejected")
+			g.Apply(t, tc.vs)
+			st, why := g.WaitState(t, "vs", harness.Namespace, "keep", "Accepted", "Warning", "Rejected")
 			t.Logf("status after the bad update: %s: %s", st, why)
 			if st == "Accepted" {
 				t.Errorf("a bad update is Accepted")
 			}
 			serving(t)
 			// Back to the good version before the next case.
-			g.apply(t, good)
-			g.waitState(t, "vs", ns, "keep", "Accepted")
+			g.Apply(t, good)
+			g.WaitState(t, "vs", harness.Namespace, "keep", "Accepted")
 			serving(t)
 		})
 	}
@@ -181,26 +183,26 @@ func TestBadUpdateKeepsLastGood(t *testing.T) {
 func TestSecretFixTakesEffect(t *testing.T) {
 	t.Parallel()
 	const id, right = "AKIDFIX00000000000", "the-right-secret"
-	stub := NewLambdaStub(t)
+	stub := harness.NewLambdaStub(t)
 	stub.Accept(id, right, "")
-	stub.On("fix-fn", LambdaOK(`{"fixed":true}`))
+	stub.On("fix-fn", harness.LambdaOK(`{"fixed":true}`))
 	g := startGateway(t, false)
-	g.apply(t,
-		awsSecret("creds", id, "a-typo-in-the-secret", ""),
-		upstream("up", "creds", stub.URL(), []fn{{"fix-fn", "fix-fn", ""}}, nil),
-		virtualService("fix", []string{"*"}, nil, rt{exact: "/fix", upstream: "up", aws: dest("fix-fn")}),
+	g.Apply(t,
+		harness.AWSSecret("creds", id, "a-typo-in-the-secret", ""),
+		harness.Upstream("up", "creds", stub.URL(), []harness.Fn{{Logical: "fix-fn", Name: "fix-fn"}}, nil),
+		harness.VirtualService("fix", []string{"*"}, nil, harness.Route{Exact: "/fix", Upstream: "up", AWS: harness.Dest("fix-fn")}),
 	)
-	g.waitState(t, "vs", ns, "fix", "Accepted")
-	resp := do(t, "GET", g.URL+"/fix", nil, nil)
+	g.WaitState(t, "vs", harness.Namespace, "fix", "Accepted")
+	resp := harness.Do(t, "GET", g.URL+"/fix", nil, nil)
 	checkGatewayError(t, resp, 502, "AccessDenied", "Lambda refused the gateway's credentials", nil)
 
-	g.apply(t, awsSecret("creds", id, right, ""))
+	g.Apply(t, harness.AWSSecret("creds", id, right, ""))
 	// The secret has no status; the upstream's status is rewritten only
 	// when it changes, so poll the route.
-	var last *rawResponse
+	var last *harness.RawResponse
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		last = do(t, "GET", g.URL+"/fix", nil, nil)
+		last = harness.Do(t, "GET", g.URL+"/fix", nil, nil)
 		if last.StatusCode == 200 {
 			break
 		}

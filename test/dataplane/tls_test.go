@@ -2,24 +2,19 @@ package dataplane
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lambdagate/lambdagate/test/harness"
 )
 
 // h2cDo sends one POST over HTTP/2 with prior knowledge, in clear text.
-func h2cDo(t testing.TB, addr, path, body string) *rawResponse {
+func h2cDo(t testing.TB, addr, path, body string) *harness.RawResponse {
 	t.Helper()
 	protocols := new(http.Protocols)
 	protocols.SetUnencryptedHTTP2(true)
@@ -37,40 +32,7 @@ func h2cDo(t testing.TB, addr, path, body string) *rawResponse {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &rawResponse{Response: resp, Body: b}
-}
-
-// selfSigned returns a PEM certificate and key for names, and a pool
-// trusting it.
-func selfSigned(t testing.TB, names ...string) (certPEM, keyPEM []byte, pool *x509.CertPool) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: names[0]},
-		DNSNames:              names,
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kb, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	pool = x509.NewCertPool()
-	pool.AddCert(cert)
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), pool
+	return &harness.RawResponse{Response: resp, Body: b}
 }
 
 // TestTLSAndHosts: a virtual service with sslConfig is served on the HTTPS
@@ -78,24 +40,24 @@ func selfSigned(t testing.TB, names ...string) (certPEM, keyPEM []byte, pool *x5
 // service claims get 404 when there is no '*' domain.
 func TestTLSAndHosts(t *testing.T) {
 	t.Parallel()
-	stub := NewLambdaStub(t)
+	stub := harness.NewLambdaStub(t)
 	stub.Accept(mainKeyID, mainSecret, "")
-	stub.On("secure-fn", LambdaOK(`{"secure":true}`))
-	stub.On("plain-fn", LambdaOK(`{"plain":true}`))
-	certPEM, keyPEM, pool := selfSigned(t, "secure.example.com")
+	stub.On("secure-fn", harness.LambdaOK(`{"secure":true}`))
+	stub.On("plain-fn", harness.LambdaOK(`{"plain":true}`))
+	certPEM, keyPEM, pool := harness.SelfSigned(t, "secure.example.com")
 
 	g := startGateway(t, true)
-	g.apply(t,
-		awsSecret("creds", mainKeyID, mainSecret, ""),
-		tlsSecret("tls-cert", certPEM, keyPEM),
-		upstream("up", "creds", stub.URL(), []fn{{"secure-fn", "secure-fn", ""}, {"plain-fn", "plain-fn", ""}}, nil),
-		virtualService("secure", []string{"secure.example.com"}, obj{"secretRef": obj{"name": "tls-cert", "namespace": ns}},
-			rt{prefix: "/", upstream: "up", aws: dest("secure-fn")}),
-		virtualService("plain", []string{"plain.example.com"}, nil,
-			rt{prefix: "/", upstream: "up", aws: dest("plain-fn")}),
+	g.Apply(t,
+		harness.AWSSecret("creds", mainKeyID, mainSecret, ""),
+		harness.TLSSecret("tls-cert", certPEM, keyPEM),
+		harness.Upstream("up", "creds", stub.URL(), []harness.Fn{{Logical: "secure-fn", Name: "secure-fn"}, {Logical: "plain-fn", Name: "plain-fn"}}, nil),
+		harness.VirtualService("secure", []string{"secure.example.com"}, harness.Obj{"secretRef": harness.Obj{"name": "tls-cert", "namespace": harness.Namespace}},
+			harness.Route{Prefix: "/", Upstream: "up", AWS: harness.Dest("secure-fn")}),
+		harness.VirtualService("plain", []string{"plain.example.com"}, nil,
+			harness.Route{Prefix: "/", Upstream: "up", AWS: harness.Dest("plain-fn")}),
 	)
 	for _, vs := range []string{"secure", "plain"} {
-		if st, why := g.waitState(t, "vs", ns, vs, "Accepted", "Warning", "Rejected"); st != "Accepted" {
+		if st, why := g.WaitState(t, "vs", harness.Namespace, vs, "Accepted", "Warning", "Rejected"); st != "Accepted" {
 			t.Fatalf("virtual service %s: %s: %s", vs, st, why)
 		}
 	}
@@ -153,19 +115,19 @@ func TestTLSAndHosts(t *testing.T) {
 	})
 
 	t.Run("the TLS virtual service is not on the HTTP listener", func(t *testing.T) {
-		resp := do(t, "GET", g.URL+"/anything", nil, map[string]string{"Host": "secure.example.com"})
+		resp := harness.Do(t, "GET", g.URL+"/anything", nil, map[string]string{"Host": "secure.example.com"})
 		checkGatewayError(t, resp, 404, "NoRoute", "no route matches this request", nil)
 	})
 
 	t.Run("plain host", func(t *testing.T) {
-		resp := do(t, "POST", g.URL+"/x", strings.NewReader(`{}`), map[string]string{"Host": "plain.example.com:8080"})
+		resp := harness.Do(t, "POST", g.URL+"/x", strings.NewReader(`{}`), map[string]string{"Host": "plain.example.com:8080"})
 		if resp.StatusCode != 200 || string(resp.Body) != `{"plain":true}` {
 			t.Errorf("got %d %q", resp.StatusCode, resp.Body)
 		}
 	})
 
 	t.Run("unknown host without a '*' domain", func(t *testing.T) {
-		resp := do(t, "GET", g.URL+"/x", nil, map[string]string{"Host": "unknown.example.com"})
+		resp := harness.Do(t, "GET", g.URL+"/x", nil, map[string]string{"Host": "unknown.example.com"})
 		checkGatewayError(t, resp, 404, "NoRoute", "no route matches this request", nil)
 	})
 }

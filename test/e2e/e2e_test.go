@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -16,36 +15,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lambdagate/lambdagate/test/harness"
 )
 
-var binary string
-
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "lambdagate-e2e-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binary = filepath.Join(dir, "lambdagate")
-	build := exec.Command("go", "build", "-o", binary, "../../cmd/lambdagate")
-	build.Stdout, build.Stderr = os.Stdout, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building lambdagate:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
-
-// gateway is a running "lambdagate serve".
-type gateway struct {
-	t       *testing.T
-	dataDir string
-	cmd     *exec.Cmd
-	logs    *bytes.Buffer
-	URL     string
-	Admin   string
+	harness.Poll = 100 * time.Millisecond
+	harness.Main(m, nil)
 }
 
 func requireNode(t *testing.T) {
@@ -55,83 +31,14 @@ func requireNode(t *testing.T) {
 	}
 }
 
-func startGateway(t *testing.T, functions string, extra ...string) *gateway {
+// startGateway runs "lambdagate serve" with the local Lambda serving the
+// functions directory and discovery every 500ms, and takes the gateway's
+// URL from "lambdagate proxy url" as the walkthrough does.
+func startGateway(t *testing.T, functions string) *harness.Gateway {
 	t.Helper()
-	g := &gateway{t: t, dataDir: t.TempDir(), logs: &bytes.Buffer{}}
-	args := append([]string{"serve", "--http-addr", "127.0.0.1:0", "--https-addr", "", "--admin-addr", "127.0.0.1:0",
-		"--local-lambda", functions, "--local-lambda-addr", "127.0.0.1:0", "--discovery-interval", "500ms", "--shutdown-grace", "5s"}, extra...)
-	g.cmd = exec.Command(binary, args...)
-	g.cmd.Env = append(os.Environ(), "LAMBDAGATE_DATA_DIR="+g.dataDir)
-	g.cmd.Stdout, g.cmd.Stderr = &lockedWriter{w: g.logs}, &lockedWriter{w: g.logs}
-	if err := g.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(g.stop)
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		out, err := g.run("proxy", "url")
-		if err == nil {
-			g.URL = strings.TrimSpace(out)
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("gateway did not start: %v\n%s\nlogs:\n%s", err, out, g.logs)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	g := harness.Start(t, harness.Options{Args: []string{"--local-lambda", functions, "--local-lambda-addr", "127.0.0.1:0", "--discovery-interval", "500ms"}})
+	g.URL = strings.TrimSpace(g.MustRun(t, "proxy", "url"))
 	return g
-}
-
-func (g *gateway) stop() {
-	if g.cmd.Process == nil || g.cmd.ProcessState != nil {
-		return
-	}
-	_ = g.cmd.Process.Signal(os.Interrupt)
-	done := make(chan error, 1)
-	go func() { done <- g.cmd.Wait() }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		_ = g.cmd.Process.Kill()
-		<-done
-		g.t.Errorf("gateway did not stop within 10s of SIGINT")
-	}
-	if g.t.Failed() {
-		g.t.Logf("gateway logs:\n%s", g.logs)
-	}
-}
-
-// run runs a lambdagate CLI command against the gateway's data dir.
-func (g *gateway) run(args ...string) (string, error) {
-	cmd := exec.Command(binary, args...)
-	cmd.Env = append(os.Environ(), "LAMBDAGATE_DATA_DIR="+g.dataDir)
-	out, err := cmd.CombinedOutput()
-	return string(out), err
-}
-
-func (g *gateway) mustRun(args ...string) string {
-	g.t.Helper()
-	out, err := g.run(args...)
-	if err != nil {
-		g.t.Fatalf("lambdagate %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return out
-}
-
-// eventually retries f until it returns nil or the timeout passes.
-func eventually(t *testing.T, timeout time.Duration, f func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not reached within %s: %v", timeout, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }
 
 // The walkthrough's curl body.
@@ -144,17 +51,17 @@ func TestWalkthrough(t *testing.T) {
 	g := startGateway(t, filepath.Join(root, "examples", "functions"))
 
 	// Step 2: the secret, with the walkthrough's literal placeholder keys.
-	out := g.mustRun("create", "secret", "aws", "--name", "aws-creds", "--namespace", "gloo-system", "--access-key", "$ACCESS_KEY", "--secret-key", "$SECRET_KEY")
+	out := g.MustRun(t, "create", "secret", "aws", "--name", "aws-creds", "--namespace", "gloo-system", "--access-key", "$ACCESS_KEY", "--secret-key", "$SECRET_KEY")
 	if !strings.Contains(out, "aws-creds") {
 		t.Fatalf("create secret output: %q", out)
 	}
 	// Step 3.1, both tabs: glooctl's flags, then the kubectl manifest.
-	g.mustRun("create", "upstream", "aws", "--name", "aws-upstream", "--namespace", "gloo-system", "--aws-region", "us-east-1", "--aws-secret-name", "aws-creds", "--aws-secret-namespace", "gloo-system")
-	g.mustRun("apply", "-f", "testdata/upstream.yaml")
+	g.MustRun(t, "create", "upstream", "aws", "--name", "aws-upstream", "--namespace", "gloo-system", "--aws-region", "us-east-1", "--aws-secret-name", "aws-creds", "--aws-secret-namespace", "gloo-system")
+	g.MustRun(t, "apply", "-f", "testdata/upstream.yaml")
 
 	// Step 3.2: discovery lists echo under spec.aws.lambdaFunctions.
-	eventually(t, 20*time.Second, func() error {
-		out := g.mustRun("get", "upstream", "-n", "gloo-system", "aws-upstream", "-o", "yaml")
+	harness.Eventually(t, 20*time.Second, func() error {
+		out := g.MustRun(t, "get", "upstream", "-n", "gloo-system", "aws-upstream", "-o", "yaml")
 		if !strings.Contains(out, "lambdaFunctionName: echo") || !strings.Contains(out, "logicalName: echo") || !strings.Contains(out, "state: Accepted") {
 			return fmt.Errorf("echo not discovered yet:\n%s", out)
 		}
@@ -166,23 +73,23 @@ func TestWalkthrough(t *testing.T) {
 		{"unwrapAsAlb", "testdata/vs-alb.yaml"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			g.mustRun("apply", "-f", tc.manifest)
+			g.MustRun(t, "apply", "-f", tc.manifest)
 			want := "unwrapAsApiGateway: true"
 			if tc.name == "unwrapAsAlb" {
 				want = "unwrapAsAlb: true"
 			}
-			eventually(t, 10*time.Second, func() error {
-				out := g.mustRun("get", "vs", "aws-route", "-o", "yaml")
+			harness.Eventually(t, 10*time.Second, func() error {
+				out := g.MustRun(t, "get", "vs", "aws-route", "-o", "yaml")
 				if !strings.Contains(out, want) || !strings.Contains(out, "state: Accepted") {
 					return fmt.Errorf("virtual service not accepted yet:\n%s", out)
 				}
 				return nil
 			})
 			// Step 4: the walkthrough's curl.
-			url := strings.TrimSpace(g.mustRun("proxy", "url"))
+			url := strings.TrimSpace(g.MustRun(t, "proxy", "url"))
 			var resp *http.Response
 			var body []byte
-			eventually(t, 10*time.Second, func() error {
+			harness.Eventually(t, 10*time.Second, func() error {
 				req, _ := http.NewRequest("POST", url+"/", strings.NewReader(walkthroughBody))
 				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 				r, err := http.DefaultClient.Do(req)
@@ -215,7 +122,7 @@ func TestCLIAgainstRunningGateway(t *testing.T) {
 	requireNode(t)
 	_, file, _, _ := runtime.Caller(0)
 	g := startGateway(t, filepath.Join(filepath.Dir(file), "..", "..", "examples", "functions"))
-	out, err := g.run("get", "upstream", "nope")
+	out, err := g.Run("", "get", "upstream", "nope")
 	if err == nil || !strings.Contains(out, "Error:") {
 		t.Fatalf("want an error for a missing upstream, got %v: %s", err, out)
 	}
@@ -223,11 +130,11 @@ func TestCLIAgainstRunningGateway(t *testing.T) {
 		PID     int    `json:"pid"`
 		HTTPURL string `json:"httpURL"`
 	}
-	b, err := os.ReadFile(filepath.Join(g.dataDir, "serve.json"))
+	b, err := os.ReadFile(filepath.Join(g.DataDir, "serve.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := json.Unmarshal(b, &state); err != nil || state.PID != g.cmd.Process.Pid {
+	if err := json.Unmarshal(b, &state); err != nil || state.PID != g.Cmd.Process.Pid {
 		t.Fatalf("serve.json = %s (%v)", b, err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

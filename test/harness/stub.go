@@ -1,4 +1,4 @@
-package chaos
+package harness
 
 import (
 	"context"
@@ -20,8 +20,8 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 )
 
-// received is one Invoke request as the stub got it.
-type received struct {
+// Received is one Invoke request as the stub got it.
+type Received struct {
 	Function  string // decoded function name from the path
 	RawPath   string // path as on the wire
 	RawQuery  string
@@ -34,13 +34,13 @@ type received struct {
 	Secret    string // the secret key that verified the signature
 }
 
-// reply is a canned answer.
-type reply func(w http.ResponseWriter, r *http.Request, rec *received, n int)
+// Reply is a canned answer.
+type Reply func(w http.ResponseWriter, r *http.Request, rec *Received, n int)
 
-// lambdaStub is a Lambda Invoke API on loopback. Every request's SigV4
+// LambdaStub is a Lambda Invoke API on loopback. Every request's SigV4
 // signature is recomputed with the SDK signer from the keys the stub
 // knows; a mismatch is answered 403 as AWS does.
-type lambdaStub struct {
+type LambdaStub struct {
 	t      testing.TB
 	srv    *httptest.Server
 	region string
@@ -48,24 +48,26 @@ type lambdaStub struct {
 	mu      sync.Mutex
 	keys    map[string][]string // access key id -> accepted secret keys
 	tokens  map[string]string   // access key id -> required session token
-	replies map[string]reply
-	log     []*received
+	replies map[string]Reply
+	log     []*Received
 	counts  map[string]int
 }
 
-func newLambdaStub(t testing.TB) *lambdaStub {
-	s := &lambdaStub{t: t, region: "us-east-1", keys: map[string][]string{}, tokens: map[string]string{}, replies: map[string]reply{}, counts: map[string]int{}}
+// NewLambdaStub starts a stub on loopback that knows no keys and no
+// functions yet; it stops when the test ends.
+func NewLambdaStub(t testing.TB) *LambdaStub {
+	s := &LambdaStub{t: t, region: "us-east-1", keys: map[string][]string{}, tokens: map[string]string{}, replies: map[string]Reply{}, counts: map[string]int{}}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(s.srv.Close)
 	return s
 }
 
 // URL is the endpointUrl for upstreams.
-func (s *lambdaStub) URL() string { return s.srv.URL }
+func (s *LambdaStub) URL() string { return s.srv.URL }
 
-// accept makes the stub accept the key pair (and require the token when not
+// Accept makes the stub accept the key pair (and require the token when not
 // empty).
-func (s *lambdaStub) accept(id, secret, token string) {
+func (s *LambdaStub) Accept(id, secret, token string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.keys[id] = append(s.keys[id], secret)
@@ -74,18 +76,18 @@ func (s *lambdaStub) accept(id, secret, token string) {
 	}
 }
 
-// on sets the canned answer for a function name (as sent, e.g. an ARN).
-func (s *lambdaStub) on(function string, f reply) {
+// On sets the canned answer for a function name (as sent, e.g. an ARN).
+func (s *LambdaStub) On(function string, f Reply) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.replies[function] = f
 }
 
-// requests returns what the stub received for a function.
-func (s *lambdaStub) requests(function string) []*received {
+// Requests returns what the stub received for a function.
+func (s *LambdaStub) Requests(function string) []*Received {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []*received
+	var out []*Received
 	for _, r := range s.log {
 		if r.Function == function {
 			out = append(out, r)
@@ -94,7 +96,28 @@ func (s *lambdaStub) requests(function string) []*received {
 	return out
 }
 
-func (s *lambdaStub) reset(function string) {
+// Only returns the one request received for function since the last
+// reset, failing the test when there is not exactly one.
+func (s *LambdaStub) Only(t testing.TB, function string) *Received {
+	t.Helper()
+	got := s.Requests(function)
+	if len(got) != 1 {
+		t.Fatalf("the Lambda stub received %d requests for %q, want 1", len(got), function)
+	}
+	return got[0]
+}
+
+// All returns every request the stub received since it started, in order,
+// apart from those forgotten by Reset.
+func (s *LambdaStub) All() []*Received {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]*Received(nil), s.log...)
+}
+
+// Reset forgets the requests received for function and restarts its call
+// count.
+func (s *LambdaStub) Reset(function string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	kept := s.log[:0]
@@ -107,16 +130,17 @@ func (s *lambdaStub) reset(function string) {
 	s.counts[function] = 0
 }
 
-const invokePrefix, invokeSuffix = "/2015-03-31/functions/", "/invocations"
+// InvokePrefix and InvokeSuffix frame the function name in an Invoke path.
+const InvokePrefix, InvokeSuffix = "/2015-03-31/functions/", "/invocations"
 
-func (s *lambdaStub) serve(w http.ResponseWriter, r *http.Request) {
+func (s *LambdaStub) serve(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
 	rawPath, rawQuery, _ := strings.Cut(r.RequestURI, "?")
-	rec := &received{RawPath: rawPath, RawQuery: rawQuery, Host: r.Host, Header: r.Header.Clone(), Body: body}
+	rec := &Received{RawPath: rawPath, RawQuery: rawQuery, Host: r.Host, Header: r.Header.Clone(), Body: body}
 	switch {
 	case len(r.TransferEncoding) > 0:
 		rec.Transfer = "chunked"
@@ -126,8 +150,8 @@ func (s *lambdaStub) serve(w http.ResponseWriter, r *http.Request) {
 	if _, ok := r.Header["Content-Length"]; !ok && r.ContentLength == 0 {
 		rec.Transfer = "no content-length, no body"
 	}
-	if strings.HasPrefix(r.URL.Path, invokePrefix) && strings.HasSuffix(r.URL.Path, invokeSuffix) && r.Method == http.MethodPost {
-		rec.Function = strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, invokePrefix), invokeSuffix)
+	if strings.HasPrefix(r.URL.Path, InvokePrefix) && strings.HasSuffix(r.URL.Path, InvokeSuffix) && r.Method == http.MethodPost {
+		rec.Function = strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, InvokePrefix), InvokeSuffix)
 	}
 	rec.AccessKey, rec.Secret, rec.SigErr = s.verify(r, body)
 
@@ -159,7 +183,7 @@ func (s *lambdaStub) serve(w http.ResponseWriter, r *http.Request) {
 // verify recomputes the request's signature with the SDK signer over the
 // request as received: the same method, escaped path, query and signed
 // headers, the payload's hash and the request's X-Amz-Date.
-func (s *lambdaStub) verify(r *http.Request, body []byte) (accessKey, matched, problem string) {
+func (s *LambdaStub) verify(r *http.Request, body []byte) (accessKey, matched, problem string) {
 	auth := r.Header.Get("Authorization")
 	const algo = "AWS4-HMAC-SHA256 "
 	if !strings.HasPrefix(auth, algo) {
@@ -232,9 +256,9 @@ func (s *lambdaStub) verify(r *http.Request, body []byte) (accessKey, matched, p
 
 // Canned answers.
 
-// lambdaOK answers like a successful synchronous Invoke.
-func lambdaOK(body string) reply {
-	return func(w http.ResponseWriter, r *http.Request, rec *received, n int) {
+// LambdaOK answers like a successful synchronous Invoke.
+func LambdaOK(body string) Reply {
+	return func(w http.ResponseWriter, r *http.Request, rec *Received, n int) {
 		h := w.Header()
 		h.Set("Content-Type", "application/json")
 		h.Set("X-Amzn-Requestid", fmt.Sprintf("stub-%s-%d", sanitize(rec.Function), n))
@@ -244,16 +268,58 @@ func lambdaOK(body string) reply {
 	}
 }
 
-// echo answers with the payload it received.
-func echo(w http.ResponseWriter, r *http.Request, rec *received, n int) {
-	lambdaOK(string(rec.Body))(w, r, rec, n)
+// Echo answers with the payload it received.
+func Echo(w http.ResponseWriter, r *http.Request, rec *Received, n int) {
+	LambdaOK(string(rec.Body))(w, r, rec, n)
 }
 
-const throttleBody = `{"Reason":"ReservedFunctionConcurrentInvocationLimitExceeded","Type":"User","message":"Rate Exceeded."}`
+// AsyncAccepted answers like an Event invocation.
+func AsyncAccepted(w http.ResponseWriter, r *http.Request, rec *Received, n int) {
+	w.Header().Set("X-Amzn-Requestid", "stub-async")
+	w.Header().Set("Content-Length", "0")
+	w.WriteHeader(http.StatusAccepted)
+}
 
-// slow answers after d, or when the caller gives up.
-func slow(d time.Duration, f reply) reply {
-	return func(w http.ResponseWriter, r *http.Request, rec *received, n int) {
+// FunctionError answers like a function that threw (status 200 plus
+// X-Amz-Function-Error).
+func FunctionError(payload string) Reply {
+	return func(w http.ResponseWriter, r *http.Request, rec *Received, n int) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-Amz-Function-Error", "Unhandled")
+		w.Header().Set("X-Amzn-Requestid", "stub-fnerr")
+		w.WriteHeader(http.StatusOK)
+		io.WriteString(w, payload)
+	}
+}
+
+// APIError answers like the Lambda API refusing the call.
+func APIError(status int, typ, body string) Reply {
+	return func(w http.ResponseWriter, r *http.Request, rec *Received, n int) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-Amzn-Errortype", typ)
+		w.Header().Set("X-Amzn-Requestid", "stub-apierr")
+		w.WriteHeader(status)
+		io.WriteString(w, body)
+	}
+}
+
+// ThrottleBody is what Lambda answers with a 429.
+const ThrottleBody = `{"Reason":"ReservedFunctionConcurrentInvocationLimitExceeded","Type":"User","message":"Rate Exceeded."}`
+
+// ThrottleThen answers 429 for the first k calls, then f.
+func ThrottleThen(k int, f Reply) Reply {
+	return func(w http.ResponseWriter, r *http.Request, rec *Received, n int) {
+		if n <= k {
+			APIError(http.StatusTooManyRequests, "TooManyRequestsException", ThrottleBody)(w, r, rec, n)
+			return
+		}
+		f(w, r, rec, n)
+	}
+}
+
+// Slow answers after d, or when the caller gives up.
+func Slow(d time.Duration, f Reply) Reply {
+	return func(w http.ResponseWriter, r *http.Request, rec *Received, n int) {
 		select {
 		case <-time.After(d):
 			f(w, r, rec, n)
@@ -271,8 +337,8 @@ func sanitize(s string) string {
 	}, s)
 }
 
-// closedPort returns a loopback address nothing listens on.
-func closedPort(t testing.TB) string {
+// ClosedPort returns a loopback address nothing listens on.
+func ClosedPort(t testing.TB) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -281,9 +347,3 @@ func closedPort(t testing.TB) string {
 	l.Close()
 	return addr
 }
-
-// Aliases used by replies written in other files.
-type (
-	httpResponseWriter = http.ResponseWriter
-	httpRequest        = http.Request
-)
