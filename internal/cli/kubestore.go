@@ -2,9 +2,11 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -69,12 +71,60 @@ func (k *kubeFlags) check() error {
 	return &usageError{fmt.Errorf("--store %q: must be %s or %s", k.store, storeSQLite, storeKubernetes)}
 }
 
+// electionFlags are serve's leader-election timings in Kubernetes mode.
+// Zero means kube.ElectionOptions' default.
+type electionFlags struct {
+	// leaseDuration is --leader-lease-duration. Default 15s.
+	leaseDuration time.Duration
+	// renewDeadline is --leader-renew-deadline. Default 10s.
+	renewDeadline time.Duration
+	// retryPeriod is --leader-retry-period. Default 2s.
+	retryPeriod time.Duration
+}
+
+func (e *electionFlags) register(f *pflag.FlagSet) {
+	f.DurationVar(&e.leaseDuration, "leader-lease-duration", 0, "with --store=kubernetes: how long the discovery Lease stays valid without renewal, the longest discovery pauses after the leader dies without releasing it (default 15s)")
+	f.DurationVar(&e.renewDeadline, "leader-renew-deadline", 0, "with --store=kubernetes: how long the leader keeps trying to renew the Lease before it stops discovering; less than --leader-lease-duration (default 10s)")
+	f.DurationVar(&e.retryPeriod, "leader-retry-period", 0, "with --store=kubernetes: interval between Lease acquire and renew attempts (default 2s)")
+}
+
 // discoveryGate returns the leader-election runner for serve in
 // Kubernetes mode, or nil for the embedded store.
-func discoveryGate(st store.Store) func(context.Context, func(context.Context)) {
+func discoveryGate(st store.Store, e electionFlags) (func(context.Context, func(context.Context)), error) {
 	ks, ok := st.(*kube.Store)
 	if !ok {
-		return nil
+		return nil, nil
 	}
-	return ks.LeaderGate(kube.ElectionOptions{Namespace: os.Getenv("POD_NAMESPACE")})
+	if err := e.check(); err != nil {
+		return nil, err
+	}
+	return ks.LeaderGate(kube.ElectionOptions{
+		Namespace:     os.Getenv("POD_NAMESPACE"),
+		LeaseDuration: e.leaseDuration,
+		RenewDeadline: e.renewDeadline,
+		RetryPeriod:   e.retryPeriod,
+	}), nil
+}
+
+// check rejects timings client-go's leader election refuses, which would
+// otherwise only be logged while discovery silently never runs.
+func (e electionFlags) check() error {
+	or := func(d, def time.Duration) time.Duration {
+		if d == 0 {
+			return def
+		}
+		return d
+	}
+	lease, renew, retry := or(e.leaseDuration, 15*time.Second), or(e.renewDeadline, 10*time.Second), or(e.retryPeriod, 2*time.Second)
+	hint := "lambdagate serve --store=kubernetes --leader-lease-duration 15s --leader-renew-deadline 10s --leader-retry-period 2s"
+	switch {
+	case e.leaseDuration < 0 || e.renewDeadline < 0 || e.retryPeriod < 0:
+		return withHint(&usageError{errors.New("--leader-lease-duration, --leader-renew-deadline and --leader-retry-period: must be positive")}, hint)
+	case lease <= renew:
+		return withHint(&usageError{fmt.Errorf("--leader-lease-duration %s: must be longer than --leader-renew-deadline (%s)", lease, renew)}, hint)
+	case renew <= retry*6/5:
+		// client-go requires renewDeadline > 1.2 × retryPeriod (its jitter).
+		return withHint(&usageError{fmt.Errorf("--leader-renew-deadline %s: must be longer than 1.2 × --leader-retry-period (%s)", renew, retry)}, hint)
+	}
+	return nil
 }

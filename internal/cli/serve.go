@@ -33,6 +33,7 @@ type serveOptions struct {
 	accessLog       string
 	accessLogFormat string
 	otlpEndpoint    string
+	election        electionFlags // --leader-* (kubestore.go)
 }
 
 func newServeCommand(g *globals) *cobra.Command {
@@ -64,6 +65,7 @@ their own endpointUrl call it.`,
 	f.StringVar(&o.accessLog, "access-log", "stdout", "where the access log (one line per request) goes: stdout, stderr, off, or a file path (appended)")
 	f.StringVar(&o.accessLogFormat, "access-log-format", "json", "access log format: json or text")
 	f.StringVar(&o.otlpEndpoint, "trace-otlp-endpoint", "", "export a span per request to this OpenTelemetry collector (OTLP/HTTP base URL, e.g. http://127.0.0.1:4318); default: none, trace context is only propagated")
+	o.election.register(f)
 	return cmd
 }
 
@@ -111,7 +113,10 @@ func runServe(cmd *cobra.Command, g *globals, o *serveOptions) error {
 		log.Info("local Lambda serving", "dir", o.localLambda, "url", llURL.String())
 	}
 	o.cfg.Logger = log
-	o.cfg.DiscoveryGate = discoveryGate(st) // Kubernetes: one replica discovers
+	// Kubernetes: one replica discovers.
+	if o.cfg.DiscoveryGate, err = discoveryGate(st, o.election); err != nil {
+		return err
+	}
 	accessLog, closeAccessLog, err := o.accessLogger(g)
 	if err != nil {
 		return err

@@ -46,6 +46,12 @@ type replica struct {
 
 func startReplica(t *testing.T, id string, lambdaURL *url.URL) *replica {
 	t.Helper()
+	return startReplicaIn(t, id, "gloo-system", lambdaURL)
+}
+
+// startReplicaIn is startReplica with the discovery Lease in leaseNS.
+func startReplicaIn(t *testing.T, id, leaseNS string, lambdaURL *url.URL) *replica {
+	t.Helper()
 	st := newStore(t, kube.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	log := slog.New(slog.NewTextHandler(&testWriter{t: t, prefix: id}, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	srv := server.New(server.Config{
@@ -56,7 +62,7 @@ func startReplica(t *testing.T, id string, lambdaURL *url.URL) *replica {
 		ShutdownGrace:     2 * time.Second,
 		Logger:            log,
 		DiscoveryGate: st.LeaderGate(kube.ElectionOptions{
-			Namespace: "gloo-system", Identity: id,
+			Namespace: leaseNS, Identity: id,
 			LeaseDuration: 3 * time.Second, RenewDeadline: 2 * time.Second, RetryPeriod: 200 * time.Millisecond,
 		}),
 	}, st)
@@ -165,7 +171,11 @@ func ready(admin string) (bool, string) {
 }
 
 func leaseHolder(st *kube.Store) string {
-	l, err := st.Clientset().CoordinationV1().Leases("gloo-system").Get(context.Background(), "lambdagate-discovery", metav1.GetOptions{})
+	return leaseHolderIn(st, "gloo-system")
+}
+
+func leaseHolderIn(st *kube.Store, ns string) string {
+	l, err := st.Clientset().CoordinationV1().Leases(ns).Get(context.Background(), "lambdagate-discovery", metav1.GetOptions{})
 	if err != nil || l.Spec.HolderIdentity == nil {
 		return ""
 	}
