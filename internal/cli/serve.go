@@ -50,7 +50,7 @@ their own endpointUrl call it.`,
 		RunE:    func(cmd *cobra.Command, _ []string) error { return runServe(cmd, g, o) },
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.cfg.HTTPAddr, "http-addr", ":8080", "address of the HTTP listener")
+	f.StringVar(&o.cfg.HTTPAddr, "http-addr", ":8080", "address of the HTTP listener (unused when a supervisor passes the socket: LISTEN_FDS, see docs/reliability.md)")
 	f.StringVar(&o.cfg.HTTPSAddr, "https-addr", ":8443", `address of the HTTPS listener for virtual services with sslConfig ("" disables it)`)
 	f.StringVar(&o.cfg.AdminAddr, "admin-addr", "127.0.0.1:9091", "address of the admin listener (health, readiness, /metrics, /config_dump, /debug/pprof, the dashboard); loopback unless you expose it")
 	f.DurationVar(&o.cfg.ShutdownGrace, "shutdown-grace", 0, "time in-flight requests get after SIGTERM (default 30s)")
@@ -134,6 +134,11 @@ func runServe(cmd *cobra.Command, g *globals, o *serveOptions) error {
 			_ = exp.Shutdown(ctx)
 		}()
 		o.cfg.Tracer = exp.Tracer()
+	}
+	// Socket activation: listeners passed by a supervisor (LISTEN_FDS)
+	// replace --http-addr and friends; see internal/server/activation.go.
+	if o.cfg.Inherited, err = server.InheritedListeners(); err != nil {
+		return withHint(err, "unset LISTEN_FDS, or pass listening sockets from descriptor 3 on")
 	}
 	srv := server.New(o.cfg, st)
 	ls, err := srv.Listen()

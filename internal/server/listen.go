@@ -16,13 +16,14 @@ func (s *Server) listen(addr string) (net.Listener, error) {
 	return lc.Listen(context.Background(), "tcp", addr)
 }
 
-// awaitFirstSnapshot waits, with --reuse-port only, until the first
-// snapshot is built (at most 10s) before the data listeners serve: the
-// kernel hands this process its share of the port's new connections as
-// soon as it binds, and they should wait in the accept queue rather than
-// get 503 "not loaded yet" while the old gateway could have served them.
+// awaitFirstSnapshot waits, with --reuse-port or inherited listeners only,
+// until the first snapshot is built (at most 10s) before the data
+// listeners serve: the kernel hands this process its share of the port's
+// new connections as soon as it binds (or, with a shared socket, as soon
+// as it accepts), and they should wait in the accept queue rather than get
+// 503 "not loaded yet" while the old gateway could have served them.
 func (s *Server) awaitFirstSnapshot(ctx context.Context) {
-	if !s.cfg.ReusePort {
+	if !s.cfg.ReusePort && !s.cfg.Inherited.used() {
 		return
 	}
 	deadline := time.Now().Add(10 * time.Second)

@@ -23,6 +23,9 @@ type lastGood struct {
 // reconcileLoop rebuilds the snapshot after every burst of store changes.
 // It owns lastGood; nothing else touches it.
 func (s *Server) reconcileLoop(ctx context.Context) {
+	wrote := make(chan struct{})
+	go func() { defer close(wrote); s.statusW.run(ctx) }()
+	defer func() { <-wrote }()
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
 		events, err := s.store.Watch(ctx)
@@ -40,10 +43,16 @@ func (s *Server) reconcileLoop(ctx context.Context) {
 			select {
 			case <-ctx.Done():
 				return
-			case _, ok := <-events:
+			case ev, ok := <-events:
 				if !ok {
 					open = false
 					break
+				}
+				if s.statusW.ownWrite(ev) {
+					continue
+				}
+				if ev.Object != nil {
+					s.log.Debug("store change seen", "type", string(ev.Type), "resource", resource.Ref(ev.Object), "resourceVersion", ev.Object.GetMetadata().ResourceVersion)
 				}
 				if timer == nil {
 					timer = time.After(s.cfg.Debounce)
@@ -78,8 +87,12 @@ func sleep(ctx context.Context, d time.Duration) {
 	}
 }
 
-// Rebuild forces a rebuild now (tests, SIGHUP).
-func (s *Server) Rebuild(ctx context.Context) { s.rebuild(ctx) }
+// Rebuild forces a rebuild now (tests, SIGHUP); the statuses it computed
+// are written when it returns.
+func (s *Server) Rebuild(ctx context.Context) {
+	s.rebuild(ctx)
+	s.statusW.flush(ctx)
+}
 
 // Rebuilt returns a channel closed after the next rebuild.
 func (s *Server) Rebuilt() <-chan struct{} {
@@ -95,6 +108,7 @@ func (s *Server) rebuild(ctx context.Context) {
 		s.rebuilt = make(chan struct{})
 		s.rebuiltMu.Unlock()
 	}()
+	start := time.Now()
 	var objs []resource.Object
 	var corrupt []string
 	for _, k := range resource.Kinds {
@@ -188,28 +202,6 @@ func (s *Server) rebuild(ctx context.Context) {
 	}
 	s.holder.Store(snap)
 	s.observeSnapshot(snap)
-	s.log.Debug("snapshot built", "version", snap.Version, "routes", snap.Routes, "upstreams", snap.Upstreams)
-	s.writeStatuses(ctx, objs, statuses)
-}
-
-// writeStatuses writes each status that changed. A conflict means the
-// resource changed meanwhile; the change event triggers another rebuild.
-func (s *Server) writeStatuses(ctx context.Context, objs []resource.Object, statuses map[string]core.Status) {
-	for _, o := range objs {
-		if !resource.HasStatus(o.GetKind()) {
-			continue
-		}
-		want, ok := statuses[resource.Ref(o)]
-		if !ok {
-			continue
-		}
-		if cur := o.GetStatus(); cur != nil && *cur == want {
-			continue
-		}
-		c := resource.DeepCopy(o)
-		c.SetStatus(&want)
-		if _, err := s.store.UpdateStatus(ctx, c); err != nil && !store.IsConflict(err) && !store.IsNotFound(err) && !errors.Is(err, &store.Error{Code: store.Invalid}) && ctx.Err() == nil {
-			s.log.Warn("writing status failed", "resource", resource.Ref(o), "error", err.Error())
-		}
-	}
+	s.log.Debug("snapshot built", "version", snap.Version, "routes", snap.Routes, "upstreams", snap.Upstreams, "took", time.Since(start))
+	s.statusW.set(objs, statuses)
 }

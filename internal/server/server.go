@@ -87,6 +87,10 @@ type Config struct {
 	// function's (see trace.go). Default nil: no spans, trace context
 	// only propagated.
 	Tracer trace.Tracer
+	// Inherited are listeners passed in by a supervisor (socket
+	// activation, see activation.go); each one set is used instead of
+	// binding its address. Default: none.
+	Inherited Inherited
 }
 
 func (c *Config) defaults() {
@@ -143,6 +147,7 @@ type Server struct {
 	rebuilt      chan struct{} // closed and replaced after each rebuild (tests)
 	rebuiltMu    sync.Mutex
 	trigger      chan struct{}
+	statusW      *statusWriter // writes statuses off the reconcile loop
 	discovery    *discovery.Discoverer
 
 	// Addresses actually bound (port 0 resolved).
@@ -161,6 +166,7 @@ func New(cfg Config, st store.Store) *Server {
 		rebuilt:  make(chan struct{}),
 		trigger:  make(chan struct{}, 1),
 	}
+	s.statusW = newStatusWriter(s)
 	// Credential problems (STS failing) show on upstream statuses.
 	s.resolver = awscreds.New(awscreds.Options{Logger: s.log.With("component", "credentials"), OnChange: s.Trigger})
 	s.gateway = NewGateway(&s.holder, s.invoker, s.log)
@@ -212,24 +218,32 @@ func (s *Server) Ready() (bool, string) {
 // Listen binds every listener. Call Run afterwards. Binding first lets the
 // caller learn the ports before serving.
 func (s *Server) Listen() (*Listeners, error) {
-	l := &Listeners{}
+	in := s.cfg.Inherited
+	l := &Listeners{http: in.HTTP, https: in.HTTPS, admin: in.Admin}
 	var err error
-	if l.http, err = s.listen(s.cfg.HTTPAddr); err != nil {
-		return nil, fmt.Errorf("listening on --http-addr %s: %w", s.cfg.HTTPAddr, err)
+	if l.http == nil {
+		if l.http, err = s.listen(s.cfg.HTTPAddr); err != nil {
+			l.Close()
+			return nil, fmt.Errorf("listening on --http-addr %s: %w", s.cfg.HTTPAddr, err)
+		}
 	}
 	s.HTTPListenAddr = l.http.Addr()
-	if s.cfg.HTTPSAddr != "" {
+	if l.https == nil && s.cfg.HTTPSAddr != "" {
 		if l.https, err = s.listen(s.cfg.HTTPSAddr); err != nil {
 			l.Close()
 			return nil, fmt.Errorf("listening on --https-addr %s: %w", s.cfg.HTTPSAddr, err)
 		}
+	}
+	if l.https != nil {
 		s.HTTPSListenAddr = l.https.Addr()
 	}
-	if s.cfg.AdminAddr != "" {
+	if l.admin == nil && s.cfg.AdminAddr != "" {
 		if l.admin, err = net.Listen("tcp", s.cfg.AdminAddr); err != nil {
 			l.Close()
 			return nil, fmt.Errorf("listening on --admin-addr %s: %w", s.cfg.AdminAddr, err)
 		}
+	}
+	if l.admin != nil {
 		s.AdminListenAddr = l.admin.Addr()
 	}
 	return l, nil
@@ -271,8 +285,10 @@ func (s *Server) Run(ctx context.Context, l *Listeners) error {
 	protocols := new(http.Protocols)
 	protocols.SetHTTP1(true)
 	protocols.SetUnencryptedHTTP2(true)
+	nc := &newConns{} // see drain.go
 	mk := func(h http.Handler) *http.Server {
 		return &http.Server{
+			ConnState:         nc.connState,
 			Handler:           h,
 			ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
 			ReadTimeout:       s.cfg.ReadTimeout,
@@ -331,6 +347,7 @@ func (s *Server) Run(ctx context.Context, l *Listeners) error {
 	s.log.Info("shutting down", "grace", s.cfg.ShutdownGrace.String())
 	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownGrace)
 	defer cancel()
+	s.stopAccepting(sctx, l, nc)
 	var wg sync.WaitGroup
 	for _, srv := range servers {
 		wg.Add(1)

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -42,7 +44,13 @@ func TestConfigChurn(t *testing.T) {
 		})
 	}
 
-	g := startGateway(t, harness.Options{})
+	// The access log (a line per request, some 300 MB here) goes to a file
+	// rather than through a pipe into this process's memory: buffering it
+	// here stalled the probing client for up to a second now and then
+	// (the gateway had swapped the snapshot long before), which is the
+	// test's cost, not the gateway's. It is still grepped for secrets.
+	accessLog := filepath.Join(t.TempDir(), "access.log")
+	g := startGateway(t, harness.Options{Args: []string{"--access-log", accessLog}})
 	fns := []harness.Fn{{Logical: "stable-fn", Name: "stable-fn"}, {Logical: "probe-fn", Name: "probe-fn"}}
 	const churnHost = "churn.example.com"
 	stableVS := harness.VirtualService("stable", []string{"*"}, nil, harness.Route{Exact: "/stable", Upstream: "up", AWS: harness.Dest("stable-fn")})
@@ -116,11 +124,15 @@ func TestConfigChurn(t *testing.T) {
 		return resp.StatusCode, p.Stub, p.Key
 	}
 
-	var lat []time.Duration
+	// lat is from the start of the apply; applyLat is the apply process
+	// alone (start, open, write, exit), so the rest is the gateway's part.
+	var lat, applyLat, afterCommit []time.Duration
 	type slowChange struct {
-		i    int
-		kind string
-		d    time.Duration
+		i     int
+		kind  string
+		d     time.Duration
+		apply time.Duration
+		at    string // when the apply started, to find it in the gateway's logs
 	}
 	var slowest []slowChange
 	lo, hi, key, stub := 1, 0, 0, 0
@@ -161,6 +173,7 @@ func TestConfigChurn(t *testing.T) {
 		kinds[kind]++
 		start := time.Now()
 		g.Apply(t, doc)
+		applied := time.Since(start)
 		deadline := start.Add(10 * time.Second)
 		for !visible() {
 			if time.Now().After(deadline) {
@@ -170,19 +183,36 @@ func TestConfigChurn(t *testing.T) {
 		}
 		d := time.Since(start)
 		lat = append(lat, d)
-		slowest = append(slowest, slowChange{i, kind, d})
+		applyLat = append(applyLat, applied)
+		// The change exists once the apply has committed it (the process
+		// exits right after): the gateway's share is what follows.
+		afterCommit = append(afterCommit, d-applied)
+		slowest = append(slowest, slowChange{i, kind, d, applied, start.Format("15:04:05.000")})
 	}
 	sort.Slice(slowest, func(a, b int) bool { return slowest[a].d > slowest[b].d })
 	t.Logf("slowest changes: %+v", slowest[:min(5, len(slowest))])
 	cancel()
 	wg.Wait()
+	if b, err := os.ReadFile(accessLog); err != nil {
+		t.Errorf("reading the access log: %v", err)
+	} else {
+		keepOutput(&harness.LockedBuffer{}).Write(b)
+	}
 
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	pct := func(p float64) time.Duration {
-		return lat[min(len(lat)-1, int(p*float64(len(lat))))].Round(time.Millisecond)
+	sort.Slice(applyLat, func(i, j int) bool { return applyLat[i] < applyLat[j] })
+	sort.Slice(afterCommit, func(i, j int) bool { return afterCommit[i] < afterCommit[j] })
+	pctOf := func(l []time.Duration, p float64) time.Duration {
+		return l[min(len(l)-1, int(p*float64(len(l))))].Round(time.Millisecond)
 	}
+	pct := func(p float64) time.Duration { return pctOf(lat, p) }
 	n := sent.Load()
 	record(t, "%d changes %v; visible after (from the start of 'lambdagate apply'): p50 %s, p99 %s, max %s", changes, kinds, pct(0.5), pct(0.99), lat[len(lat)-1].Round(time.Millisecond))
+	record(t, "of which the apply process itself (start to exit): p50 %s, p99 %s, max %s", pctOf(applyLat, 0.5), pctOf(applyLat, 0.99), applyLat[len(applyLat)-1].Round(time.Millisecond))
+	record(t, "visible after the apply committed (from its exit): p50 %s, p99 %s, max %s", pctOf(afterCommit, 0.5), pctOf(afterCommit, 0.99), afterCommit[len(afterCommit)-1].Round(time.Millisecond))
+	if m := afterCommit[len(afterCommit)-1]; m > time.Second {
+		t.Errorf("a change was served %s after its apply committed; every change must be visible within one second", m)
+	}
 	record(t, "%d requests on the route that existed throughout, %d failed", n, failed.Load())
 	if failed.Load() > 0 {
 		t.Errorf("%d of %d requests on the stable route failed during churn; first ones: %q", failed.Load(), n, failures[:min(len(failures), 5)])
@@ -194,10 +224,13 @@ func TestConfigChurn(t *testing.T) {
 		}
 	}
 	record(t, "%d of %d changes took more than one second", over, changes)
-	// The target is one second for every change; a loaded CI machine may
-	// stall one process now and then, so the hard bound is 1s for the 99th
-	// percentile and a generous 5s for the slowest.
-	if pct(0.99) > time.Second || lat[len(lat)-1] > 5*time.Second {
+	// The goal is one second for every change, apply process included, and
+	// the slowest stayed under it in every run measured (worst 990 ms, with
+	// a compile running alongside). That margin is too thin for a hard bound
+	// while "go test ./..." runs other packages' tests next to this one, so
+	// the slowest gets 2s; "N of 1000 changes took more than one second"
+	// above records the goal.
+	if pct(0.99) > time.Second || lat[len(lat)-1] > 2*time.Second {
 		t.Errorf("changes took too long to be served: p99 %s, max %s", pct(0.99), lat[len(lat)-1])
 	}
 	if n < int64(changes) {

@@ -29,6 +29,10 @@ type Options struct {
 	Args     []string      // serve flags after the harness's own; later flags win
 	HTTPAddr string        // default 127.0.0.1:0
 	Logs     *LockedBuffer // where the gateway's stdout and stderr go; default a new buffer
+	// ExtraFiles become descriptors 3, 4, ... of the gateway (socket
+	// activation); default none.
+	ExtraFiles []*os.File
+	Env        []string // added to the environment, e.g. LISTEN_FDS=1; default none
 }
 
 // Gateway is a running "lambdagate serve" with its own data dir.
@@ -71,7 +75,8 @@ func Start(t testing.TB, o Options) *Gateway {
 	args := append([]string{"serve", "--http-addr", o.HTTPAddr, "--https-addr", https, "--admin-addr", "127.0.0.1:0",
 		"--shutdown-grace", "5s"}, o.Args...)
 	g.Cmd = exec.Command(Binary, args...)
-	g.Cmd.Env = append(os.Environ(), "LAMBDAGATE_DATA_DIR="+g.DataDir)
+	g.Cmd.Env = append(append(os.Environ(), "LAMBDAGATE_DATA_DIR="+g.DataDir), o.Env...)
+	g.Cmd.ExtraFiles = o.ExtraFiles
 	g.Cmd.Stdout, g.Cmd.Stderr = g.Logs, g.Logs
 	// serve.json of a previous gateway on the same data dir must not be
 	// mistaken for ours.

@@ -1,0 +1,134 @@
+package server
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	core "github.com/lambdagate/lambdagate/api/core/v1"
+	"github.com/lambdagate/lambdagate/internal/resource"
+	"github.com/lambdagate/lambdagate/internal/store/sqlite"
+)
+
+// TestStatusWriter checks that a newer batch replaces one not yet written,
+// that only the latest desired statuses reach the store, and that the
+// reconcile loop can tell the change events of those writes from others.
+func TestStatusWriter(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "lambdagate.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	objs, err := resource.DecodeAll(strings.NewReader(`
+apiVersion: gloo.solo.io/v1
+kind: Upstream
+metadata: {name: a}
+spec: {aws: {region: us-east-1, secretRef: {name: creds}}}
+---
+apiVersion: gloo.solo.io/v1
+kind: Upstream
+metadata: {name: b}
+spec: {aws: {region: us-east-1, secretRef: {name: creds}}}
+`), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stored []resource.Object
+	for _, o := range objs {
+		c, err := st.Create(ctx, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored = append(stored, c)
+	}
+	events, err := st.Watch(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := New(Config{DiscoveryInterval: -1, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, st)
+	w := srv.statusW
+	status := func(state core.State, reason string) core.Status {
+		return core.Status{State: state, Reason: reason, ReportedBy: "gateway", ObservedGeneration: 1}
+	}
+	refA, refB := resource.Ref(stored[0]), resource.Ref(stored[1])
+	// The first batch is replaced before the writer runs: it never reaches
+	// the store.
+	w.set(stored, map[string]core.Status{refA: status(core.StateRejected, "old"), refB: status(core.StateRejected, "old")})
+	w.set(stored, map[string]core.Status{refA: status(core.StateAccepted, ""), refB: status(core.StateWarning, "new")})
+	w.flush(ctx)
+	for _, tc := range []struct {
+		name string
+		want core.Status
+	}{
+		{"a", status(core.StateAccepted, "")},
+		{"b", status(core.StateWarning, "new")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o, err := st.Get(ctx, resource.KindUpstream, core.DefaultNamespace, tc.name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := o.GetStatus(); got == nil || *got != tc.want {
+				t.Errorf("status = %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+
+	// Both writes come back as events, recognised as our own exactly once.
+	timeout := time.After(10 * time.Second)
+	own := 0
+	for own < 2 {
+		select {
+		case ev := <-events:
+			if !w.ownWrite(ev) {
+				t.Fatalf("event %s %s not recognised as our status write", ev.Type, resource.Ref(ev.Object))
+			}
+			if w.ownWrite(ev) {
+				t.Fatalf("event %s %s recognised twice", ev.Type, resource.Ref(ev.Object))
+			}
+			own++
+		case <-timeout:
+			t.Fatalf("saw %d of 2 status-write events within 10s", own)
+		}
+	}
+	// A change by someone else is not ours.
+	upd := resource.DeepCopy(stored[0])
+	upd.GetMetadata().Labels = map[string]string{"changed": "yes"}
+	upd.GetMetadata().ResourceVersion = ""
+	if _, err := st.Update(ctx, upd); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case ev := <-events:
+		if w.ownWrite(ev) {
+			t.Errorf("a label change was taken for our status write")
+		}
+	case <-timeout:
+		t.Fatal("no event for the label change within 10s")
+	}
+	// Statuses already stored are not written again: no event follows.
+	cur, err := st.List(ctx, resource.KindUpstream, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rvs := map[string]string{}
+	for _, o := range cur {
+		rvs[resource.Ref(o)] = o.GetMetadata().ResourceVersion
+	}
+	w.set(cur, map[string]core.Status{refA: status(core.StateAccepted, ""), refB: status(core.StateWarning, "new")})
+	w.flush(ctx)
+	after, err := st.List(ctx, resource.KindUpstream, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range after {
+		if rv := o.GetMetadata().ResourceVersion; rv != rvs[resource.Ref(o)] {
+			t.Errorf("%s: unchanged status rewritten (resourceVersion %s -> %s)", resource.Ref(o), rvs[resource.Ref(o)], rv)
+		}
+	}
+}
