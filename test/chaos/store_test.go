@@ -310,3 +310,55 @@ func firstLine(s string) string {
 	l, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
 	return l
 }
+
+// TestStoreImmutable: the database made truly read-only as root, where
+// file modes do not stop writes: chattr +i on the database and its WAL. The
+// gateway keeps serving, writes fail with a clear error, and everything
+// recovers once the attribute is gone. As non-root TestStoreReadOnly covers
+// the case with file modes.
+func TestStoreImmutable(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("chattr +i needs root; TestStoreReadOnly covers non-root with file modes")
+	}
+	chattr, err := exec.LookPath("chattr")
+	if err != nil {
+		t.Fatalf("chattr (e2fsprogs) not found: it is needed to make the store read-only as root")
+	}
+	t.Parallel()
+	p := setupStorePlane(t)
+	files := []string{filepath.Join(p.g.DataDir, "lambdagate.db"), filepath.Join(p.g.DataDir, "lambdagate.db-wal")}
+	set := func(flag string) error {
+		for _, f := range files {
+			if out, err := exec.Command(chattr, flag, f).CombinedOutput(); err != nil {
+				return fmt.Errorf("chattr %s %s: %v: %s", flag, f, err, out)
+			}
+		}
+		return nil
+	}
+	if err := set("+i"); err != nil {
+		t.Fatalf("%v (the filesystem may not support immutable files)", err)
+	}
+	t.Cleanup(func() { _ = set("-i") })
+	for range 20 {
+		p.serving(t)
+	}
+	msg, err := p.g.Run(harness.Manifests(t, harness.VirtualService("ro-added", []string{"ro-added.example.com"}, nil,
+		harness.Route{Exact: "/added", Upstream: "up", AWS: harness.Dest("good-fn")})), "apply", "-f", "-")
+	code, body, _ := p.g.Readyz()
+	record(t, "immutable store (chattr +i, as root): 20/20 requests served, apply failed=%v: %s; /readyz %d %q",
+		err != nil, firstLine(msg), code, body)
+	if err == nil {
+		t.Errorf("apply succeeded on an immutable store")
+	} else if !strings.Contains(msg, "Error:") {
+		t.Errorf("apply on an immutable store: want a clear Error: line, got %q", msg)
+	}
+	p.serving(t)
+	if err := set("-i"); err != nil {
+		t.Fatal(err)
+	}
+	p.g.Apply(t, harness.VirtualService("ro-added2", []string{"ro-added2.example.com"}, nil, harness.Route{Exact: "/added", Upstream: "up", AWS: harness.Dest("good-fn")}))
+	if st, why := p.g.WaitState(t, "vs", harness.Namespace, "ro-added2", "Accepted", "Warning", "Rejected"); st != "Accepted" {
+		t.Errorf("after chattr -i: %s %s", st, why)
+	}
+	p.serving(t)
+}
