@@ -81,11 +81,8 @@ $AWS_PROFILE or "default".`,
       --access-key "$ACCESS_KEY" --secret-key "$SECRET_KEY"`,
 		Args: usageArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 1 {
-				if o.name != "" && o.name != args[0] {
-					return &usageError{fmt.Errorf("the name is given twice: %q and --name %q", args[0], o.name)}
-				}
-				o.name = args[0]
+			if err := nameFromArgs(&o.name, args); err != nil {
+				return err
 			}
 			return runCreateSecretAWS(cmd.Context(), g, o)
 		},
@@ -192,11 +189,8 @@ func newCreateUpstreamAWSCommand(g *globals) *cobra.Command {
       --aws-region us-east-1 --aws-secret-name aws-creds --aws-secret-namespace gloo-system`,
 		Args: usageArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 1 {
-				if o.name != "" && o.name != args[0] {
-					return &usageError{fmt.Errorf("the name is given twice: %q and --name %q", args[0], o.name)}
-				}
-				o.name = args[0]
+			if err := nameFromArgs(&o.name, args); err != nil {
+				return err
 			}
 			return runCreateUpstreamAWS(cmd.Context(), g, o)
 		},
@@ -288,4 +282,17 @@ func warnMissingSecret(ctx context.Context, g *globals, st store.Store, us *reso
 		fmt.Fprintf(g.stderr, "Warning: %s: spec.aws.secretRef: Secret %s/%s does not exist yet (create it with: lambdagate create secret aws --name %s -n %s)\n",
 			resource.Ref(us), ref.Namespace, ref.Name, ref.Name, ref.Namespace)
 	}
+}
+
+// nameFromArgs takes the resource name from the optional positional
+// argument, as glooctl accepts both "aws NAME" and "aws --name NAME".
+func nameFromArgs(name *string, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	if *name != "" && *name != args[0] {
+		return &usageError{fmt.Errorf("the name is given twice: %q and --name %q", args[0], *name)}
+	}
+	*name = args[0]
+	return nil
 }

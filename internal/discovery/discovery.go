@@ -18,6 +18,8 @@ import (
 	"sync"
 	"time"
 
+	core "github.com/lambdagate/lambdagate/api/core/v1"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -147,7 +149,7 @@ func (d *Discoverer) runOnce(ctx context.Context, wait bool) {
 		return
 	}
 	secrets := translate.FromObjects(secretsList)
-	smap := map[string]*resourceSecret{}
+	smap := map[string]*core.Secret{}
 	for _, s := range secrets.Secrets {
 		smap[s.Metadata.Key()] = &s.Secret
 	}
@@ -196,7 +198,7 @@ func (d *Discoverer) runOnce(ctx context.Context, wait bool) {
 	d.mu.Unlock()
 }
 
-func (d *Discoverer) discoverOne(ctx context.Context, u *resource.Upstream, key string, smap map[string]*resourceSecret, opts *gloo.AWSOptions) {
+func (d *Discoverer) discoverOne(ctx context.Context, u *resource.Upstream, key string, smap map[string]*core.Secret, opts *gloo.AWSOptions) {
 	now := time.Now()
 	err := d.discover(ctx, u, smap, opts)
 	d.mu.Lock()
@@ -282,7 +284,7 @@ func eligible(u *resource.Upstream, mode string) bool {
 	return v != "disabled"
 }
 
-func (d *Discoverer) discover(ctx context.Context, u *resource.Upstream, secrets map[string]*resourceSecret, opts *gloo.AWSOptions) error {
+func (d *Discoverer) discover(ctx context.Context, u *resource.Upstream, secrets map[string]*core.Secret, opts *gloo.AWSOptions) error {
 	a := u.Spec.AWS
 	creds, err := d.o.Resolver.ForUpstream(a, u.Metadata.Namespace, secrets, opts)
 	if err != nil {

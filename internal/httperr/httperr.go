@@ -41,9 +41,8 @@ func New(status int, code, message string) *Error {
 
 // Common errors.
 var (
-	ErrNoRoute    = New(http.StatusNotFound, "NoRoute", "no route matches this request")
-	ErrNoConfig   = New(http.StatusServiceUnavailable, "NotReady", "the gateway has not loaded its configuration yet")
-	ErrBodyTooBig = New(http.StatusRequestEntityTooLarge, "PayloadTooLarge", "request body too large for Lambda")
+	ErrNoRoute  = New(http.StatusNotFound, "NoRoute", "no route matches this request")
+	ErrNoConfig = New(http.StatusServiceUnavailable, "NotReady", "the gateway has not loaded its configuration yet")
 )
 
 // Body is the JSON error body the gateway sends.
@@ -115,11 +114,12 @@ func Map(err error) (status int, code, message string, hdr http.Header) {
 	return http.StatusBadGateway, code, "Lambda error", nil
 }
 
-// Write sends err as a JSON error. It returns the status written.
-func Write(w http.ResponseWriter, err error, requestID string) int {
+// Write sends err as a JSON error. It returns the status and code it
+// mapped err to.
+func Write(w http.ResponseWriter, err error, requestID string) (status int, code string) {
 	status, code, msg, hdr := Map(err)
 	if status == StatusClientClosed {
-		return status
+		return status, code
 	}
 	h := w.Header()
 	for k, v := range hdr {
@@ -131,5 +131,5 @@ func Write(w http.ResponseWriter, err error, requestID string) int {
 	h["Content-Length"] = []string{strconv.Itoa(len(b))}
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
-	return status
+	return status, code
 }

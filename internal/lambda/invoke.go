@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
 )
 
 // Result is a successful invocation.
@@ -143,7 +145,7 @@ func (iv *Invoker) Invoke(ctx context.Context, t *Target, payload []byte, extra 
 	}
 }
 
-func (iv *Invoker) once(ctx context.Context, t *Target, payload []byte, payloadHash string, creds awsCreds, extra http.Header) (*Result, error) {
+func (iv *Invoker) once(ctx context.Context, t *Target, payload []byte, payloadHash string, creds aws.Credentials, extra http.Header) (*Result, error) {
 	u := *t.invokeURL
 	req := &http.Request{
 		Method:        http.MethodPost,

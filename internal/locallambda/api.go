@@ -36,8 +36,6 @@ type apiError struct {
 	reason string // TooManyRequestsException Reason
 }
 
-func (e *apiError) Error() string { return e.code + ": " + e.msg }
-
 func writeAPIError(w http.ResponseWriter, e *apiError) {
 	typ := "User"
 	if e.status >= 500 {

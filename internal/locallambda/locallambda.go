@@ -250,11 +250,6 @@ func (s *Server) Reload() error {
 	return nil
 }
 
-// FunctionNames lists the functions currently loaded, sorted.
-func (s *Server) FunctionNames() []string {
-	return append([]string(nil), s.catalog.Load().names...)
-}
-
 // Problems reports, per folder name, why a folder of Dir is not served.
 func (s *Server) Problems() map[string]error {
 	out := map[string]error{}

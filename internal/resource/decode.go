@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"reflect"
@@ -510,6 +509,3 @@ func cleanYAMLError(err error) string {
 	}
 	return "invalid YAML: " + s
 }
-
-// ErrNoObjects is returned by callers that require at least one object.
-var ErrNoObjects = errors.New("no objects found")

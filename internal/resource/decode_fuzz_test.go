@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lambdagate/lambdagate/internal/golden"
 	"github.com/rogpeppe/go-internal/txtar"
 )
 
@@ -23,7 +24,7 @@ func FuzzDecodeAll(f *testing.F) {
 		if err != nil {
 			f.Fatal(err)
 		}
-		if in, ok := section(ar, "input.yaml"); ok {
+		if in, ok := golden.Section(ar, "input.yaml"); ok {
 			f.Add(in)
 		}
 	}

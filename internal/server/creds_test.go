@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -21,23 +20,6 @@ import (
 	"github.com/lambdagate/lambdagate/internal/store/sqlite"
 )
 
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // TestWebIdentityEndToEnd runs the gateway (SQLite store) against the local
 // Lambda and its STS: an upstream with a chained roleArn and no secret,
 // credentials living 3s, continuous requests, then a refused token.
@@ -50,7 +32,7 @@ func TestWebIdentityEndToEnd(t *testing.T) {
 		target = "arn:aws:iam::111111111111:role/invoker"
 		issuer = "https://oidc.test"
 	)
-	logs := &lockedBuffer{}
+	logs := &syncBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 
 	iss, err := locallambda.NewTestIssuer(issuer)
@@ -101,14 +83,7 @@ func TestWebIdentityEndToEnd(t *testing.T) {
 	}
 	t.Cleanup(func() { st.Close() })
 	srv := New(Config{HTTPAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", DiscoveryInterval: -1, Logger: logger}, st)
-	ls, err := srv.Listen()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = srv.Run(ctx, ls) }()
-	t.Cleanup(func() { cancel(); <-done })
+	runServer(t, srv)
 	h := &harness{t: t, st: st, url: "http://" + srv.HTTPListenAddr.String()}
 	h.apply(fmt.Sprintf(`
 apiVersion: gloo.solo.io/v1

@@ -120,8 +120,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	err := g.serve(w, r, o)
 	if err != nil {
 		o.Err = err
-		o.Status = httperr.Write(w, err, o.RequestID)
-		_, o.Code, _, _ = httperr.Map(err)
+		o.Status, o.Code = httperr.Write(w, err, o.RequestID)
 		g.logError(o)
 	}
 	o.Total = time.Since(o.Start)
@@ -188,58 +187,78 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, o *Outcome) erro
 	if err != nil {
 		var le *lambda.Error
 		if t.Unwrap == lambda.UnwrapNone && errors.As(err, &le) && (le.Kind == lambda.KindFunction || le.Kind == lambda.KindFunctionTimeout) && len(le.Body) > 0 {
-			// Passthrough: the function's own error payload is the most
-			// useful body; the status says it failed.
-			status, code, _, _ := httperr.Map(err)
-			h := w.Header()
-			h["Content-Type"] = []string{"application/json"}
-			h["X-Amz-Function-Error"] = []string{le.FunctionError}
-			h["Content-Length"] = []string{strconv.Itoa(len(le.Body))}
-			w.WriteHeader(status)
-			n, _ := w.Write(le.Body)
-			o.Status, o.Code, o.Err, o.BytesOut = status, code, err, n
-			g.logError(o)
+			g.writeFunctionError(w, o, err, le)
 			return nil
 		}
 		return err
 	}
 	o.LambdaRequestID = res.RequestID
-	if t.Async {
+	switch {
+	case t.Async:
 		w.Header()["Content-Length"] = []string{"0"}
 		w.WriteHeader(http.StatusAccepted)
 		o.Status = http.StatusAccepted
 		return nil
-	}
-	var resp *transform.Response
-	switch t.Unwrap {
-	case lambda.UnwrapALB:
-		resp, err = transform.UnwrapALB(res.Body, t.ALBMultiValue)
-	case lambda.UnwrapAPIGatewayV1:
-		resp, err = transform.UnwrapAPIGatewayV1(res.Body)
-	case lambda.UnwrapAPIGatewayV2:
-		resp, err = transform.UnwrapAPIGatewayV2(res.Body)
-	default:
-		h := w.Header()
-		ct := res.ContentType
-		if ct == "" {
-			ct = "application/json"
-		}
-		h["Content-Type"] = []string{ct}
-		if res.RequestID != "" {
-			h["X-Amzn-Requestid"] = []string{res.RequestID}
-		}
-		if res.ExecutedVersion != "" {
-			h["X-Amz-Executed-Version"] = []string{res.ExecutedVersion}
-		}
-		h["Content-Length"] = []string{strconv.Itoa(len(res.Body))}
-		w.WriteHeader(res.Status)
-		o.BytesOut, _ = w.Write(res.Body)
-		o.Status = res.Status
+	case t.Unwrap == lambda.UnwrapNone:
+		writePassthrough(w, res, o)
 		return nil
 	}
+	resp, err := unwrap(t, res.Body)
 	if err != nil {
 		return err
 	}
+	writeUnwrapped(w, r, resp, o)
+	return nil
+}
+
+// writeFunctionError answers a passthrough route whose function failed: the
+// function's own error payload is the most useful body; the status says it
+// failed.
+func (g *Gateway) writeFunctionError(w http.ResponseWriter, o *Outcome, err error, le *lambda.Error) {
+	status, code, _, _ := httperr.Map(err)
+	h := w.Header()
+	h["Content-Type"] = []string{"application/json"}
+	h["X-Amz-Function-Error"] = []string{le.FunctionError}
+	h["Content-Length"] = []string{strconv.Itoa(len(le.Body))}
+	w.WriteHeader(status)
+	n, _ := w.Write(le.Body)
+	o.Status, o.Code, o.Err, o.BytesOut = status, code, err, n
+	g.logError(o)
+}
+
+// writePassthrough sends Lambda's answer as it came.
+func writePassthrough(w http.ResponseWriter, res *lambda.Result, o *Outcome) {
+	h := w.Header()
+	ct := res.ContentType
+	if ct == "" {
+		ct = "application/json"
+	}
+	h["Content-Type"] = []string{ct}
+	if res.RequestID != "" {
+		h["X-Amzn-Requestid"] = []string{res.RequestID}
+	}
+	if res.ExecutedVersion != "" {
+		h["X-Amz-Executed-Version"] = []string{res.ExecutedVersion}
+	}
+	h["Content-Length"] = []string{strconv.Itoa(len(res.Body))}
+	w.WriteHeader(res.Status)
+	o.BytesOut, _ = w.Write(res.Body)
+	o.Status = res.Status
+}
+
+func unwrap(t *lambda.Target, body []byte) (*transform.Response, error) {
+	switch t.Unwrap {
+	case lambda.UnwrapALB:
+		return transform.UnwrapALB(body, t.ALBMultiValue)
+	case lambda.UnwrapAPIGatewayV2:
+		return transform.UnwrapAPIGatewayV2(body)
+	default:
+		return transform.UnwrapAPIGatewayV1(body)
+	}
+}
+
+// writeUnwrapped sends the response the function described.
+func writeUnwrapped(w http.ResponseWriter, r *http.Request, resp *transform.Response, o *Outcome) {
 	h := w.Header()
 	for k, v := range resp.Header {
 		h[k] = v
@@ -255,7 +274,6 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, o *Outcome) erro
 		o.BytesOut, _ = w.Write(resp.Body)
 	}
 	o.Status = resp.StatusCode
-	return nil
 }
 
 func readBody(r *http.Request, limit int64) ([]byte, error) {
@@ -265,6 +283,8 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil, nil
 	}
+	// A hand-grown slice rather than bytes.Buffer.ReadFrom: the Buffer
+	// escapes to the heap, one more allocation per request on the hot path.
 	n := r.ContentLength
 	if n < 0 || n > 64<<10 {
 		n = 512

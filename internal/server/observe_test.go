@@ -3,7 +3,6 @@ package server
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -104,14 +103,7 @@ func startObserved(t *testing.T, opts ...func(*Config)) (*observed, *multiStub) 
 		o(&cfg)
 	}
 	srv := New(cfg, st)
-	l, err := srv.Listen()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = srv.Run(ctx, l) }()
-	t.Cleanup(func() { cancel(); <-done })
+	runServer(t, srv)
 	h := &harness{t: t, st: st, url: "http://" + srv.HTTPListenAddr.String()}
 	h.apply(fmt.Sprintf(`
 apiVersion: v1

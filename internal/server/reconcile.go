@@ -94,20 +94,7 @@ func (s *Server) Rebuild(ctx context.Context) {
 	s.statusW.flush(ctx)
 }
 
-// Rebuilt returns a channel closed after the next rebuild.
-func (s *Server) Rebuilt() <-chan struct{} {
-	s.rebuiltMu.Lock()
-	defer s.rebuiltMu.Unlock()
-	return s.rebuilt
-}
-
 func (s *Server) rebuild(ctx context.Context) {
-	defer func() {
-		s.rebuiltMu.Lock()
-		close(s.rebuilt)
-		s.rebuilt = make(chan struct{})
-		s.rebuiltMu.Unlock()
-	}()
 	start := time.Now()
 	var objs []resource.Object
 	var corrupt []string

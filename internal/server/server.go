@@ -144,8 +144,6 @@ type Server struct {
 	draining     atomic.Bool
 	version      atomic.Uint64
 	lastGood     map[string]lastGood
-	rebuilt      chan struct{} // closed and replaced after each rebuild (tests)
-	rebuiltMu    sync.Mutex
 	trigger      chan struct{}
 	statusW      *statusWriter // writes statuses off the reconcile loop
 	discovery    *discovery.Discoverer
@@ -163,7 +161,6 @@ func New(cfg Config, st store.Store) *Server {
 		invoker:  lambda.NewInvoker(lambda.Options{}),
 		log:      cfg.Logger,
 		lastGood: map[string]lastGood{},
-		rebuilt:  make(chan struct{}),
 		trigger:  make(chan struct{}, 1),
 	}
 	s.statusW = newStatusWriter(s)
@@ -192,9 +189,6 @@ func (s *Server) Trigger() {
 	default:
 	}
 }
-
-// Gateway returns the data-plane handler (to set Observe before Run).
-func (s *Server) Gateway() *Gateway { return s.gateway }
 
 // Snapshot returns the snapshot being served.
 func (s *Server) Snapshot() *snapshot.Snapshot { return s.holder.Load() }

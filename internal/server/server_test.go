@@ -38,6 +38,19 @@ func (l *lambdaStub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write([]byte(`{"statusCode":200,"body":"hi"}`))
 }
 
+// runServer binds srv's listeners and serves until the test ends.
+func runServer(t *testing.T, srv *Server) {
+	t.Helper()
+	ls, err := srv.Listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = srv.Run(ctx, ls) }()
+	t.Cleanup(func() { cancel(); <-done })
+}
+
 type harness struct {
 	t   *testing.T
 	st  store.Store
@@ -53,14 +66,7 @@ func startServer(t *testing.T, lambdaURL string) *harness {
 	t.Cleanup(func() { st.Close() })
 	srv := New(Config{HTTPAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", DiscoveryInterval: -1,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, st)
-	ls, err := srv.Listen()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = srv.Run(ctx, ls) }()
-	t.Cleanup(func() { cancel(); <-done })
+	runServer(t, srv)
 	h := &harness{t: t, st: st, url: "http://" + srv.HTTPListenAddr.String()}
 	h.apply(fmt.Sprintf(`
 apiVersion: v1
@@ -191,7 +197,7 @@ func TestBadUpdateKeepsServingTheLastGoodVersion(t *testing.T) {
 	h.waitStatus(resource.KindVirtualService, "vs", func(s core.Status) bool { return s.ObservedGeneration == 3 && s.State == core.StateAccepted })
 }
 
-func TestNoRouteAndNotReadyBeforeConfig(t *testing.T) {
+func TestUnroutedRequestNeverReachesLambda(t *testing.T) {
 	stub := &lambdaStub{}
 	ls := httptest.NewServer(stub)
 	defer ls.Close()

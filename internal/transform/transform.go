@@ -11,7 +11,6 @@
 package transform
 
 import (
-	"encoding/json"
 	"net"
 	"net/http"
 	"strings"
@@ -83,15 +82,6 @@ type MalformedError struct {
 
 func (e *MalformedError) Error() string {
 	return "malformed " + e.Format + " response from function: " + e.Problem
-}
-
-// JSON is the body the gateway sends with its 502 for this error.
-func (e *MalformedError) JSON() []byte {
-	b, _ := json.Marshal(struct {
-		Message string `json:"message"`
-		Error   string `json:"error"`
-	}{"Bad Gateway", e.Error()})
-	return b
 }
 
 // Payload formats, as used in MalformedError.Format.

@@ -1,13 +1,8 @@
 package translate
 
 import (
-	"net/textproto"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
 	gloo "github.com/lambdagate/lambdagate/api/gloo/v1"
 )
-
-type awsProvider = aws.CredentialsProvider
 
 // mergeZero fills dst's zero-valued fields from src, as mergo.Merge does in
 // Gloo: overrides act as defaults, so for booleans the result is an OR and
@@ -34,5 +29,3 @@ func mergeZero(dst, src *gloo.AWSDestinationSpec) {
 		dst.PayloadFormatVersion = src.PayloadFormatVersion
 	}
 }
-
-func canonicalHeader(s string) string { return textproto.CanonicalMIMEHeaderKey(s) }

@@ -5,6 +5,8 @@
 package translate
 
 import (
+	"net/textproto"
+
 	"crypto/tls"
 	"fmt"
 	"io"
@@ -13,6 +15,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
 
 	core "github.com/lambdagate/lambdagate/api/core/v1"
 	gateway "github.com/lambdagate/lambdagate/api/gateway/v1"
@@ -82,7 +86,7 @@ type upstreamInfo struct {
 	obj       *resource.Upstream
 	rejected  string
 	endpoint  *url.URL
-	creds     awsProvider
+	creds     aws.CredentialsProvider
 	functions map[string]gloo.LambdaFunctionSpec
 }
 
@@ -184,11 +188,9 @@ func (b *builder) upstream(u *resource.Upstream) {
 	}
 	w := problems.Warnings()
 	if a.EndpointURL == "" && b.env.LocalLambda == nil {
-		for _, v := range []string{"AWS_ENDPOINT_URL_LAMBDA", "AWS_ENDPOINT_URL"} {
-			if s := b.env.Getenv(v); s != "" {
-				if u, err := url.Parse(s); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-					w = append(w, resource.Problem{Message: fmt.Sprintf("environment variable %s=%q is not an http(s) URL and is ignored", v, s), Route: -1, Warning: true})
-				}
+		for _, v := range endpointEnvVars {
+			if s := b.env.Getenv(v); s != "" && envEndpoint(s) == nil {
+				w = append(w, resource.Problem{Message: fmt.Sprintf("environment variable %s=%q is not an http(s) URL and is ignored", v, s), Route: -1, Warning: true})
 			}
 		}
 	}
@@ -216,26 +218,39 @@ func (b *builder) endpoint(a *gloo.AWSUpstreamSpec) *url.URL { return Endpoint(a
 // the local Lambda, else AWS_ENDPOINT_URL_LAMBDA / AWS_ENDPOINT_URL (the
 // SDK's variables), else the regional AWS endpoint.
 func Endpoint(a *gloo.AWSUpstreamSpec, env Env) *url.URL {
-	b := struct{ env Env }{env}
-	if b.env.Getenv == nil {
-		b.env.Getenv = os.Getenv
+	if env.Getenv == nil {
+		env.Getenv = os.Getenv
 	}
 	if a.EndpointURL != "" {
 		if u, err := url.Parse(a.EndpointURL); err == nil {
 			return u
 		}
 	}
-	if b.env.LocalLambda != nil {
-		return b.env.LocalLambda
+	if env.LocalLambda != nil {
+		return env.LocalLambda
 	}
-	for _, v := range []string{"AWS_ENDPOINT_URL_LAMBDA", "AWS_ENDPOINT_URL"} {
-		if s := b.env.Getenv(v); s != "" {
-			if u, err := url.Parse(s); err == nil && u.Host != "" && (u.Scheme == "http" || u.Scheme == "https") {
-				return u
-			}
+	for _, v := range endpointEnvVars {
+		if u := envEndpoint(env.Getenv(v)); u != nil {
+			return u
 		}
 	}
 	return lambda.RegionalEndpoint(a.Region)
+}
+
+// endpointEnvVars are the AWS SDK's endpoint variables, most specific first.
+var endpointEnvVars = []string{"AWS_ENDPOINT_URL_LAMBDA", "AWS_ENDPOINT_URL"}
+
+// envEndpoint parses an endpoint variable's value; nil when it is empty or
+// not an http(s) URL.
+func envEndpoint(s string) *url.URL {
+	if s == "" {
+		return nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return nil
+	}
+	return u
 }
 
 func (b *builder) virtualService(vs *resource.VirtualService, httpB, httpsB *router.Builder, snap *snapshot.Snapshot) {
@@ -472,7 +487,7 @@ func compileMatcher(m gateway.Matcher) (*router.Matcher, error) {
 		}
 	}
 	for _, h := range m.Headers {
-		hm := router.HeaderMatcher{Name: canonicalHeader(h.Name), Value: h.Value, Invert: h.InvertMatch}
+		hm := router.HeaderMatcher{Name: textproto.CanonicalMIMEHeaderKey(h.Name), Value: h.Value, Invert: h.InvertMatch}
 		if h.Regex {
 			re, err := router.CompileRegex(h.Value, true)
 			if err != nil {

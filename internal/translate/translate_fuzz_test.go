@@ -9,6 +9,7 @@ import (
 	"github.com/rogpeppe/go-internal/txtar"
 
 	"github.com/lambdagate/lambdagate/internal/awscreds"
+	"github.com/lambdagate/lambdagate/internal/golden"
 	"github.com/lambdagate/lambdagate/internal/resource"
 	"github.com/lambdagate/lambdagate/internal/router"
 )
@@ -24,7 +25,7 @@ func FuzzTranslate(f *testing.F) {
 		if err != nil {
 			f.Fatal(err)
 		}
-		if in, ok := section(ar, "input.yaml"); ok {
+		if in, ok := golden.Section(ar, "input.yaml"); ok {
 			f.Add(in)
 		}
 	}

@@ -15,13 +15,14 @@ import (
 	"math/big"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/lambdagate/lambdagate/internal/golden"
 
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/rogpeppe/go-internal/txtar"
@@ -53,21 +54,14 @@ var update = flag.Bool("update", false, "rewrite the expected section of golden 
 // The router's table has no exported listing, so probes are how the test
 // sees which virtual host serves which host name.
 func TestTranslateGolden(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join("testdata", "translate", "*.txtar"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(files) == 0 {
-		t.Fatal("no golden files in testdata/translate")
-	}
-	for _, file := range files {
+	for _, file := range golden.Files(t, filepath.Join("testdata", "translate")) {
 		name := strings.TrimSuffix(filepath.Base(file), ".txtar")
 		t.Run(name, func(t *testing.T) {
 			ar, err := txtar.ParseFile(file)
 			if err != nil {
 				t.Fatal(err)
 			}
-			input, ok := section(ar, "input.yaml")
+			input, ok := golden.Section(ar, "input.yaml")
 			if !ok {
 				t.Fatalf("%s: no input.yaml section", file)
 			}
@@ -78,45 +72,16 @@ func TestTranslateGolden(t *testing.T) {
 			if err != nil {
 				t.Fatalf("input does not decode: %v", err)
 			}
-			envText, _ := section(ar, "env")
-			probes, _ := section(ar, "probes")
+			envText, _ := golden.Section(ar, "env")
+			probes, _ := golden.Section(ar, "probes")
 			env := parseEnv(t, envText)
 			// The resolver reads the case's fixed environment too.
 			snap := Translate(FromObjects(objs), awscreds.New(awscreds.Options{Getenv: env.Getenv}), env)
 			checkStatuses(t, objs, snap)
 			got := render(t, snap, probes)
-			if *update {
-				setSection(ar, "expected", got)
-				if err := os.WriteFile(file, txtar.Format(ar), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, _ := section(ar, "expected")
-			if string(want) != got {
-				t.Errorf("%s: output differs (-want +got; run with -update to accept):\n%s", file, lineDiff(got, string(want)))
-			}
+			golden.Check(t, file, ar, got, *update)
 		})
 	}
-}
-
-func section(ar *txtar.Archive, name string) ([]byte, bool) {
-	for _, f := range ar.Files {
-		if f.Name == name {
-			return f.Data, true
-		}
-	}
-	return nil, false
-}
-
-func setSection(ar *txtar.Archive, name, data string) {
-	for i, f := range ar.Files {
-		if f.Name == name {
-			ar.Files[i].Data = []byte(data)
-			return
-		}
-	}
-	ar.Files = append(ar.Files, txtar.File{Name: name, Data: []byte(data)})
 }
 
 var (
@@ -487,39 +452,4 @@ func credsString(tg *lambda.Target) string {
 	default:
 		return fmt.Sprintf("%T", c)
 	}
-}
-
-// lineDiff shows only the lines that differ ("-" want, "+" got), so a
-// failing golden case points at the changed message, not the whole file.
-func lineDiff(got, want string) string {
-	a, b := strings.Split(want, "\n"), strings.Split(got, "\n")
-	// lcs[i][j] is the longest common subsequence of a[i:] and b[j:].
-	lcs := make([][]int, len(a)+1)
-	for i := range lcs {
-		lcs[i] = make([]int, len(b)+1)
-	}
-	for i := len(a) - 1; i >= 0; i-- {
-		for j := len(b) - 1; j >= 0; j-- {
-			if a[i] == b[j] {
-				lcs[i][j] = lcs[i+1][j+1] + 1
-			} else {
-				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
-			}
-		}
-	}
-	var out strings.Builder
-	i, j := 0, 0
-	for i < len(a) || j < len(b) {
-		switch {
-		case i < len(a) && j < len(b) && a[i] == b[j]:
-			i, j = i+1, j+1
-		case j < len(b) && (i == len(a) || lcs[i][j+1] >= lcs[i+1][j]):
-			out.WriteString("+ " + b[j] + "\n")
-			j++
-		default:
-			out.WriteString("- " + a[i] + "\n")
-			i++
-		}
-	}
-	return out.String()
 }

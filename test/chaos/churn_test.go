@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -85,25 +84,15 @@ func TestConfigChurn(t *testing.T) {
 			for i := 0; ctx.Err() == nil; i++ {
 				sent.Add(1)
 				body := fmt.Sprintf(`{"w":%d,"i":%d}`, w, i)
-				req, _ := http.NewRequestWithContext(ctx, "POST", g.URL+"/stable", strings.NewReader(body))
-				resp, err := harness.Client.Do(req)
-				if err != nil {
-					if ctx.Err() != nil {
-						sent.Add(-1)
-						return
-					}
-					failed.Add(1)
-					mu.Lock()
-					failures = append(failures, err.Error())
-					mu.Unlock()
-					continue
+				problem, answered := harness.CheckEcho(ctx, harness.Client, "POST", g.URL+"/stable", body)
+				if !answered && ctx.Err() != nil {
+					sent.Add(-1)
+					return
 				}
-				got, err := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				if err != nil || resp.StatusCode != 200 || string(got) != body {
+				if problem != "" {
 					failed.Add(1)
 					mu.Lock()
-					failures = append(failures, fmt.Sprintf("%d %q (read error %v)", resp.StatusCode, got, err))
+					failures = append(failures, problem)
 					mu.Unlock()
 				}
 			}

@@ -166,6 +166,38 @@ func TestRollingRestart(t *testing.T) {
 	)
 	first.WaitState(t, "vs", harness.Namespace, "roll", "Accepted")
 
+	const rounds = 3
+	res := rollingRestart(t, addr, first, rounds, func() *harness.Gateway {
+		return startGateway(t, harness.Options{DataDir: dataDir, HTTPAddr: addr, Args: args})
+	})
+	migrate := readSysctl("/proc/sys/net/ipv4/tcp_migrate_req")
+	record(t, "%d rolling restarts on one port (SO_REUSEPORT, --shutdown-delay 1s), net.ipv4.tcp_migrate_req=%s: %d requests, %d failed (%d of them on new-connection-per-request clients)",
+		rounds, migrate, res.sent, res.failed, res.newConnFailed)
+	if len(res.failures) > 0 {
+		t.Logf("failures: %q", res.failures[:min(len(res.failures), 10)])
+	}
+	// Connections still in the old listener's accept queue when it closes
+	// are reset by the kernel unless net.ipv4.tcp_migrate_req=1 moves them
+	// to the new listener; that loss is measured, not hidden.
+	if keepAlive := res.failed - res.newConnFailed; keepAlive > 0 || (migrate == "1" && res.newConnFailed > 0) {
+		t.Errorf("%d of %d requests failed during rolling restarts (%d on keep-alive clients); first ones: %q",
+			res.failed, res.sent, keepAlive, res.failures[:min(len(res.failures), 5)])
+	}
+}
+
+// rolling is what the clients saw during rolling restarts.
+type rolling struct {
+	sent, failed, newConnFailed int64
+	failures                    []string
+}
+
+// rollingRestart runs 4 keep-alive GET clients and 4 new-connection POST
+// clients against addr while it replaces first, rounds times, with a
+// gateway from next: each new gateway must be ready before the old one gets
+// SIGTERM and must exit within 20s. Each request's body is echoed back, so
+// every answer is checked.
+func rollingRestart(t *testing.T, addr string, first *harness.Gateway, rounds int, next func() *harness.Gateway) rolling {
+	t.Helper()
 	var sent, failed, newConnFailed atomic.Int64
 	var mu sync.Mutex
 	var failures []string
@@ -183,54 +215,41 @@ func TestRollingRestart(t *testing.T) {
 			// Keep-alive clients send GET: a server may close an idle
 			// connection at any time (RFC 9112 9.3.1) and clients retry
 			// idempotent requests then, as Go's transport does.
+			// New-connection clients send POST, never retried.
 			method := "GET"
 			if fresh {
 				method = "POST"
 			}
-			req, _ := http.NewRequestWithContext(context.Background(), method, "http://"+addr+"/roll", strings.NewReader(body))
-			resp, err := c.Do(req)
-			if err != nil {
+			// A background context: a request in flight when the test stops
+			// counts like any other.
+			if problem, answered := harness.CheckEcho(context.Background(), c, method, "http://"+addr+"/roll", body); problem != "" {
 				failed.Add(1)
-				if fresh {
+				// Only a missing answer is a dropped connection.
+				if fresh && !answered {
 					newConnFailed.Add(1)
 				}
 				mu.Lock()
-				failures = append(failures, err.Error())
-				mu.Unlock()
-				continue
-			}
-			got, err := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if err != nil || resp.StatusCode != 200 || string(got) != body {
-				failed.Add(1)
-				mu.Lock()
-				failures = append(failures, fmt.Sprintf("%d %q %v", resp.StatusCode, got, err))
+				failures = append(failures, time.Now().Format("15:04:05.000000")+" "+problem)
 				mu.Unlock()
 			}
 		}
 	}
-	// Keep-alive clients, and clients that open a new connection per
-	// request.
-	for w := range 4 {
+	for w := range 8 {
 		wg.Add(1)
-		go worker(w, false)
-	}
-	for w := 4; w < 8; w++ {
-		wg.Add(1)
-		go worker(w, true)
+		go worker(w, w >= 4)
 	}
 
 	old := first
-	const rounds = 3
 	for r := range rounds {
 		time.Sleep(500 * time.Millisecond)
-		next := startGateway(t, harness.Options{DataDir: dataDir, HTTPAddr: addr, Args: args})
+		nxt := next()
 		harness.Eventually(t, 10*time.Second, func() error {
-			if c, b, err := next.Readyz(); c != 200 {
+			if c, b, err := nxt.Readyz(); c != 200 {
 				return fmt.Errorf("new gateway /readyz %d %q %v", c, b, err)
 			}
 			return nil
 		})
+		t.Logf("EVENT %s next ready; SIGTERM old", time.Now().Format("15:04:05.000000"))
 		if err := old.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
 			t.Fatal(err)
 		}
@@ -238,28 +257,17 @@ func TestRollingRestart(t *testing.T) {
 		go func() { done <- old.Cmd.Wait() }()
 		select {
 		case err := <-done:
+			t.Logf("EVENT %s old exited", time.Now().Format("15:04:05.000000"))
 			if err != nil {
 				t.Errorf("round %d: old gateway exit: %v", r, err)
 			}
 		case <-time.After(20 * time.Second):
 			t.Fatalf("round %d: the old gateway did not exit", r)
 		}
-		old = next
+		old = nxt
 	}
 	time.Sleep(500 * time.Millisecond)
 	cancel()
 	wg.Wait()
-	migrate := readSysctl("/proc/sys/net/ipv4/tcp_migrate_req")
-	record(t, "%d rolling restarts on one port (SO_REUSEPORT, --shutdown-delay 1s), net.ipv4.tcp_migrate_req=%s: %d requests, %d failed (%d of them on new-connection-per-request clients)",
-		rounds, migrate, sent.Load(), failed.Load(), newConnFailed.Load())
-	if len(failures) > 0 {
-		t.Logf("failures: %q", failures[:min(len(failures), 10)])
-	}
-	// Connections still in the old listener's accept queue when it closes
-	// are reset by the kernel unless net.ipv4.tcp_migrate_req=1 moves them
-	// to the new listener; that loss is measured, not hidden.
-	if keepAlive := failed.Load() - newConnFailed.Load(); keepAlive > 0 || (migrate == "1" && newConnFailed.Load() > 0) {
-		t.Errorf("%d of %d requests failed during rolling restarts (%d on keep-alive clients); first ones: %q",
-			failed.Load(), sent.Load(), keepAlive, failures[:min(len(failures), 5)])
-	}
+	return rolling{sent: sent.Load(), failed: failed.Load(), newConnFailed: newConnFailed.Load(), failures: failures}
 }

@@ -3,9 +3,6 @@ package dataplane
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -62,24 +59,14 @@ func TestHotSwap(t *testing.T) {
 			defer wg.Done()
 			for i := 0; ctx.Err() == nil && sent.Add(1) <= maxRequests; i++ {
 				body := fmt.Sprintf(`{"worker":%d,"i":%d}`, w, i)
-				req, _ := http.NewRequestWithContext(ctx, "POST", g.URL+"/stable", strings.NewReader(body))
-				resp, err := harness.Client.Do(req)
-				if err != nil {
-					if ctx.Err() != nil {
-						return // the test is over, not a failure
-					}
-					failed.Add(1)
-					mu.Lock()
-					failures = append(failures, err.Error())
-					mu.Unlock()
-					continue
+				problem, answered := harness.CheckEcho(ctx, harness.Client, "POST", g.URL+"/stable", body)
+				if !answered && ctx.Err() != nil {
+					return // the test is over, not a failure
 				}
-				got, err := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				if err != nil || resp.StatusCode != 200 || string(got) != body {
+				if problem != "" {
 					failed.Add(1)
 					mu.Lock()
-					failures = append(failures, fmt.Sprintf("%d %q (read error %v)", resp.StatusCode, got, err))
+					failures = append(failures, problem)
 					mu.Unlock()
 				}
 			}

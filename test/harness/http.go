@@ -3,9 +3,11 @@ package harness
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -83,4 +85,22 @@ func RawExchange(t testing.TB, addr, req string) (*RawResponse, error) {
 		Seen(nil, body)
 	}
 	return &RawResponse{Response: resp, Body: body}, nil
+}
+
+// CheckEcho sends body to url with c and says what went wrong: "" when the
+// gateway answered 200 with the same body (the stub's Echo reply).
+// answered is false when no HTTP answer came at all (a transport error, or
+// ctx ended the request).
+func CheckEcho(ctx context.Context, c *http.Client, method, url, body string) (problem string, answered bool) {
+	req, _ := http.NewRequestWithContext(ctx, method, url, strings.NewReader(body))
+	resp, err := c.Do(req)
+	if err != nil {
+		return err.Error(), false
+	}
+	got, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 || string(got) != body {
+		return fmt.Sprintf("%d %q (read error %v)", resp.StatusCode, got, err), true
+	}
+	return "", true
 }

@@ -1,5 +1,0 @@
-package discovery
-
-import core "github.com/lambdagate/lambdagate/api/core/v1"
-
-type resourceSecret = core.Secret
