@@ -20,7 +20,7 @@ GOBENCH=${GOBENCH:-1}
 SCALE=${SCALE:-1}
 
 P_STUB=$((PORT_BASE + 1)) P_NGINX=$((PORT_BASE + 2)) P_HAPROXY=$((PORT_BASE + 3)) P_CADDY=$((PORT_BASE + 4))
-P_LG=$((PORT_BASE + 5)) P_LG10K=$((PORT_BASE + 7)) P_LGUP=$((PORT_BASE + 9)) P_LGIDLE=$((PORT_BASE + 11))
+P_LG=$((PORT_BASE + 5)) P_LG10K=$((PORT_BASE + 7)) P_LGUP=$((PORT_BASE + 9)) P_LGIDLE=$((PORT_BASE + 11)) P_LGNET=$((PORT_BASE + 13))
 INVOKE=/2015-03-31/functions/plain/invocations
 
 log() { echo "bench: $*" >&2; }
@@ -125,7 +125,8 @@ start() { # NAME CMD...: start pinned to the proxy CPU, remember the pid
   eval "PID_$name=$!"
 }
 
-# start_lambdagate NAME HTTPPORT [manifests flags...]
+# start_lambdagate NAME HTTPPORT [manifests flags...]; SERVE_FLAGS adds
+# flags to serve.
 start_lambdagate() {
   local name=$1 port=$2; shift 2
   local dir="$WORK/data-$name"
@@ -133,7 +134,7 @@ start_lambdagate() {
   "$WORK/loadgen" manifests -endpoint "http://127.0.0.1:$P_STUB" "$@" >"$WORK/$name.yaml"
   LAMBDAGATE_DATA_DIR=$dir "$WORK/lambdagate" apply -f "$WORK/$name.yaml" >/dev/null
   LAMBDAGATE_DATA_DIR=$dir start "$name" "$WORK/lambdagate" serve --http-addr "127.0.0.1:$port" --https-addr "" \
-    --admin-addr "127.0.0.1:$((port + 1))" --discovery-interval -1ns --log-level warn --access-log off
+    --admin-addr "127.0.0.1:$((port + 1))" --discovery-interval -1ns --log-level warn --access-log off ${SERVE_FLAGS:-}
   wait_http "http://127.0.0.1:$((port + 1))/readyz"
   wait_http "http://127.0.0.1:$port/echo" POST
 }
@@ -149,7 +150,7 @@ measure() {
   t0=$(ticks "$pid")
   out=$("${PIN_LOAD[@]}" wrk -t1 -c"$c" -d"$DUR" --latency -s "$lua" "$url")
   t1=$(ticks "$pid")
-  echo "$out" >"$WORK/wrk-$label.txt"
+  echo "$out" >"$WORK/wrk-${label//\//_}.txt"
   local rps reqs p50 p99 errs hwm cpu
   rps=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' <<<"$out")
   reqs=$(awk '/requests in/ { print $1 }' <<<"$out")
@@ -222,6 +223,10 @@ EOF
 start caddy caddy run --config "$WORK/Caddyfile" --adapter caddyfile
 
 start_lambdagate lg "$P_LG"
+# The same gateway with Go's net/http client to Lambda instead of its own:
+# the baseline the own client has to beat (issue 5 allows a faster HTTP
+# stack only when it pays in the same run).
+SERVE_FLAGS="--lambda-client net/http" start_lambdagate lgnet "$P_LGNET"
 for p in $P_NGINX $P_HAPROXY $P_CADDY; do wait_http "http://127.0.0.1:$p$INVOKE" POST; done
 
 # --- main table -------------------------------------------------------------
@@ -230,6 +235,8 @@ measure "direct (wrk → stub)" "$PID_stub" "http://127.0.0.1:$P_STUB$INVOKE"
 measure "nginx" "$PID_nginx" "http://127.0.0.1:$P_NGINX$INVOKE"
 measure "lambdagate passthrough" "$PID_lg" "http://127.0.0.1:$P_LG/echo"
 measure "lambdagate wrap+unwrap" "$PID_lg" "http://127.0.0.1:$P_LG/apigw"
+measure "lambdagate passthrough, net/http client" "$PID_lgnet" "http://127.0.0.1:$P_LGNET/echo"
+kill "$PID_lgnet"
 measure "caddy" "$PID_caddy" "http://127.0.0.1:$P_CADDY$INVOKE"
 measure "haproxy" "$PID_haproxy" "http://127.0.0.1:$P_HAPROXY$INVOKE"
 
@@ -356,6 +363,9 @@ CPU_MODEL=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
   echo "| passthrough ≥ 0.6 × nginx | $R1 | $C1 | $(verdict "$R1" 0.6 ">=") / $(verdict "$C1" 0.6 ">=") |"
   echo "| passthrough ≥ 2 × Caddy | $R2 | $C2 | $(verdict "$R2" 2 ">=") / $(verdict "$C2" 2 ">=") |"
   echo "| wrap+unwrap ≥ 0.5 × nginx | $R3 | $C3 | $(verdict "$R3" 0.5 ">=") / $(verdict "$C3" 0.5 ">=") |"
+  RPS_NET=$(field "lambdagate passthrough, net/http client" 2) CPU_NET=$(field "lambdagate passthrough, net/http client" 5)
+  R4=$(ratio "$RPS_LG" "$RPS_NET") C4=$(ratio "$CPU_NET" "$CPU_LG")
+  echo "| own Lambda client pays (> 1 × net/http client) | $R4 | $C4 | $(verdict "$R4" 1.0001 ">=") / $(verdict "$C4" 1.0001 ">=") |"
   echo
   echo "| target | measured | verdict |"
   echo "|---|---:|---|"

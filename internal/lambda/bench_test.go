@@ -6,18 +6,20 @@ import (
 	"encoding/hex"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/lambdagate/lambdagate/bench/rawstub"
 )
 
-// BenchmarkSign signs an Invoke request the way Invoker.once does: "sdk"
-// with the SDK's v4.Signer (one per key, its signing key cached per day),
-// "lambdagate" with the invoker's own signer (sigv4.go), which must pay for
-// itself here to be used.
+// BenchmarkSign signs an Invoke request: "sdk" with the SDK's v4.Signer
+// (one per key, its signing key cached per day) on an http.Request,
+// "lambdagate" with the invoker's own signer (sigv4.go) writing the request
+// head, which must pay for itself here to be used.
 func BenchmarkSign(b *testing.B) {
 	t := &Target{FunctionName: "arn:aws:lambda:us-east-1:123456789012:function:bench", Qualifier: "live", Region: "us-east-1",
 		Endpoint: &url.URL{Scheme: "https", Host: "lambda.us-east-1.amazonaws.com"}}
@@ -44,10 +46,14 @@ func BenchmarkSign(b *testing.B) {
 		}
 	})
 	b.Run("lambdagate", func(b *testing.B) {
-		var s sigv4
+		// What the invoker's client does: the whole request head, signed,
+		// appended into the connection's reused buffer.
+		iv := NewInvoker(Options{})
+		iv.now = func() time.Time { return now }
+		var buf []byte
 		b.ReportAllocs()
 		for b.Loop() {
-			s.sign(newReq(), t, creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken, hash, now)
+			buf = iv.appendRequest(buf[:0], t, payload, []byte(hash), creds, nil)
 		}
 	})
 }
@@ -62,5 +68,29 @@ func BenchmarkCredentials(b *testing.B) {
 		if _, err := p.Retrieve(ctx); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkInvoke is one signed Invoke over loopback to a raw stub, with
+// each client in the same run: "lambdagate" (h1.go) must pay for itself
+// against "net/http" here to be the default.
+func BenchmarkInvoke(b *testing.B) {
+	base := rawstub.Start(b)
+	payload := []byte(`{"hello":"world","n":42}`)
+	extra := []Header{{"Traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}}
+	for _, client := range []string{ClientLambdagate, ClientNetHTTP} {
+		b.Run(strings.ReplaceAll(client, "/", ""), func(b *testing.B) {
+			iv := NewInvoker(Options{Client: client})
+			defer iv.CloseIdle()
+			tg := target(b, base, 5*time.Second)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := iv.Invoke(ctx, tg, payload, extra); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

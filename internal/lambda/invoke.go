@@ -33,6 +33,9 @@ type Result struct {
 
 // Invoker sends Invoke requests. It is safe for concurrent use.
 type Invoker struct {
+	// h1 is the invoker's own HTTP/1.1 client (h1.go); client is
+	// net/http's, used instead when Options.Client asks for it.
+	h1     *h1Client
 	client *http.Client
 	// signer signs with SigV4 like the SDK's signer, byte for byte; its
 	// key cache includes the secret, so a rotated secret that keeps its key
@@ -42,8 +45,20 @@ type Invoker struct {
 	now func() time.Time
 }
 
+// Client names the HTTP client an Invoker uses.
+const (
+	// ClientLambdagate is the invoker's own HTTP/1.1 client (h1.go).
+	ClientLambdagate = "lambdagate"
+	// ClientNetHTTP is net/http's client, kept to compare against
+	// (bench/run.sh) and as a fallback.
+	ClientNetHTTP = "net/http"
+)
+
 // Options configures an Invoker.
 type Options struct {
+	// Client is ClientLambdagate or ClientNetHTTP. Default
+	// ClientLambdagate.
+	Client string
 	// MaxIdleConnsPerHost bounds kept-alive connections per Lambda
 	// endpoint. Default 256.
 	MaxIdleConnsPerHost int
@@ -54,7 +69,8 @@ type Options struct {
 	TLSConfig *tls.Config
 }
 
-// NewInvoker returns an Invoker with a pooled HTTP transport.
+// NewInvoker returns an Invoker with pooled connections. It panics on an
+// unknown Options.Client (a programming error: callers validate flags).
 func NewInvoker(o Options) *Invoker {
 	if o.MaxIdleConnsPerHost == 0 {
 		o.MaxIdleConnsPerHost = 256
@@ -65,34 +81,51 @@ func NewInvoker(o Options) *Invoker {
 	if o.TLSConfig == nil {
 		o.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 	}
-	tr := &http.Transport{
-		Proxy:                 nil, // Lambda traffic never goes through HTTP_PROXY implicitly
-		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		TLSClientConfig:       o.TLSConfig,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          4 * o.MaxIdleConnsPerHost,
-		MaxIdleConnsPerHost:   o.MaxIdleConnsPerHost,
-		IdleConnTimeout:       o.IdleConnTimeout,
-		TLSHandshakeTimeout:   5 * time.Second,
-		ExpectContinueTimeout: 0,
-		// Lambda's answer is JSON; transparent gzip would only cost CPU.
-		DisableCompression:     true,
-		MaxResponseHeaderBytes: 64 << 10,
+	iv := &Invoker{now: time.Now}
+	switch o.Client {
+	case "", ClientLambdagate:
+		iv.h1 = newH1Client(o)
+	case ClientNetHTTP:
+		tr := &http.Transport{
+			Proxy:                 nil, // Lambda traffic never goes through HTTP_PROXY implicitly
+			DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			TLSClientConfig:       o.TLSConfig,
+			ForceAttemptHTTP2:     true,
+			MaxIdleConns:          4 * o.MaxIdleConnsPerHost,
+			MaxIdleConnsPerHost:   o.MaxIdleConnsPerHost,
+			IdleConnTimeout:       o.IdleConnTimeout,
+			TLSHandshakeTimeout:   5 * time.Second,
+			ExpectContinueTimeout: 0,
+			// Lambda's answer is JSON; transparent gzip would only cost CPU.
+			DisableCompression:     true,
+			MaxResponseHeaderBytes: maxResponseHeader,
+		}
+		iv.client = &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	default:
+		panic("lambda: unknown client " + strconv.Quote(o.Client))
 	}
-	return &Invoker{
-		client: &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
-		now:    time.Now,
-	}
+	return iv
 }
 
 // CloseIdle closes idle pooled connections.
-func (iv *Invoker) CloseIdle() { iv.client.CloseIdleConnections() }
+func (iv *Invoker) CloseIdle() {
+	if iv.h1 != nil {
+		iv.h1.closeIdle()
+	} else {
+		iv.client.CloseIdleConnections()
+	}
+}
 
-// Invoke calls the function with payload. Throttling (429) is retried with
-// jittered exponential backoff until ctx's deadline. Extra headers (trace
-// context, original routing) are added; nothing else from the client is
-// sent, so a client cannot choose the invocation or log type.
-func (iv *Invoker) Invoke(ctx context.Context, t *Target, payload []byte, extra http.Header) (*Result, error) {
+// Header is one extra request header.
+type Header struct{ Name, Value string }
+
+// Invoke calls the function with payload. The invocation, retries
+// included, ends at the target's Timeout (or ctx's deadline when sooner);
+// ctx's cancellation aborts it. Throttling (429) is retried with jittered
+// exponential backoff. Extra headers (trace context, original routing) are
+// added; nothing else from the client is sent, so a client cannot choose
+// the invocation or log type.
+func (iv *Invoker) Invoke(ctx context.Context, t *Target, payload []byte, extra []Header) (*Result, error) {
 	limit := MaxSyncPayload
 	if t.Async {
 		limit = MaxAsyncPayload
@@ -100,18 +133,34 @@ func (iv *Invoker) Invoke(ctx context.Context, t *Target, payload []byte, extra 
 	if len(payload) > limit {
 		return nil, &Error{Kind: KindTooLarge, Message: "request payload is " + strconv.Itoa(len(payload)) + " bytes; the limit for this invocation type is " + strconv.Itoa(limit)}
 	}
+	timeout := t.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	deadline := time.Now().Add(timeout)
+	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
+		deadline = dl
+	}
 	creds, err := t.Credentials.Retrieve(ctx)
 	if err != nil {
 		return nil, &Error{Kind: KindNoCredentials, Message: "no credentials present for AWS upstream", Err: err}
 	}
 	sum := sha256.Sum256(payload)
-	payloadHash := hex.EncodeToString(sum[:])
+	var hashBuf [2 * sha256.Size]byte
+	hex.Encode(hashBuf[:], sum[:])
+	payloadHash := hashBuf[:] // a string of it would be allocated (64 bytes)
 
 	backoff := 25 * time.Millisecond
 	for attempt := 1; ; attempt++ {
-		res, err := iv.once(ctx, t, payload, payloadHash, creds, extra)
-		var le *Error
-		if err == nil || !errors.As(err, &le) || le.Kind != KindThrottled {
+		var res *Result
+		if iv.h1 != nil {
+			res, err = iv.onceH1(ctx, t, payload, payloadHash, creds, extra, deadline)
+		} else {
+			res, err = iv.onceNetHTTP(ctx, t, payload, payloadHash, creds, extra, deadline)
+		}
+		// once* return *Error or nil; errors.As would cost an allocation.
+		le, _ := err.(*Error)
+		if le == nil || le.Kind != KindThrottled {
 			if res != nil {
 				res.Attempts = attempt
 			}
@@ -124,16 +173,18 @@ func (iv *Invoker) Invoke(ctx context.Context, t *Target, payload []byte, extra 
 		// Full jitter (AWS Architecture Blog): sleep uniformly in
 		// [0, backoff), doubling up to 1s.
 		sleep := time.Duration(rand.Int64N(int64(backoff)))
-		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < sleep+10*time.Millisecond {
+		if time.Until(deadline) < sleep+10*time.Millisecond {
 			if le.RetryAfter == 0 {
 				le.RetryAfter = time.Second
 			}
 			return nil, le
 		}
+		timer := time.NewTimer(sleep)
 		select {
 		case <-ctx.Done():
+			timer.Stop()
 			return nil, le
-		case <-time.After(sleep):
+		case <-timer.C:
 		}
 		if backoff < time.Second {
 			backoff *= 2
@@ -145,7 +196,116 @@ func (iv *Invoker) Invoke(ctx context.Context, t *Target, payload []byte, extra 
 	}
 }
 
-func (iv *Invoker) once(ctx context.Context, t *Target, payload []byte, payloadHash string, creds aws.Credentials, extra http.Header) (*Result, error) {
+// onceH1 sends one Invoke with the invoker's own client. A kept-alive
+// connection that fails before the request is written is replaced (twice
+// at most); once it is written the outcome is reported, never retried,
+// since the function may have run.
+func (iv *Invoker) onceH1(ctx context.Context, t *Target, payload []byte, payloadHash []byte, creds aws.Credentials, extra []Header, deadline time.Time) (*Result, error) {
+	for try := 0; ; try++ {
+		pc := iv.h1.get(t.conn, time.Now())
+		reused := pc != nil
+		if pc == nil {
+			var err error
+			if pc, err = iv.h1.dial(ctx, t.conn, deadline); err != nil {
+				return nil, transportError(ctx, deadline, err)
+			}
+		}
+		_ = pc.SetDeadline(deadline)
+		var stop func() bool
+		if ctx.Done() != nil {
+			stop = context.AfterFunc(ctx, pc.cancel)
+		}
+		buf := iv.appendRequest(pc.buf[:0], t, payload, payloadHash, creds, extra)
+		var err error
+		if len(payload) <= inlineBody {
+			buf = append(buf, payload...)
+			_, err = pc.Write(buf)
+		} else {
+			bufs := net.Buffers{buf, payload}
+			_, err = bufs.WriteTo(pc.Conn)
+		}
+		pc.buf = buf[:0]
+		if err != nil {
+			if stop != nil {
+				stop()
+			}
+			pc.Close()
+			if reused && try < 2 && ctx.Err() == nil {
+				continue
+			}
+			return nil, transportError(ctx, deadline, err)
+		}
+		m, body, err := pc.readResponse()
+		aborted := stop != nil && !stop()
+		if err != nil || m.close || aborted {
+			pc.Close()
+		} else {
+			iv.h1.put(pc, time.Now())
+		}
+		if err != nil {
+			switch {
+			case errors.Is(err, errTooLarge):
+				return nil, &Error{Kind: KindResponseTooLarge, Status: m.status, Message: "function response larger than 6 MB"}
+			case errors.Is(err, errTruncated):
+				return nil, &Error{Kind: KindUnreachable, Status: m.status, Message: "truncated response from Lambda"}
+			}
+			return nil, transportError(ctx, deadline, err)
+		}
+		return classify(&m, body)
+	}
+}
+
+// appendRequest appends the request head of one Invoke to dst: request
+// line, Host, Content-Length, the invocation type, the extra headers, and
+// the SigV4 headers.
+func (iv *Invoker) appendRequest(dst []byte, t *Target, payload []byte, payloadHash []byte, creds aws.Credentials, extra []Header) []byte {
+	dst = append(dst, t.reqHead...)
+	dst = append(dst, "Content-Length: "...)
+	dst = strconv.AppendInt(dst, int64(len(payload)), 10)
+	dst = append(dst, "\r\n"...)
+	amzDate := iv.signer.date(iv.now())
+	var signed [16]hdr
+	hs := signed[:0]
+	if t.Async {
+		hs = append(hs, hdr{name: "X-Amz-Invocation-Type", one: "Event"})
+	} else {
+		hs = append(hs, hdr{name: "X-Amz-Invocation-Type", one: "RequestResponse"})
+	}
+	hs = append(hs, hdr{name: "X-Amz-Date", one: amzDate})
+	if creds.SessionToken != "" {
+		hs = append(hs, hdr{name: "X-Amz-Security-Token", one: creds.SessionToken})
+	}
+	for _, h := range extra {
+		// Only the handler sets these; a value that cannot be sent
+		// (a control character) is dropped rather than fail the call.
+		if !validHeaderValue(h.Value) {
+			continue
+		}
+		if ignoredHeader(h.Name) {
+			dst = appendHeader(dst, h.Name, h.Value)
+			continue
+		}
+		hs = append(hs, hdr{name: h.Name, one: h.Value})
+	}
+	for _, h := range hs {
+		dst = appendHeader(dst, h.name, h.one)
+	}
+	dst = append(dst, "Authorization: "...)
+	dst = iv.signer.appendAuthorization(dst, http.MethodPost, t, t.host, int64(len(payload)), hs, creds.AccessKeyID, creds.SecretAccessKey, amzDate, payloadHash)
+	return append(dst, "\r\n\r\n"...)
+}
+
+func appendHeader(dst []byte, name, value string) []byte {
+	dst = append(dst, name...)
+	dst = append(dst, ": "...)
+	dst = append(dst, value...)
+	return append(dst, "\r\n"...)
+}
+
+// onceNetHTTP sends one Invoke with net/http's client.
+func (iv *Invoker) onceNetHTTP(ctx context.Context, t *Target, payload []byte, payloadHash []byte, creds aws.Credentials, extra []Header, deadline time.Time) (*Result, error) {
+	ctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
 	u := *t.invokeURL
 	req := &http.Request{
 		Method:        http.MethodPost,
@@ -163,37 +323,61 @@ func (iv *Invoker) once(ctx context.Context, t *Target, payload []byte, payloadH
 	} else {
 		req.Header["X-Amz-Invocation-Type"] = invocationSync
 	}
-	for k, v := range extra {
-		req.Header[k] = v
+	req.Header["User-Agent"] = []string{userAgent}
+	for _, h := range extra {
+		if validHeaderValue(h.Value) {
+			req.Header[h.Name] = []string{h.Value}
+		}
 	}
-	iv.signer.sign(req, t, creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken, payloadHash, iv.now())
+	iv.signer.sign(req, t, creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken, string(payloadHash), iv.now())
 	resp, err := iv.client.Do(req)
 	if err != nil {
-		return nil, transportError(ctx, err)
+		return nil, transportError(ctx, deadline, err)
 	}
 	defer resp.Body.Close()
+	if resp.ContentLength > maxResponseBody {
+		return nil, &Error{Kind: KindResponseTooLarge, Status: resp.StatusCode, Message: "function response larger than 6 MB"}
+	}
 	body, err := readResponse(resp)
 	if err != nil {
-		return nil, transportError(ctx, err)
-	}
-	if len(body) > MaxSyncPayload+32<<10 {
-		return nil, &Error{Kind: KindResponseTooLarge, Status: resp.StatusCode, Message: "function response larger than 6 MB"}
+		return nil, transportError(ctx, deadline, err)
 	}
 	if resp.ContentLength > 0 && int64(len(body)) < resp.ContentLength {
 		return nil, &Error{Kind: KindUnreachable, Status: resp.StatusCode, Message: "truncated response from Lambda"}
 	}
-	if fe := resp.Header.Get("X-Amz-Function-Error"); fe != "" && resp.StatusCode < 300 {
-		return nil, functionError(fe, body, resp)
+	if len(body) > maxResponseBody {
+		return nil, &Error{Kind: KindResponseTooLarge, Status: resp.StatusCode, Message: "function response larger than 6 MB"}
 	}
-	if resp.StatusCode >= 300 {
-		return nil, apiError(resp, body)
+	m := respMeta{
+		status:        resp.StatusCode,
+		contentLength: resp.ContentLength,
+		contentType:   resp.Header.Get("Content-Type"),
+		requestID:     resp.Header.Get("X-Amzn-Requestid"),
+		execVersion:   resp.Header.Get("X-Amz-Executed-Version"),
+		functionError: resp.Header.Get("X-Amz-Function-Error"),
+		errorType:     resp.Header.Get("X-Amzn-Errortype"),
+		retryAfter:    resp.Header.Get("Retry-After"),
+	}
+	return classify(&m, body)
+}
+
+// classify turns Lambda's answer into a Result or an Error.
+func classify(m *respMeta, body []byte) (*Result, error) {
+	if len(body) > MaxSyncPayload+32<<10 {
+		return nil, &Error{Kind: KindResponseTooLarge, Status: m.status, Message: "function response larger than 6 MB"}
+	}
+	if m.functionError != "" && m.status < 300 {
+		return nil, functionError(m, body)
+	}
+	if m.status >= 300 {
+		return nil, apiError(m, body)
 	}
 	return &Result{
-		Status:          resp.StatusCode,
-		ContentType:     resp.Header.Get("Content-Type"),
+		Status:          m.status,
+		ContentType:     m.contentType,
 		Body:            body,
-		RequestID:       resp.Header.Get("X-Amzn-Requestid"),
-		ExecutedVersion: resp.Header.Get("X-Amz-Executed-Version"),
+		RequestID:       m.requestID,
+		ExecutedVersion: m.execVersion,
 	}, nil
 }
 
@@ -208,7 +392,7 @@ var (
 // size when Content-Length is given (Lambda always sends it), else up to
 // the payload limit plus headroom.
 func readResponse(resp *http.Response) ([]byte, error) {
-	const limit = MaxSyncPayload + 64<<10
+	const limit = maxResponseBody
 	if n := resp.ContentLength; n >= 0 && n <= limit {
 		body := make([]byte, n)
 		if _, err := io.ReadFull(resp.Body, body); err != nil {
@@ -219,17 +403,18 @@ func readResponse(resp *http.Response) ([]byte, error) {
 	return io.ReadAll(io.LimitReader(resp.Body, limit))
 }
 
-func transportError(ctx context.Context, err error) error {
+func transportError(ctx context.Context, deadline time.Time, err error) error {
 	switch {
-	case errors.Is(ctx.Err(), context.DeadlineExceeded):
-		return &Error{Kind: KindTimeout, Message: "route timeout passed before Lambda answered", Err: err}
 	case errors.Is(ctx.Err(), context.Canceled):
 		return &Error{Kind: KindCanceled, Err: err}
+	case errors.Is(ctx.Err(), context.DeadlineExceeded), !time.Now().Before(deadline):
+		return &Error{Kind: KindTimeout, Message: "route timeout passed before Lambda answered", Err: err}
 	}
 	return &Error{Kind: KindUnreachable, Err: err}
 }
 
-func functionError(fe string, body []byte, resp *http.Response) error {
+func functionError(m *respMeta, body []byte) error {
+	fe := m.functionError
 	var payload struct {
 		ErrorType    string `json:"errorType"`
 		ErrorMessage string `json:"errorMessage"`
@@ -243,10 +428,10 @@ func functionError(fe string, body []byte, resp *http.Response) error {
 	if typ == "" {
 		typ = fe
 	}
-	return &Error{Kind: kind, Status: resp.StatusCode, Type: typ, FunctionError: fe, Message: truncate(payload.ErrorMessage, 256), Body: body}
+	return &Error{Kind: kind, Status: m.status, Type: typ, FunctionError: fe, Message: truncate(payload.ErrorMessage, 256), Body: body}
 }
 
-func apiError(resp *http.Response, body []byte) error {
+func apiError(m *respMeta, body []byte) error {
 	var payload struct {
 		Type       string `json:"Type"`
 		Message    string `json:"Message"`
@@ -255,7 +440,7 @@ func apiError(resp *http.Response, body []byte) error {
 		RetryAfter string `json:"retryAfterSeconds"`
 	}
 	_ = json.Unmarshal(body, &payload)
-	typ := resp.Header.Get("X-Amzn-Errortype")
+	typ := m.errorType
 	if i := strings.IndexByte(typ, ':'); i >= 0 {
 		typ = typ[:i]
 	}
@@ -266,11 +451,11 @@ func apiError(resp *http.Response, body []byte) error {
 	if payload.Reason != "" {
 		msg = strings.TrimSpace(msg + " (" + payload.Reason + ")")
 	}
-	e := &Error{Status: resp.StatusCode, Type: typ, Message: truncate(msg, 256)}
-	switch resp.StatusCode {
+	e := &Error{Status: m.status, Type: typ, Message: truncate(msg, 256)}
+	switch m.status {
 	case http.StatusTooManyRequests:
 		e.Kind = KindThrottled
-		if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
+		if s, err := strconv.Atoi(m.retryAfter); err == nil && s > 0 {
 			e.RetryAfter = time.Duration(s) * time.Second
 		} else if s, err := strconv.Atoi(payload.RetryAfter); err == nil && s > 0 {
 			e.RetryAfter = time.Duration(s) * time.Second

@@ -25,6 +25,8 @@ type sigv4 struct {
 	// keys holds one derived key per (access key id, secret, region): a
 	// rotated secret that keeps its key id gets a new entry.
 	keys sync.Map // keyID -> *atomic.Pointer[derivedKey]
+	// lastDate caches the X-Amz-Date of the current second.
+	lastDate atomic.Pointer[amzDate]
 }
 
 type keyID struct{ id, secret, region string }
@@ -39,44 +41,77 @@ type derivedKey struct {
 var signBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 // sign adds X-Amz-Date, X-Amz-Security-Token (with a session token) and
-// Authorization to req, whose URL and Host the target prepared.
+// Authorization to req, whose URL and Host the target prepared. The
+// net/http client path and the tests use it; the invoker's own client
+// calls appendAuthorization directly.
 func (s *sigv4) sign(req *http.Request, t *Target, id, secret, token, payloadHash string, now time.Time) {
-	now = now.UTC()
-	var dateBuf [16]byte
-	amzDate := string(now.AppendFormat(dateBuf[:0], "20060102T150405Z"))
-	day := amzDate[:8]
+	amzDate := s.date(now)
 	h := req.Header
 	h["X-Amz-Date"] = []string{amzDate}
 	if token != "" {
 		h["X-Amz-Security-Token"] = []string{token}
 	}
+	var names [16]hdr
+	hs := names[:0]
+	for k, v := range h {
+		if ignoredHeader(k) {
+			continue
+		}
+		hs = append(hs, hdr{name: k, vals: v})
+	}
+	auth := s.appendAuthorization(nil, req.Method, t, req.Host, req.ContentLength, hs, id, secret, amzDate, []byte(payloadHash))
+	h["Authorization"] = []string{string(auth)}
+}
+
+// ignoredHeader reports the headers the SDK's signer leaves out
+// (IgnoredHeaders, matched as written, and Content-Length, which is
+// signed from the request's length instead).
+func ignoredHeader(k string) bool {
+	switch k {
+	case "Authorization", "User-Agent", "X-Amzn-Trace-Id", "Expect", "Transfer-Encoding":
+		return true
+	}
+	return strings.EqualFold(k, "Content-Length")
+}
+
+// date is the X-Amz-Date value of now. The last one is cached: under load
+// many requests share a second, and the string is then not reallocated.
+func (s *sigv4) date(now time.Time) string {
+	now = now.UTC()
+	sec := now.Unix()
+	if d := s.lastDate.Load(); d != nil && d.sec == sec {
+		return d.text
+	}
+	d := &amzDate{sec: sec, text: now.Format("20060102T150405Z")}
+	s.lastDate.Store(d)
+	return d.text
+}
+
+type amzDate struct {
+	sec  int64
+	text string
+}
+
+// appendAuthorization appends the Authorization value of a request to dst.
+// hs holds every header to sign except Host and Content-Length (the
+// caller leaves out the ignored ones), including X-Amz-Date (amzDate) and
+// any X-Amz-Security-Token; it is reordered.
+func (s *sigv4) appendAuthorization(dst []byte, method string, t *Target, host string, contentLength int64, hs []hdr, id, secret, amzDate string, payloadHash []byte) []byte {
+	day := amzDate[:8]
 	dk := s.key(id, secret, t.Region, day)
 
 	bp := signBufs.Get().(*[]byte)
 	buf := (*bp)[:0]
 	// Canonical request.
-	buf = append(buf, req.Method...)
+	buf = append(buf, method...)
 	buf = append(buf, '\n')
 	buf = append(buf, t.canonURI...)
 	buf = append(buf, '\n')
 	buf = append(buf, t.canonQuery...)
 	buf = append(buf, '\n')
-	var names [16]hdr
-	hs := names[:0]
-	hs = append(hs, hdr{name: "host", one: req.Host})
-	var clen [20]byte
-	if req.ContentLength > 0 {
-		hs = append(hs, hdr{name: "content-length", one: string(strconv.AppendInt(clen[:0], req.ContentLength, 10))})
-	}
-	for k, v := range h {
-		switch k {
-		case "Authorization", "User-Agent", "X-Amzn-Trace-Id", "Expect", "Transfer-Encoding":
-			continue // the SDK's IgnoredHeaders (matched as written)
-		}
-		if strings.EqualFold(k, "Content-Length") {
-			continue
-		}
-		hs = append(hs, hdr{name: k, vals: v})
+	hs = append(hs, hdr{name: "host", one: host})
+	if contentLength > 0 {
+		hs = append(hs, hdr{name: "content-length", num: contentLength})
 	}
 	// Insertion sort by lower-cased name: a handful of headers.
 	for i := 1; i < len(hs); i++ {
@@ -90,21 +125,21 @@ func (s *sigv4) sign(req *http.Request, t *Target, id, secret, token, payloadHas
 		}
 		buf = appendLower(buf, hs[i].name)
 		buf = append(buf, ':')
-		if hs[i].name == "host" {
+		switch {
+		case hs[i].name == "host":
 			buf = append(buf, stripExcessSpaces(hs[i].one)...)
-		} else {
+		case hs[i].num > 0:
+			buf = strconv.AppendInt(buf, hs[i].num, 10)
+		default:
 			first := true
 			for j := i; j < len(hs) && (j == i || equalLower(hs[j].name, hs[i].name)); j++ {
-				vals := hs[j].vals
-				if vals == nil {
-					vals = []string{hs[j].one}
-				}
-				for _, v := range vals {
-					if !first {
-						buf = append(buf, ',')
-					}
+				if hs[j].vals == nil {
+					buf = appendCanonValue(buf, hs[j].one, first)
 					first = false
-					buf = append(buf, strings.TrimSpace(stripExcessSpaces(v))...)
+				}
+				for _, v := range hs[j].vals {
+					buf = appendCanonValue(buf, v, first)
+					first = false
 				}
 			}
 		}
@@ -143,32 +178,42 @@ func (s *sigv4) sign(req *http.Request, t *Target, id, secret, token, payloadHas
 	mac := dk.macs.Get().(hash.Hash)
 	mac.Reset()
 	mac.Write(buf[stsStart:])
-	var sum [sha256.Size]byte
-	sig := mac.Sum(sum[:0])
+	// The signature goes after the string to sign, in the same buffer: a
+	// local array would escape through the hash.Hash interface.
+	buf = mac.Sum(buf)
+	sig := buf[len(buf)-sha256.Size:]
 	dk.macs.Put(mac)
 
-	var auth strings.Builder
-	auth.Grow(64 + len(id) + (scopeEnd - scopeStart) + (signedEnd - signedStart) + 2*sha256.Size)
-	auth.WriteString("AWS4-HMAC-SHA256 Credential=")
-	auth.WriteString(id)
-	auth.WriteByte('/')
-	auth.Write(buf[scopeStart:scopeEnd])
-	auth.WriteString(", SignedHeaders=")
-	auth.Write(buf[signedStart:signedEnd])
-	auth.WriteString(", Signature=")
-	var sigHex [2 * sha256.Size]byte
-	hex.Encode(sigHex[:], sig)
-	auth.Write(sigHex[:])
-	h["Authorization"] = []string{auth.String()}
+	dst = append(dst, "AWS4-HMAC-SHA256 Credential="...)
+	dst = append(dst, id...)
+	dst = append(dst, '/')
+	dst = append(dst, buf[scopeStart:scopeEnd]...)
+	dst = append(dst, ", SignedHeaders="...)
+	dst = append(dst, buf[signedStart:signedEnd]...)
+	dst = append(dst, ", Signature="...)
+	dst = hex.AppendEncode(dst, sig)
 
 	*bp = buf
 	signBufs.Put(bp)
+	return dst
 }
 
+// hdr is a header to sign: its values are vals, or the single value one,
+// or (content-length) the number num.
 type hdr struct {
 	name string
 	vals []string
 	one  string
+	num  int64
+}
+
+// appendCanonValue appends one canonical header value, after a comma
+// unless it is the first.
+func appendCanonValue(buf []byte, v string, first bool) []byte {
+	if !first {
+		buf = append(buf, ',')
+	}
+	return append(buf, strings.TrimSpace(stripExcessSpaces(v))...)
 }
 
 func (s *sigv4) key(id, secret, region, day string) *derivedKey {

@@ -78,6 +78,10 @@ type Target struct {
 	host      string
 	// canonURI and canonQuery are the SigV4 canonical path and query.
 	canonURI, canonQuery string
+	// conn says where the invoker's own client connects; reqHead is the
+	// request line, Host and User-Agent, written as is on every request.
+	conn    connKey
+	reqHead string
 }
 
 // Prepare precomputes the invoke URL; the translator calls it once.
@@ -99,6 +103,8 @@ func (t *Target) Prepare() {
 	t.host = sdkHost(&u)
 	t.canonURI = canonicalURI(&u)
 	t.canonQuery = u.RawQuery
+	t.conn = connKeyOf(&u)
+	t.reqHead = "POST " + u.RequestURI() + " HTTP/1.1\r\nHost: " + t.host + "\r\nUser-Agent: " + userAgent + "\r\n"
 }
 
 // InvokeURL returns the prepared invoke URL.

@@ -203,10 +203,14 @@ func (t *Table) Host(host string) *VirtualHost {
 	}
 	h := strings.ToLower(host)
 	bare := h
-	if hh, _, err := net.SplitHostPort(h); err == nil {
-		bare = hh
-		if vh := t.exact[h]; vh != nil {
-			return vh
+	// Only a host with a port is split: SplitHostPort's error for one
+	// without would be an allocation per request.
+	if strings.LastIndexByte(h, ':') > strings.LastIndexByte(h, ']') {
+		if hh, _, err := net.SplitHostPort(h); err == nil {
+			bare = hh
+			if vh := t.exact[h]; vh != nil {
+				return vh
+			}
 		}
 	}
 	if vh := t.exact[bare]; vh != nil {

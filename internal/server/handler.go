@@ -59,8 +59,7 @@ func (g *Gateway) RouteWarning(vsKey, route string) string {
 }
 
 func (g *Gateway) noteResult(t *lambda.Target, err error) {
-	var le *lambda.Error
-	if errors.As(err, &le) && le.Kind == lambda.KindNotFound {
+	if le := lambdaError(err); le != nil && le.Kind == lambda.KindNotFound {
 		msg := fmt.Sprintf("Lambda answered 404 for function %q qualifier %q: %s", t.FunctionName, t.Qualifier, le.Message)
 		if prev, loaded := g.warnings.Swap(routeKey(t), msg); !loaded || prev.(string) != msg {
 			if !loaded {
@@ -177,16 +176,16 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, o *Outcome) erro
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), t.Timeout)
-	defer cancel()
+	var extra [5]lambda.Header
 	lstart := time.Now()
-	res, err := g.invoker.Invoke(ctx, t, payload, extraHeaders(t, r, o))
+	// The invoker bounds the call by the route's timeout itself: no
+	// context.WithTimeout (and its timer) per request.
+	res, err := g.invoker.Invoke(r.Context(), t, payload, extraHeaders(extra[:0], t, r, o))
 	o.Lambda = time.Since(lstart)
 	noteInvoke(o, res, err)
 	g.noteResult(t, err)
 	if err != nil {
-		var le *lambda.Error
-		if t.Unwrap == lambda.UnwrapNone && errors.As(err, &le) && (le.Kind == lambda.KindFunction || le.Kind == lambda.KindFunctionTimeout) && len(le.Body) > 0 {
+		if le := lambdaError(err); t.Unwrap == lambda.UnwrapNone && le != nil && (le.Kind == lambda.KindFunction || le.Kind == lambda.KindFunctionTimeout) && len(le.Body) > 0 {
 			g.writeFunctionError(w, o, err, le)
 			return nil
 		}
@@ -211,6 +210,35 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, o *Outcome) erro
 	return nil
 }
 
+// lambdaError returns err's *lambda.Error, or nil. The nil check first
+// keeps the success path free of errors.As, whose target escapes to the
+// heap (one allocation per request).
+func lambdaError(err error) *lambda.Error {
+	if err == nil {
+		return nil
+	}
+	var le *lambda.Error
+	if errors.As(err, &le) {
+		return le
+	}
+	return nil
+}
+
+// contentTypeJSON is shared by every response that sends it: net/http
+// copies header values when it writes them and nothing modifies them.
+var contentTypeJSON = []string{"application/json"}
+
+// setContentLength declares the body's length. A body that fits net/http's
+// 2 KiB response buffer and is written in full before the handler returns
+// gets its Content-Length from net/http without the two allocations that
+// formatting it here costs; a larger one must be declared, or net/http
+// would send it chunked.
+func setContentLength(h http.Header, n int) {
+	if n >= 2048 {
+		h["Content-Length"] = []string{strconv.Itoa(n)}
+	}
+}
+
 // writeFunctionError answers a passthrough route whose function failed: the
 // function's own error payload is the most useful body; the status says it
 // failed.
@@ -229,18 +257,18 @@ func (g *Gateway) writeFunctionError(w http.ResponseWriter, o *Outcome, err erro
 // writePassthrough sends Lambda's answer as it came.
 func writePassthrough(w http.ResponseWriter, res *lambda.Result, o *Outcome) {
 	h := w.Header()
-	ct := res.ContentType
-	if ct == "" {
-		ct = "application/json"
+	if ct := res.ContentType; ct == "" || ct == "application/json" {
+		h["Content-Type"] = contentTypeJSON
+	} else {
+		h["Content-Type"] = []string{ct}
 	}
-	h["Content-Type"] = []string{ct}
 	if res.RequestID != "" {
 		h["X-Amzn-Requestid"] = []string{res.RequestID}
 	}
 	if res.ExecutedVersion != "" {
 		h["X-Amz-Executed-Version"] = []string{res.ExecutedVersion}
 	}
-	h["Content-Length"] = []string{strconv.Itoa(len(res.Body))}
+	setContentLength(h, len(res.Body))
 	w.WriteHeader(res.Status)
 	o.BytesOut, _ = w.Write(res.Body)
 	o.Status = res.Status
@@ -268,7 +296,12 @@ func writeUnwrapped(w http.ResponseWriter, r *http.Request, resp *transform.Resp
 		// guess one from the body.
 		h["Content-Type"] = nil
 	}
-	h["Content-Length"] = []string{strconv.Itoa(len(resp.Body))}
+	if r.Method == http.MethodHead {
+		// No body is written, so net/http cannot count it.
+		h["Content-Length"] = []string{strconv.Itoa(len(resp.Body))}
+	} else {
+		setContentLength(h, len(resp.Body))
+	}
 	w.WriteHeader(resp.StatusCode)
 	if r.Method != http.MethodHead {
 		o.BytesOut, _ = w.Write(resp.Body)
@@ -395,25 +428,19 @@ func resourceOf(m *router.Matcher, path string) (string, map[string]string) {
 
 // extraHeaders are the only client-derived headers sent to Lambda: trace
 // context, and the original routing when Settings asks for it.
-func extraHeaders(t *lambda.Target, r *http.Request, o *Outcome) http.Header {
-	var h http.Header
-	add := func(k, v string) {
-		if h == nil {
-			h = make(http.Header, 3)
-		}
-		h[k] = []string{v}
-	}
+func extraHeaders(h []lambda.Header, t *lambda.Target, r *http.Request, o *Outcome) []lambda.Header {
 	if v := r.Header.Get("X-Amzn-Trace-Id"); v != "" && len(v) < 256 {
-		add("X-Amzn-Trace-Id", v)
+		h = append(h, lambda.Header{Name: "X-Amzn-Trace-Id", Value: v})
 	}
 	tp, ts := traceHeaders(r, o)
-	add("Traceparent", tp)
+	h = append(h, lambda.Header{Name: "Traceparent", Value: tp})
 	if ts != "" {
-		add("Tracestate", ts)
+		h = append(h, lambda.Header{Name: "Tracestate", Value: ts})
 	}
 	if t.PropagateOriginalRouting {
-		add("X-Envoy-Original-Path", r.URL.RequestURI())
-		add("X-Envoy-Original-Method", r.Method)
+		h = append(h,
+			lambda.Header{Name: "X-Envoy-Original-Path", Value: r.URL.RequestURI()},
+			lambda.Header{Name: "X-Envoy-Original-Method", Value: r.Method})
 	}
 	return h
 }

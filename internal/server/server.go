@@ -68,6 +68,10 @@ type Config struct {
 	// LocalLambda, when set, is the Lambda endpoint of upstreams that set
 	// no endpointUrl.
 	LocalLambda *url.URL
+	// LambdaClient is the HTTP client that calls Lambda:
+	// lambda.ClientLambdagate (the gateway's own HTTP/1.1 client) or
+	// lambda.ClientNetHTTP. Default lambda.ClientLambdagate.
+	LambdaClient string
 	// DiscoveryInterval is how often each upstream's functions are listed.
 	// Default 5s; negative disables discovery in this process.
 	DiscoveryInterval time.Duration
@@ -158,7 +162,7 @@ func New(cfg Config, st store.Store) *Server {
 	s := &Server{
 		cfg:      cfg,
 		store:    st,
-		invoker:  lambda.NewInvoker(lambda.Options{}),
+		invoker:  lambda.NewInvoker(lambda.Options{Client: cfg.LambdaClient}),
 		log:      cfg.Logger,
 		lastGood: map[string]lastGood{},
 		trigger:  make(chan struct{}, 1),

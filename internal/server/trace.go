@@ -133,8 +133,7 @@ func noteInvoke(o *Outcome, res *lambda.Result, err error) {
 	if res != nil {
 		o.Attempts = res.Attempts
 	}
-	var le *lambda.Error
-	if errors.As(err, &le) {
+	if le := lambdaError(err); le != nil {
 		o.Attempts = le.Attempts
 		o.ErrorKind = le.Kind.String()
 	}

@@ -1,10 +1,12 @@
 package dataplane
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"reflect"
 	"regexp"
@@ -675,6 +677,47 @@ func TestDataPlane(t *testing.T) {
 			}
 		})
 	}
+
+	// net/http counts a small body itself (no Content-Length formatting
+	// per request); a larger one and a HEAD answer are declared by the
+	// gateway. Either way the client sees Content-Length, never chunks.
+	t.Run("unwrapped answers carry Content-Length", func(t *testing.T) {
+		for _, tc := range []struct {
+			name, method string
+			size         int
+		}{{"small", "POST", 9}, {"over 2 KiB", "POST", 3000}, {"HEAD", "HEAD", 9}} {
+			t.Run(tc.name, func(t *testing.T) {
+				body := `{"k":"` + strings.Repeat("v", tc.size-8) + `"}`
+				stub.Reset("wrap1")
+				c, err := net.DialTimeout("tcp", g.Addr, 5*time.Second)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Close()
+				_ = c.SetDeadline(time.Now().Add(20 * time.Second))
+				fmt.Fprintf(c, "%s /wrap1/a HTTP/1.1\r\nHost: api.example.com\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", tc.method, len(body), body)
+				resp, err := http.ReadResponse(bufio.NewReader(c), &http.Request{Method: tc.method})
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, _ := io.ReadAll(resp.Body)
+				stub.Only(t, "wrap1")
+				if resp.StatusCode != 200 || len(resp.TransferEncoding) != 0 || resp.Header.Get("Content-Length") == "" {
+					t.Fatalf("status %d, Transfer-Encoding %v, headers %v", resp.StatusCode, resp.TransferEncoding, resp.Header)
+				}
+				n, _ := strconv.Atoi(resp.Header.Get("Content-Length"))
+				if tc.method == "HEAD" {
+					if len(got) != 0 || n < 100 {
+						t.Fatalf("HEAD: body %q, Content-Length %d: want no body and the event's length", got, n)
+					}
+					return
+				}
+				if n != len(got) || n < tc.size {
+					t.Fatalf("Content-Length %d, body %d bytes", n, len(got))
+				}
+			})
+		}
+	})
 
 	t.Run("async", func(t *testing.T) {
 		resp := harness.Do(t, "POST", g.URL+"/async", strings.NewReader(`{"e":1}`), nil)

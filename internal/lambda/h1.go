@@ -1,0 +1,599 @@
+package lambda
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// The invoker's own HTTP/1.1 client. The Invoke API needs one request shape
+// (POST, Content-Length body, a dozen headers) and reads a handful of
+// response headers, so the client is small: it writes the request with one
+// write on the caller's goroutine and parses the answer there too. With
+// net/http's client the same exchange costs about 50 allocations and two
+// goroutine hand-offs (its read and write loops); BenchmarkInvoke compares
+// the two in one run, and Options.Client keeps net/http available.
+
+// userAgent is sent to Lambda; it is not signed (the SDK ignores it).
+const userAgent = "lambdagate"
+
+// connKey says where a target's requests go: the pool of kept-alive
+// connections is per key.
+type connKey struct {
+	addr       string // host:port to dial
+	tls        bool
+	serverName string // for TLS: the certificate name to verify
+}
+
+func connKeyOf(u *url.URL) connKey {
+	host, port := u.Hostname(), u.Port()
+	tlsOn := strings.EqualFold(u.Scheme, "https")
+	if port == "" {
+		port = "80"
+		if tlsOn {
+			port = "443"
+		}
+	}
+	return connKey{addr: net.JoinHostPort(host, port), tls: tlsOn, serverName: host}
+}
+
+// Limits of what the client reads.
+const (
+	maxResponseHeader = 64 << 10
+	maxResponseBody   = MaxSyncPayload + 64<<10
+	// inlineBody is the largest body copied behind the headers for one
+	// write; larger ones go out in a second buffer (writev on TCP) so that
+	// a connection's buffer stays small.
+	inlineBody = 16 << 10
+	// maxKeptBuffer bounds the request buffer a pooled connection keeps.
+	maxKeptBuffer = 64 << 10
+)
+
+// h1Client keeps connections per connKey, most recently used first.
+type h1Client struct {
+	maxIdle     int
+	idleTimeout time.Duration
+	tlsConfig   *tls.Config
+	dialer      net.Dialer
+
+	mu     sync.Mutex
+	idle   map[connKey][]*h1Conn
+	closed bool
+}
+
+func newH1Client(o Options) *h1Client {
+	return &h1Client{
+		maxIdle:     o.MaxIdleConnsPerHost,
+		idleTimeout: o.IdleConnTimeout,
+		tlsConfig:   o.TLSConfig,
+		dialer:      net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second},
+		idle:        map[connKey][]*h1Conn{},
+	}
+}
+
+// h1Conn is one connection to a Lambda endpoint.
+type h1Conn struct {
+	net.Conn
+	key connKey
+	br  *bufio.Reader
+	// buf holds the request being written; reused across requests.
+	buf []byte
+	// peer is the TCP socket under Conn (also under TLS), for the
+	// liveness check of a pooled connection; nil when unavailable.
+	peer     syscall.RawConn
+	lastUsed time.Time
+	// cancel is the AfterFunc body that aborts the connection when the
+	// caller's context ends; built once per connection.
+	cancel func()
+	// peek, peekBuf and peekAlive serve alive (built once per connection).
+	peek      func(fd uintptr) bool
+	peekBuf   [1]byte
+	peekAlive bool
+}
+
+var aLongTimeAgo = time.Unix(1, 0)
+
+// get returns a kept-alive connection for key that is still open, or nil.
+func (c *h1Client) get(key connKey, now time.Time) *h1Conn {
+	c.mu.Lock()
+	for {
+		list := c.idle[key]
+		if len(list) == 0 {
+			c.mu.Unlock()
+			return nil
+		}
+		pc := list[len(list)-1]
+		list[len(list)-1] = nil
+		c.idle[key] = list[:len(list)-1]
+		if now.Sub(pc.lastUsed) > c.idleTimeout {
+			// Every one below is older still.
+			rest := c.idle[key]
+			delete(c.idle, key)
+			c.mu.Unlock()
+			pc.Close()
+			for _, o := range rest {
+				o.Close()
+			}
+			return nil
+		}
+		c.mu.Unlock()
+		if pc.alive() {
+			return pc
+		}
+		pc.Close()
+		c.mu.Lock()
+	}
+}
+
+// put keeps pc for the next request, or closes it when the pool is full.
+func (c *h1Client) put(pc *h1Conn, now time.Time) {
+	if pc.br.Buffered() > 0 {
+		// Bytes after the response: the server is out of step.
+		pc.Close()
+		return
+	}
+	if cap(pc.buf) > maxKeptBuffer {
+		pc.buf = nil
+	}
+	pc.lastUsed = now
+	c.mu.Lock()
+	list := c.idle[pc.key]
+	if c.closed || len(list) >= c.maxIdle {
+		c.mu.Unlock()
+		pc.Close()
+		return
+	}
+	// The oldest (first) ones may have expired while newer ones were used.
+	expired := 0
+	for expired < len(list) && now.Sub(list[expired].lastUsed) > c.idleTimeout {
+		expired++
+	}
+	var old []*h1Conn
+	if expired > 0 {
+		old = append(old, list[:expired]...)
+		list = append(list[:0], list[expired:]...)
+	}
+	c.idle[pc.key] = append(list, pc)
+	c.mu.Unlock()
+	for _, o := range old {
+		o.Close()
+	}
+}
+
+// closeIdle closes every kept-alive connection.
+func (c *h1Client) closeIdle() {
+	c.mu.Lock()
+	all := c.idle
+	c.idle = map[connKey][]*h1Conn{}
+	c.mu.Unlock()
+	for _, list := range all {
+		for _, pc := range list {
+			pc.Close()
+		}
+	}
+}
+
+// dial opens a connection for key, with TLS when the endpoint is https.
+func (c *h1Client) dial(ctx context.Context, key connKey, deadline time.Time) (*h1Conn, error) {
+	d := c.dialer
+	d.Deadline = deadline
+	nc, err := d.DialContext(ctx, "tcp", key.addr)
+	if err != nil {
+		return nil, err
+	}
+	pc := &h1Conn{Conn: nc, key: key}
+	if sc, ok := nc.(syscall.Conn); ok {
+		pc.peer, _ = sc.SyscallConn()
+	}
+	if key.tls {
+		cfg := c.tlsConfig.Clone()
+		if cfg.ServerName == "" {
+			cfg.ServerName = key.serverName
+		}
+		// HTTP/1.1 only: this client speaks nothing else.
+		cfg.NextProtos = []string{"http/1.1"}
+		tc := tls.Client(nc, cfg)
+		hctx, cancel := context.WithDeadline(ctx, deadline)
+		err := tc.HandshakeContext(hctx)
+		cancel()
+		if err != nil {
+			nc.Close()
+			return nil, err
+		}
+		pc.Conn = tc
+	}
+	pc.br = bufio.NewReaderSize(pc.Conn, 8<<10)
+	pc.cancel = func() { _ = pc.Conn.SetDeadline(aLongTimeAgo) }
+	return pc, nil
+}
+
+// respMeta is what the invoker reads of Lambda's answer.
+type respMeta struct {
+	status        int
+	contentLength int64 // -1: not given
+	chunked       bool
+	close         bool
+	contentType   string
+	requestID     string
+	execVersion   string
+	functionError string
+	errorType     string
+	retryAfter    string
+}
+
+// protocolError is an answer that is not valid HTTP/1.1.
+type protocolError struct{ msg string }
+
+func (e *protocolError) Error() string { return "malformed HTTP response from Lambda: " + e.msg }
+
+// errTooLarge: the answer is larger than Lambda can send.
+var errTooLarge = errors.New("response larger than Lambda's limit")
+
+// errTruncated: the connection ended inside the announced body.
+var errTruncated = errors.New("truncated response from Lambda")
+
+// readResponse reads one response: status line, headers, body. 1xx
+// answers are skipped. It leaves the connection at the next response.
+func (pc *h1Conn) readResponse() (respMeta, []byte, error) {
+	for {
+		m, err := pc.readHead()
+		if err != nil {
+			return m, nil, err
+		}
+		if m.status >= 100 && m.status < 200 {
+			if m.status == 101 {
+				return m, nil, &protocolError{"unexpected 101 Switching Protocols"}
+			}
+			continue
+		}
+		if m.status == 204 || m.status == 304 {
+			return m, nil, nil
+		}
+		body, err := pc.readBody(&m)
+		return m, body, err
+	}
+}
+
+// readLine returns one header line without its line end; the slice is
+// valid until the next read.
+func (pc *h1Conn) readLine(budget *int) ([]byte, error) {
+	line, err := pc.br.ReadSlice('\n')
+	if err == bufio.ErrBufferFull {
+		return nil, &protocolError{"header line longer than 8 KiB"}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if *budget -= len(line); *budget < 0 {
+		return nil, &protocolError{"headers larger than 64 KiB"}
+	}
+	line = line[:len(line)-1]
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1]
+	}
+	return line, nil
+}
+
+func (pc *h1Conn) readHead() (respMeta, error) {
+	m := respMeta{contentLength: -1}
+	budget := maxResponseHeader
+	line, err := pc.readLine(&budget)
+	if err != nil {
+		return m, err
+	}
+	// HTTP/1.1 200 OK
+	if len(line) < 12 || string(line[:7]) != "HTTP/1." || line[8] != ' ' || (len(line) > 12 && line[12] != ' ') {
+		return m, &protocolError{"bad status line " + strconv.Quote(string(line[:min(len(line), 64)]))}
+	}
+	line0 := line[7]
+	if line0 == '0' {
+		m.close = true // HTTP/1.0: this client sends no keep-alive request
+	} else if line[7] != '1' {
+		return m, &protocolError{"unsupported version " + strconv.Quote(string(line[:8]))}
+	}
+	for _, c := range line[9:12] {
+		if c < '0' || c > '9' {
+			return m, &protocolError{"bad status code " + strconv.Quote(string(line[9:12]))}
+		}
+		m.status = m.status*10 + int(c-'0')
+	}
+	if m.status < 100 {
+		return m, &protocolError{"bad status code " + strconv.Quote(string(line[9:12]))}
+	}
+	for {
+		line, err := pc.readLine(&budget)
+		if err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return m, err
+		}
+		if len(line) == 0 {
+			return m, nil
+		}
+		colon := -1
+		for i, c := range line {
+			if c == ':' {
+				colon = i
+				break
+			}
+			if !isTokenChar(c) {
+				// Includes obsolete line folding (a leading space) and
+				// a space before the colon, both refused by RFC 9112.
+				return m, &protocolError{"bad header line " + strconv.Quote(string(line[:min(len(line), 64)]))}
+			}
+		}
+		if colon <= 0 {
+			return m, &protocolError{"bad header line " + strconv.Quote(string(line[:min(len(line), 64)]))}
+		}
+		name, value := line[:colon], trimOWS(line[colon+1:])
+		if err := m.set(name, value); err != nil {
+			return m, err
+		}
+		if m.chunked && line0 == '0' {
+			// RFC 9112 6.1: the framing of such a message is faulty.
+			return m, &protocolError{"Transfer-Encoding in an HTTP/1.0 answer"}
+		}
+	}
+}
+
+// set records one header the invoker reads; others are skipped.
+func (m *respMeta) set(name, value []byte) error {
+	switch len(name) {
+	case 10: // Connection
+		if equalFoldASCII(name, "connection") && containsToken(value, "close") {
+			m.close = true
+		}
+	case 11: // Retry-After
+		if equalFoldASCII(name, "retry-after") {
+			m.retryAfter = string(value)
+		}
+	case 12: // Content-Type
+		if equalFoldASCII(name, "content-type") {
+			m.contentType = internContentType(value)
+		}
+	case 14: // Content-Length
+		if equalFoldASCII(name, "content-length") {
+			n, ok := parseContentLength(value)
+			if !ok || (m.contentLength >= 0 && m.contentLength != n) {
+				return &protocolError{"bad Content-Length " + strconv.Quote(string(value[:min(len(value), 32)]))}
+			}
+			m.contentLength = n
+		}
+	case 16: // X-Amzn-Requestid, X-Amzn-Errortype
+		switch {
+		case equalFoldASCII(name, "x-amzn-requestid"):
+			m.requestID = string(value)
+		case equalFoldASCII(name, "x-amzn-errortype"):
+			m.errorType = string(value)
+		}
+	case 17: // Transfer-Encoding
+		if equalFoldASCII(name, "transfer-encoding") {
+			if !equalFoldASCII(value, "chunked") {
+				return &protocolError{"unsupported Transfer-Encoding " + strconv.Quote(string(value[:min(len(value), 32)]))}
+			}
+			m.chunked = true
+		}
+	case 20: // X-Amz-Function-Error
+		if equalFoldASCII(name, "x-amz-function-error") {
+			m.functionError = string(value)
+		}
+	case 22: // X-Amz-Executed-Version
+		if equalFoldASCII(name, "x-amz-executed-version") {
+			m.execVersion = string(value)
+		}
+	}
+	return nil
+}
+
+// readBody reads the body m announces: Content-Length, chunked, or up to
+// the connection's end.
+func (pc *h1Conn) readBody(m *respMeta) ([]byte, error) {
+	switch {
+	case m.chunked:
+		// RFC 9112 6.3: chunked wins over Content-Length, and such a
+		// message must not be reused.
+		if m.contentLength >= 0 {
+			m.close = true
+		}
+		return pc.readChunked()
+	case m.contentLength >= 0:
+		if m.contentLength > maxResponseBody {
+			return nil, errTooLarge
+		}
+		body := make([]byte, m.contentLength)
+		if _, err := io.ReadFull(pc.br, body); err != nil {
+			if err == io.EOF || err == io.ErrUnexpectedEOF {
+				return nil, errTruncated
+			}
+			return nil, err
+		}
+		return body, nil
+	default:
+		m.close = true
+		body, err := io.ReadAll(io.LimitReader(pc.br, maxResponseBody+1))
+		if err != nil {
+			return nil, err
+		}
+		if len(body) > maxResponseBody {
+			return nil, errTooLarge
+		}
+		return body, nil
+	}
+}
+
+func (pc *h1Conn) readChunked() ([]byte, error) {
+	var body []byte
+	budget := maxResponseHeader
+	for {
+		line, err := pc.readLine(&budget)
+		if err != nil {
+			if err == io.EOF {
+				err = errTruncated
+			}
+			return nil, err
+		}
+		if i := indexByte(line, ';'); i >= 0 {
+			line = line[:i] // chunk extensions are ignored
+		}
+		line = trimOWS(line)
+		size, ok := parseHex(line)
+		if !ok {
+			return nil, &protocolError{"bad chunk size " + strconv.Quote(string(line[:min(len(line), 32)]))}
+		}
+		if size == 0 {
+			break
+		}
+		if int64(len(body))+size > maxResponseBody {
+			return nil, errTooLarge
+		}
+		n := len(body)
+		body = append(body, make([]byte, size)...)
+		if _, err := io.ReadFull(pc.br, body[n:]); err != nil {
+			return nil, errTruncated
+		}
+		crlf, err := pc.readLine(&budget)
+		if err != nil || len(crlf) != 0 {
+			return nil, &protocolError{"chunk not followed by CRLF"}
+		}
+	}
+	// Trailers are read and ignored.
+	for {
+		line, err := pc.readLine(&budget)
+		if err != nil {
+			return nil, errTruncated
+		}
+		if len(line) == 0 {
+			return body, nil
+		}
+	}
+}
+
+// contentTypeJSON is Lambda's usual content type, shared rather than
+// allocated per response.
+const contentTypeJSON = "application/json"
+
+func internContentType(v []byte) string {
+	if string(v) == contentTypeJSON {
+		return contentTypeJSON
+	}
+	return string(v)
+}
+
+func parseContentLength(v []byte) (int64, bool) {
+	if len(v) == 0 || len(v) > 18 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range v {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
+}
+
+func parseHex(v []byte) (int64, bool) {
+	if len(v) == 0 || len(v) > 15 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range v {
+		var d byte
+		switch {
+		case c >= '0' && c <= '9':
+			d = c - '0'
+		case c >= 'a' && c <= 'f':
+			d = c - 'a' + 10
+		case c >= 'A' && c <= 'F':
+			d = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		n = n<<4 | int64(d)
+	}
+	return n, true
+}
+
+func trimOWS(v []byte) []byte {
+	for len(v) > 0 && (v[0] == ' ' || v[0] == '\t') {
+		v = v[1:]
+	}
+	for len(v) > 0 && (v[len(v)-1] == ' ' || v[len(v)-1] == '\t') {
+		v = v[:len(v)-1]
+	}
+	return v
+}
+
+func indexByte(v []byte, c byte) int {
+	for i := range v {
+		if v[i] == c {
+			return i
+		}
+	}
+	return -1
+}
+
+// equalFoldASCII compares v with lower, which is lower case.
+func equalFoldASCII(v []byte, lower string) bool {
+	if len(v) != len(lower) {
+		return false
+	}
+	for i := range v {
+		c := v[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// containsToken reports whether the comma-separated list v holds tok.
+func containsToken(v []byte, tok string) bool {
+	for len(v) > 0 {
+		i := indexByte(v, ',')
+		part := v
+		if i >= 0 {
+			part, v = v[:i], v[i+1:]
+		} else {
+			v = nil
+		}
+		if equalFoldASCII(trimOWS(part), tok) {
+			return true
+		}
+	}
+	return false
+}
+
+// isTokenChar reports an RFC 9110 tchar.
+func isTokenChar(c byte) bool {
+	switch {
+	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		return true
+	}
+	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
+}
+
+// validHeaderValue reports whether v can be sent as a header value: no
+// control characters but tab.
+func validHeaderValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < ' ' && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
