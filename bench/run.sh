@@ -251,14 +251,29 @@ CPU_NGINX=$(field nginx 5) CPU_LG=$(field "lambdagate passthrough" 5) CPU_WRAP=$
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 
 # p99 added over direct at half of lambdagate's maximum throughput: an
-# open-loop run at a fixed rate (wrk only runs closed-loop).
+# open-loop run at a fixed rate (wrk only runs closed-loop). Direct and
+# lambdagate alternate in short rounds and the median of the per-round
+# differences is reported, so that a burst of other work on the machine
+# spoils one round rather than the figure.
 HALF=$((RPS_LG / 2))
-RATE_DIRECT=$("${PIN_LOAD[@]}" "$WORK/loadgen" rate -url "http://127.0.0.1:$P_STUB$INVOKE" -rate "$HALF" -d "$DUR" -c "$CONNS" -body "$WORK/body.json")
-RATE_LG=$("${PIN_LOAD[@]}" "$WORK/loadgen" rate -url "http://127.0.0.1:$P_LG/echo" -rate "$HALF" -d "$DUR" -c "$CONNS" -body "$WORK/body.json")
+P99_ROUNDS=${P99_ROUNDS:-5}
 kv() { tr ' ' '\n' <<<"$1" | awk -F= -v k="$2" '$1 == k { print $2 }'; }
-P99_DIRECT=$(kv "$RATE_DIRECT" p99_ms) P99_LG=$(kv "$RATE_LG" p99_ms)
-ADDED=$(awk -v a="$P99_LG" -v b="$P99_DIRECT" 'BEGIN { printf "%.2f", a - b }')
-log "at $HALF req/s: direct $RATE_DIRECT; lambdagate $RATE_LG"
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) printf "%.3f", v[(NR + 1) / 2]; else printf "%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+: >"$WORK/p99rounds"
+for r in $(seq "$P99_ROUNDS"); do
+  d=$("${PIN_LOAD[@]}" "$WORK/loadgen" rate -url "http://127.0.0.1:$P_STUB$INVOKE" -rate "$HALF" -d 3s -c "$CONNS" -body "$WORK/body.json")
+  l=$("${PIN_LOAD[@]}" "$WORK/loadgen" rate -url "http://127.0.0.1:$P_LG/echo" -rate "$HALF" -d 3s -c "$CONNS" -body "$WORK/body.json")
+  echo "$(kv "$d" p99_ms) $(kv "$l" p99_ms) $(kv "$d" errors) $(kv "$l" errors)" >>"$WORK/p99rounds"
+  log "p99 round $r at $HALF req/s: direct $d; lambdagate $l"
+done
+P99_DIRECT=$(awk '{ print $1 }' "$WORK/p99rounds" | median)
+P99_LG=$(awk '{ print $2 }' "$WORK/p99rounds" | median)
+ADDED=$(awk '{ print $2 - $1 }' "$WORK/p99rounds" | median)
+P99_ALL=$(awk '{ printf "%s%.2f/%.2f", (NR > 1 ? ", " : ""), $1, $2 }' "$WORK/p99rounds")
+P99_ERRS=$(awk '{ n += $3 + $4 } END { print n + 0 }' "$WORK/p99rounds")
+# CPU pressure (PSI): the share of time runnable work waited for a CPU
+# during the last minute; high values mean the figures above are noisy.
+PSI=$(awk '/^some/ { sub("avg60=", "", $3); print $3 "%" }' /proc/pressure/cpu 2>/dev/null || echo "n/a")
 
 # --- scale runs -------------------------------------------------------------
 SCALE_ROWS=()
@@ -335,8 +350,10 @@ CPU_MODEL=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
   echo "\"× nginx by CPU\" is nginx's CPU per request over the target's: the throughput ratio each would reach with a core"
   echo "to itself. It is steadier than req/s when other work shares the machine (load average at the end: $(cut -d' ' -f1-3 /proc/loadavg))."
   echo
-  echo "p99 at half of lambdagate's passthrough maximum ($HALF req/s, open loop, $CONNS connections, latency from the scheduled send time):"
-  echo "direct $P99_DIRECT ms, lambdagate passthrough $P99_LG ms: **$ADDED ms added**."
+  echo "p99 at half of lambdagate's passthrough maximum ($HALF req/s, open loop, $CONNS connections, latency from the scheduled send time;"
+  echo "$P99_ROUNDS alternating rounds of 3 s, direct/lambdagate ms: $P99_ALL; errors $P99_ERRS):"
+  echo "median direct $P99_DIRECT ms, median lambdagate passthrough $P99_LG ms: **$ADDED ms added** (median of the per-round differences)."
+  echo "CPU pressure at the end (PSI some, avg60): $PSI."
   if [ "$SCALE" = 1 ]; then
     echo
     echo "## Scale"

@@ -94,6 +94,8 @@ type h1Conn struct {
 	// cancel is the AfterFunc body that aborts the connection when the
 	// caller's context ends; built once per connection.
 	cancel func()
+	// deadline is the I/O deadline set last (see setDeadline).
+	deadline time.Time
 	// peek, peekBuf and peekAlive serve alive (built once per connection).
 	peek      func(fd uintptr) bool
 	peekBuf   [1]byte
@@ -212,8 +214,25 @@ func (c *h1Client) dial(ctx context.Context, key connKey, deadline time.Time) (*
 		pc.Conn = tc
 	}
 	pc.br = bufio.NewReaderSize(pc.Conn, 8<<10)
-	pc.cancel = func() { _ = pc.Conn.SetDeadline(aLongTimeAgo) }
+	pc.cancel = func() { _ = pc.Conn.SetDeadline(aLongTimeAgo) } // the connection is then closed, never reused
 	return pc, nil
+}
+
+// deadlineStep is how far an I/O deadline may be rounded up. Setting a
+// deadline re-arms two runtime timers; rounded, a connection that serves
+// many requests a second keeps its deadline instead, and a route timeout
+// ends at most this much late.
+const deadlineStep = 10 * time.Millisecond
+
+// setDeadline bounds the connection's I/O by deadline, rounded up to the
+// next deadlineStep.
+func (pc *h1Conn) setDeadline(deadline time.Time) {
+	rounded := deadline.Add(deadlineStep - 1).Truncate(deadlineStep)
+	if rounded.Equal(pc.deadline) {
+		return
+	}
+	pc.deadline = rounded
+	_ = pc.Conn.SetDeadline(rounded)
 }
 
 // respMeta is what the invoker reads of Lambda's answer.

@@ -137,7 +137,8 @@ func (iv *Invoker) Invoke(ctx context.Context, t *Target, payload []byte, extra 
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
-	deadline := time.Now().Add(timeout)
+	start := time.Now()
+	deadline := start.Add(timeout)
 	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
 		deadline = dl
 	}
@@ -154,7 +155,7 @@ func (iv *Invoker) Invoke(ctx context.Context, t *Target, payload []byte, extra 
 	for attempt := 1; ; attempt++ {
 		var res *Result
 		if iv.h1 != nil {
-			res, err = iv.onceH1(ctx, t, payload, payloadHash, creds, extra, deadline)
+			res, err = iv.onceH1(ctx, t, payload, payloadHash, creds, extra, start, deadline)
 		} else {
 			res, err = iv.onceNetHTTP(ctx, t, payload, payloadHash, creds, extra, deadline)
 		}
@@ -200,9 +201,9 @@ func (iv *Invoker) Invoke(ctx context.Context, t *Target, payload []byte, extra 
 // connection that fails before the request is written is replaced (twice
 // at most); once it is written the outcome is reported, never retried,
 // since the function may have run.
-func (iv *Invoker) onceH1(ctx context.Context, t *Target, payload []byte, payloadHash []byte, creds aws.Credentials, extra []Header, deadline time.Time) (*Result, error) {
+func (iv *Invoker) onceH1(ctx context.Context, t *Target, payload []byte, payloadHash []byte, creds aws.Credentials, extra []Header, now, deadline time.Time) (*Result, error) {
 	for try := 0; ; try++ {
-		pc := iv.h1.get(t.conn, time.Now())
+		pc := iv.h1.get(t.conn, now)
 		reused := pc != nil
 		if pc == nil {
 			var err error
@@ -210,7 +211,7 @@ func (iv *Invoker) onceH1(ctx context.Context, t *Target, payload []byte, payloa
 				return nil, transportError(ctx, deadline, err)
 			}
 		}
-		_ = pc.SetDeadline(deadline)
+		pc.setDeadline(deadline)
 		var stop func() bool
 		if ctx.Done() != nil {
 			stop = context.AfterFunc(ctx, pc.cancel)

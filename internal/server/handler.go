@@ -352,12 +352,18 @@ func buildPayload(t *lambda.Target, r *http.Request, body []byte, scheme, rawPat
 	if t.Wrap == lambda.WrapNone {
 		return body, nil
 	}
-	hdr := r.Header.Clone()
+	hdr := r.Header
+	if r.ContentLength >= 0 && (len(body) > 0 || r.ContentLength > 0) && !hasContentLength(hdr, r.ContentLength) {
+		// The event shows the length (HTTP/2 clients may not send it);
+		// the client's header map is copied only then.
+		hdr = hdr.Clone()
+		if hdr == nil {
+			hdr = http.Header{}
+		}
+		hdr["Content-Length"] = []string{strconv.FormatInt(r.ContentLength, 10)}
+	}
 	if hdr == nil {
 		hdr = http.Header{}
-	}
-	if r.ContentLength >= 0 && (len(body) > 0 || r.ContentLength > 0) {
-		hdr["Content-Length"] = []string{strconv.FormatInt(r.ContentLength, 10)}
 	}
 	tr := &transform.Request{
 		Method:     r.Method,
@@ -392,6 +398,16 @@ func buildPayload(t *lambda.Target, r *http.Request, body []byte, scheme, rawPat
 		return nil, httperr.New(http.StatusBadRequest, "BadRequest", "cannot build the Lambda event: "+err.Error())
 	}
 	return payload, nil
+}
+
+// hasContentLength reports whether h holds exactly one Content-Length, n.
+func hasContentLength(h http.Header, n int64) bool {
+	v := h["Content-Length"]
+	if len(v) != 1 {
+		return false
+	}
+	got, err := strconv.ParseInt(v[0], 10, 64)
+	return err == nil && got == n
 }
 
 // resourceOf gives API Gateway's resource template and path parameters for

@@ -1,240 +1,199 @@
 package transform
 
-import (
-	"strings"
-)
-
-// v1Event is the API Gateway REST API proxy event (payload format 1.0).
-type v1Event struct {
-	Version                         string              `json:"version"`
-	Resource                        string              `json:"resource"`
-	Path                            string              `json:"path"`
-	HTTPMethod                      string              `json:"httpMethod"`
-	Headers                         map[string]string   `json:"headers"`
-	MultiValueHeaders               map[string][]string `json:"multiValueHeaders"`
-	QueryStringParameters           map[string]string   `json:"queryStringParameters"`
-	MultiValueQueryStringParameters map[string][]string `json:"multiValueQueryStringParameters"`
-	PathParameters                  map[string]string   `json:"pathParameters"`
-	StageVariables                  map[string]string   `json:"stageVariables"`
-	RequestContext                  v1Context           `json:"requestContext"`
-	Body                            *string             `json:"body"`
-	IsBase64Encoded                 bool                `json:"isBase64Encoded"`
-}
-
-type v1Context struct {
-	AccountID         string     `json:"accountId"`
-	APIID             string     `json:"apiId"`
-	DomainName        string     `json:"domainName"`
-	DomainPrefix      string     `json:"domainPrefix"`
-	ExtendedRequestID string     `json:"extendedRequestId"`
-	HTTPMethod        string     `json:"httpMethod"`
-	Identity          v1Identity `json:"identity"`
-	Path              string     `json:"path"`
-	Protocol          string     `json:"protocol"`
-	RequestID         string     `json:"requestId"`
-	RequestTime       string     `json:"requestTime"`
-	RequestTimeEpoch  int64      `json:"requestTimeEpoch"`
-	ResourceID        *string    `json:"resourceId"`
-	ResourcePath      string     `json:"resourcePath"`
-	Stage             string     `json:"stage"`
-}
-
-// v1Identity lists every key API Gateway sends; the ones we cannot know are
-// null. Some frameworks (aws-serverless-java-container, gloo#9541) fail when
-// identity or its keys are missing.
-type v1Identity struct {
-	AccessKey                     *string `json:"accessKey"`
-	AccountID                     *string `json:"accountId"`
-	APIKey                        *string `json:"apiKey"`
-	APIKeyID                      *string `json:"apiKeyId"`
-	Caller                        *string `json:"caller"`
-	CognitoAuthenticationProvider *string `json:"cognitoAuthenticationProvider"`
-	CognitoAuthenticationType     *string `json:"cognitoAuthenticationType"`
-	CognitoIdentityID             *string `json:"cognitoIdentityId"`
-	CognitoIdentityPoolID         *string `json:"cognitoIdentityPoolId"`
-	PrincipalOrgID                *string `json:"principalOrgId"`
-	SourceIP                      string  `json:"sourceIp"`
-	User                          *string `json:"user"`
-	UserAgent                     string  `json:"userAgent"`
-	UserArn                       *string `json:"userArn"`
-}
+import "strings"
 
 // APIGatewayV1Event builds the API Gateway REST API proxy event (payload
 // 1.0, the event of Gloo's wrapAsApiGateway) from the original request.
 // multiValue* maps hold every value, including single ones; the query maps
 // are null without a query and body is null when empty, as API Gateway does.
 func APIGatewayV1Event(r *Request) ([]byte, error) {
-	ev := v1Event{
-		Version:    "1.0",
-		Resource:   r.resource(),
-		Path:       r.Path,
-		HTTPMethod: r.Method,
-	}
-	groups := canonicalHeaderGroups(r.Header)
-	ev.Headers = make(map[string]string, len(groups)+4)
-	ev.MultiValueHeaders = make(map[string][]string, len(groups)+4)
-	for _, g := range groups {
+	return AppendAPIGatewayV1Event(make([]byte, 0, eventSizeHint(r)), r)
+}
+
+// AppendAPIGatewayV1Event is APIGatewayV1Event appending to dst, so that a
+// caller can reuse one buffer across requests.
+func AppendAPIGatewayV1Event(dst []byte, r *Request) ([]byte, error) {
+	var groups groupBuf
+	// A constant-size make that does not escape lives on the stack.
+	hs := make([]hdr, 0, 24)
+	for _, g := range canonicalHeaderGroups(&groups, r.Header) {
 		switch g.name {
 		case "Host", "X-Forwarded-For", "X-Forwarded-Port", "X-Forwarded-Proto":
 			continue // set below
 		}
-		ev.Headers[g.name] = g.values[len(g.values)-1]
-		ev.MultiValueHeaders[g.name] = g.values
+		hs = append(hs, hdr{name: g.name, values: g.values})
 	}
-	addForwarded(r, func(name, value string) {
-		ev.Headers[name] = value
-		ev.MultiValueHeaders[name] = []string{value}
-	}, "Host", "X-Forwarded-For", "X-Forwarded-Port", "X-Forwarded-Proto")
+	hs = addForwarded(hs, r, "Host", "X-Forwarded-For", "X-Forwarded-Port", "X-Forwarded-Proto")
+	headers := sortHeaders(hs)
 
-	params := parseQuery(r.RawQuery, true)
-	ev.QueryStringParameters = lastValues(params)
-	ev.MultiValueQueryStringParameters = allValues(params)
+	dst = append(dst, `{"version":"1.0"`...)
+	dst = appendStringField(dst, "resource", r.resource())
+	dst = appendStringField(dst, "path", r.Path)
+	dst = appendStringField(dst, "httpMethod", r.Method)
+	dst = append(dst, `,"headers":`...)
+	dst = appendHeaderObject(dst, headers, hdrLast)
+	dst = append(dst, `,"multiValueHeaders":`...)
+	dst = appendHeaderObject(dst, headers, hdrAll)
+
+	var pbuf paramBuf
+	params := sortedQuery(&pbuf, r.RawQuery, true)
+	if len(params) == 0 {
+		dst = append(dst, `,"queryStringParameters":null,"multiValueQueryStringParameters":null`...)
+	} else {
+		dst = append(dst, `,"queryStringParameters":`...)
+		dst = appendQueryObject(dst, params, hdrLast, 0)
+		dst = append(dst, `,"multiValueQueryStringParameters":`...)
+		dst = appendQueryObject(dst, params, hdrAll, 0)
+	}
 	if len(r.PathParameters) > 0 {
-		ev.PathParameters = r.PathParameters
+		dst = append(dst, `,"pathParameters":`...)
+		dst = appendStringMap(dst, r.PathParameters)
+	} else {
+		dst = append(dst, `,"pathParameters":null`...)
 	}
+	dst = append(dst, `,"stageVariables":null,"requestContext":{`...)
 
-	stage := r.stage()
-	ctxPath := r.Path
-	if stage != DefaultStage {
-		// REST APIs report the stage as the first path segment here.
-		ctxPath = "/" + stage + r.Path
-	}
 	domain := r.domainName()
-	ev.RequestContext = v1Context{
-		AccountID:         r.accountID(),
-		APIID:             r.apiID(),
-		DomainName:        domain,
-		DomainPrefix:      domainPrefix(domain),
-		ExtendedRequestID: r.RequestID,
-		HTTPMethod:        r.Method,
-		Identity: v1Identity{
-			SourceIP:  r.sourceIP(),
-			UserAgent: r.Header.Get("User-Agent"),
-		},
-		Path:             ctxPath,
-		Protocol:         r.proto(),
-		RequestID:        r.RequestID,
-		RequestTime:      requestTime(r.Time),
-		RequestTimeEpoch: r.Time.UnixMilli(),
-		ResourcePath:     r.resource(),
-		Stage:            stage,
+	dst = appendStringField(dst, "accountId", r.accountID())
+	dst = appendStringField(dst, "apiId", r.apiID())
+	dst = appendStringField(dst, "domainName", domain)
+	dst = appendStringField(dst, "domainPrefix", domainPrefix(domain))
+	dst = appendStringField(dst, "extendedRequestId", r.RequestID)
+	dst = appendStringField(dst, "httpMethod", r.Method)
+	dst = append(dst, `,"identity":{"accessKey":null,"accountId":null,"apiKey":null,"apiKeyId":null,"caller":null,"cognitoAuthenticationProvider":null,"cognitoAuthenticationType":null,"cognitoIdentityId":null,"cognitoIdentityPoolId":null,"principalOrgId":null`...)
+	dst = appendStringField(dst, "sourceIp", r.sourceIP())
+	dst = append(dst, `,"user":null`...)
+	dst = appendStringField(dst, "userAgent", r.Header.Get("User-Agent"))
+	dst = append(dst, `,"userArn":null}`...)
+	stage := r.stage()
+	dst = append(dst, `,"path":`...)
+	if stage != DefaultStage {
+		// REST APIs report the stage as the first path segment here. The
+		// parts are escaped together: a UTF-8 sequence may span them.
+		var buf [256]byte
+		p := append(buf[:0], '/')
+		p = append(p, stage...)
+		dst = appendString(dst, append(p, r.Path...))
+	} else {
+		dst = appendString(dst, r.Path)
 	}
+	dst = appendStringField(dst, "protocol", r.proto())
+	dst = appendStringField(dst, "requestId", r.RequestID)
+	dst = append(dst, `,"requestTime":`...)
+	dst = appendRequestTime(dst, r.Time)
+	dst = appendIntField(dst, "requestTimeEpoch", r.Time.UnixMilli())
+	dst = append(dst, `,"resourceId":null`...)
+	dst = appendStringField(dst, "resourcePath", r.resource())
+	dst = appendStringField(dst, "stage", stage)
+	dst = append(dst, '}')
+
+	isB64 := false
+	dst = append(dst, `,"body":`...)
 	if len(r.Body) > 0 {
-		body, isB64 := encodeBody(r.Body, isTextualAPIGateway(r.contentType()))
-		ev.Body, ev.IsBase64Encoded = &body, isB64
+		dst, isB64 = appendBody(dst, r.Body, isTextualAPIGateway(r.contentType()))
+	} else {
+		dst = append(dst, "null"...)
 	}
-	return marshal(&ev)
-}
-
-// v2Event is the HTTP API event, payload format 2.0.
-type v2Event struct {
-	Version               string            `json:"version"`
-	RouteKey              string            `json:"routeKey"`
-	RawPath               string            `json:"rawPath"`
-	RawQueryString        string            `json:"rawQueryString"`
-	Cookies               []string          `json:"cookies,omitempty"`
-	Headers               map[string]string `json:"headers"`
-	QueryStringParameters map[string]string `json:"queryStringParameters,omitempty"`
-	RequestContext        v2Context         `json:"requestContext"`
-	Body                  *string           `json:"body,omitempty"`
-	PathParameters        map[string]string `json:"pathParameters,omitempty"`
-	IsBase64Encoded       bool              `json:"isBase64Encoded"`
-}
-
-type v2Context struct {
-	AccountID    string `json:"accountId"`
-	APIID        string `json:"apiId"`
-	DomainName   string `json:"domainName"`
-	DomainPrefix string `json:"domainPrefix"`
-	HTTP         v2HTTP `json:"http"`
-	RequestID    string `json:"requestId"`
-	RouteKey     string `json:"routeKey"`
-	Stage        string `json:"stage"`
-	Time         string `json:"time"`
-	TimeEpoch    int64  `json:"timeEpoch"`
-}
-
-type v2HTTP struct {
-	Method    string `json:"method"`
-	Path      string `json:"path"`
-	Protocol  string `json:"protocol"`
-	SourceIP  string `json:"sourceIp"`
-	UserAgent string `json:"userAgent"`
+	dst = appendBoolField(dst, "isBase64Encoded", isB64)
+	return append(dst, '}'), nil
 }
 
 // APIGatewayV2Event builds the HTTP API event, payload format 2.0: lowercased
 // headers with repeated values comma-joined, Cookie headers moved to cookies,
 // query values percent-decoded and comma-joined.
 func APIGatewayV2Event(r *Request) ([]byte, error) {
-	groups := lowerHeaderGroups(r.Header)
-	ev := v2Event{
-		Version:        "2.0",
-		RouteKey:       r.routeKey(),
-		RawPath:        r.Path,
-		RawQueryString: r.RawQuery,
-		Headers:        make(map[string]string, len(groups)+4),
-	}
-	for _, g := range groups {
+	return AppendAPIGatewayV2Event(make([]byte, 0, eventSizeHint(r)), r)
+}
+
+// AppendAPIGatewayV2Event is APIGatewayV2Event appending to dst.
+func AppendAPIGatewayV2Event(dst []byte, r *Request) ([]byte, error) {
+	var groups groupBuf
+	// A constant-size make that does not escape lives on the stack.
+	hs := make([]hdr, 0, 24)
+	var cookies []string
+	for _, g := range lowerHeaderGroups(&groups, r.Header) {
 		switch g.name {
 		case "cookie":
-			ev.Cookies = splitCookies(ev.Cookies, g.values)
+			cookies = g.values
 			continue
 		case "host", "x-forwarded-for", "x-forwarded-port", "x-forwarded-proto":
 			continue // set below
 		}
-		ev.Headers[g.name] = strings.Join(g.values, ",")
+		hs = append(hs, hdr{name: g.name, values: g.values})
 	}
-	addForwarded(r, func(name, value string) { ev.Headers[name] = value },
-		"host", "x-forwarded-for", "x-forwarded-port", "x-forwarded-proto")
-	ev.QueryStringParameters = joinedValues(parseQuery(r.RawQuery, true))
-	if len(r.PathParameters) > 0 {
-		ev.PathParameters = r.PathParameters
+	hs = addForwarded(hs, r, "host", "x-forwarded-for", "x-forwarded-port", "x-forwarded-proto")
+	headers := sortHeaders(hs)
+
+	dst = append(dst, `{"version":"2.0"`...)
+	dst = appendStringField(dst, "routeKey", r.routeKey())
+	dst = appendStringField(dst, "rawPath", r.Path)
+	dst = appendStringField(dst, "rawQueryString", r.RawQuery)
+	dst = appendCookies(dst, cookies)
+	dst = append(dst, `,"headers":`...)
+	dst = appendHeaderObject(dst, headers, hdrJoined)
+	var pbuf paramBuf
+	if params := sortedQuery(&pbuf, r.RawQuery, true); len(params) > 0 {
+		dst = append(dst, `,"queryStringParameters":`...)
+		dst = appendQueryObject(dst, params, hdrJoined, 0)
 	}
+
 	domain := r.domainName()
-	ev.RequestContext = v2Context{
-		AccountID:    r.accountID(),
-		APIID:        r.apiID(),
-		DomainName:   domain,
-		DomainPrefix: domainPrefix(domain),
-		HTTP: v2HTTP{
-			Method:    r.Method,
-			Path:      r.Path,
-			Protocol:  r.proto(),
-			SourceIP:  r.sourceIP(),
-			UserAgent: r.Header.Get("User-Agent"),
-		},
-		RequestID: r.RequestID,
-		RouteKey:  r.routeKey(),
-		Stage:     r.stage(),
-		Time:      requestTime(r.Time),
-		TimeEpoch: r.Time.UnixMilli(),
-	}
+	dst = append(dst, `,"requestContext":{`...)
+	dst = appendStringField(dst, "accountId", r.accountID())
+	dst = appendStringField(dst, "apiId", r.apiID())
+	dst = appendStringField(dst, "domainName", domain)
+	dst = appendStringField(dst, "domainPrefix", domainPrefix(domain))
+	dst = append(dst, `,"http":{`...)
+	dst = appendStringField(dst, "method", r.Method)
+	dst = appendStringField(dst, "path", r.Path)
+	dst = appendStringField(dst, "protocol", r.proto())
+	dst = appendStringField(dst, "sourceIp", r.sourceIP())
+	dst = appendStringField(dst, "userAgent", r.Header.Get("User-Agent"))
+	dst = append(dst, '}')
+	dst = appendStringField(dst, "requestId", r.RequestID)
+	dst = appendStringField(dst, "routeKey", r.routeKey())
+	dst = appendStringField(dst, "stage", r.stage())
+	dst = append(dst, `,"time":`...)
+	dst = appendRequestTime(dst, r.Time)
+	dst = appendIntField(dst, "timeEpoch", r.Time.UnixMilli())
+	dst = append(dst, '}')
+
+	isB64 := false
 	if len(r.Body) > 0 {
-		body, isB64 := encodeBody(r.Body, isTextualAPIGateway(r.contentType()))
-		ev.Body, ev.IsBase64Encoded = &body, isB64
+		dst = append(dst, `,"body":`...)
+		dst, isB64 = appendBody(dst, r.Body, isTextualAPIGateway(r.contentType()))
 	}
-	return marshal(&ev)
+	if len(r.PathParameters) > 0 {
+		dst = append(dst, `,"pathParameters":`...)
+		dst = appendStringMap(dst, r.PathParameters)
+	}
+	dst = appendBoolField(dst, "isBase64Encoded", isB64)
+	return append(dst, '}'), nil
 }
 
-// albEvent is the ALB Lambda target event. Exactly one of the single-value
-// and multi-value pairs is set, depending on the target group's
-// lambda.multi_value_headers.enabled attribute.
-type albEvent struct {
-	RequestContext                  albContext          `json:"requestContext"`
-	HTTPMethod                      string              `json:"httpMethod"`
-	Path                            string              `json:"path"`
-	QueryStringParameters           map[string]string   `json:"queryStringParameters,omitzero"`
-	MultiValueQueryStringParameters map[string][]string `json:"multiValueQueryStringParameters,omitzero"`
-	Headers                         map[string]string   `json:"headers,omitzero"`
-	MultiValueHeaders               map[string][]string `json:"multiValueHeaders,omitzero"`
-	Body                            string              `json:"body"`
-	IsBase64Encoded                 bool                `json:"isBase64Encoded"`
-}
-
-type albContext struct {
-	ELB struct {
-		TargetGroupARN string `json:"targetGroupArn"`
-	} `json:"elb"`
+// appendCookies writes the "cookies" member of payload 2.0: the individual
+// cookies of the Cookie header values ("a=1; b=2"), omitted when there are
+// none.
+func appendCookies(dst []byte, values []string) []byte {
+	n := 0
+	for _, v := range values {
+		for c := range strings.SplitSeq(v, ";") {
+			if c = strings.TrimSpace(c); c == "" {
+				continue
+			}
+			if n == 0 {
+				dst = append(dst, `,"cookies":[`...)
+			} else {
+				dst = append(dst, ',')
+			}
+			dst = appendString(dst, c)
+			n++
+		}
+	}
+	if n > 0 {
+		dst = append(dst, ']')
+	}
+	return dst
 }
 
 // ALBEvent builds the event an Application Load Balancer sends to a Lambda
@@ -243,77 +202,58 @@ type albContext struct {
 // value of a repeated header or query key wins. targetGroupARN defaults to
 // DefaultTargetGroupARN.
 func ALBEvent(r *Request, multiValue bool, targetGroupARN string) ([]byte, error) {
+	return AppendALBEvent(make([]byte, 0, eventSizeHint(r)), r, multiValue, targetGroupARN)
+}
+
+// AppendALBEvent is ALBEvent appending to dst.
+func AppendALBEvent(dst []byte, r *Request, multiValue bool, targetGroupARN string) ([]byte, error) {
 	if targetGroupARN == "" {
 		targetGroupARN = DefaultTargetGroupARN
 	}
-	ev := albEvent{HTTPMethod: r.Method, Path: r.Path}
-	ev.RequestContext.ELB.TargetGroupARN = targetGroupARN
-	groups := lowerHeaderGroups(r.Header)
-	params := parseQuery(r.RawQuery, false)
-	var set func(name, value string)
-	if multiValue {
-		ev.MultiValueHeaders = make(map[string][]string, len(groups)+4)
-		ev.MultiValueQueryStringParameters = allValues(params)
-		if ev.MultiValueQueryStringParameters == nil {
-			ev.MultiValueQueryStringParameters = map[string][]string{}
-		}
-		set = func(name, value string) { ev.MultiValueHeaders[name] = []string{value} }
-	} else {
-		ev.Headers = make(map[string]string, len(groups)+4)
-		ev.QueryStringParameters = lastValues(params)
-		if ev.QueryStringParameters == nil {
-			ev.QueryStringParameters = map[string]string{}
-		}
-		set = func(name, value string) { ev.Headers[name] = value }
-	}
-	for _, g := range groups {
+	var groups groupBuf
+	// A constant-size make that does not escape lives on the stack.
+	hs := make([]hdr, 0, 24)
+	for _, g := range lowerHeaderGroups(&groups, r.Header) {
 		switch g.name {
 		case "host", "x-forwarded-for", "x-forwarded-port", "x-forwarded-proto":
 			continue // set below
 		}
-		if multiValue {
-			ev.MultiValueHeaders[g.name] = g.values
-		} else {
-			ev.Headers[g.name] = g.values[len(g.values)-1]
-		}
+		hs = append(hs, hdr{name: g.name, values: g.values})
 	}
-	addForwarded(r, set, "host", "x-forwarded-for", "x-forwarded-port", "x-forwarded-proto")
-	if len(r.Body) > 0 {
-		ev.Body, ev.IsBase64Encoded = encodeBody(r.Body, isTextualALB(r.contentType()))
-	}
-	return marshal(&ev)
-}
+	hs = addForwarded(hs, r, "host", "x-forwarded-for", "x-forwarded-port", "x-forwarded-proto")
+	headers := sortHeaders(hs)
 
-// addForwarded sets Host and the X-Forwarded-* headers that ALB and API
-// Gateway add, under the given names (their case differs per format).
-// X-Forwarded-For appends the client address to what the client sent; Port
-// and Proto describe our listener and replace the client's values.
-func addForwarded(r *Request, set func(name, value string), host, xff, port, proto string) {
-	if r.Host != "" {
-		set(host, r.Host)
+	dst = append(dst, `{"requestContext":{"elb":{"targetGroupArn":`...)
+	dst = appendString(dst, targetGroupARN)
+	dst = append(dst, `}}`...)
+	dst = appendStringField(dst, "httpMethod", r.Method)
+	dst = appendStringField(dst, "path", r.Path)
+	var pbuf paramBuf
+	params := sortedQuery(&pbuf, r.RawQuery, false)
+	if multiValue {
+		dst = append(dst, `,"multiValueQueryStringParameters":`...)
+		dst = appendQueryObject(dst, params, hdrAll, 0)
+		dst = append(dst, `,"multiValueHeaders":`...)
+		dst = appendHeaderObject(dst, headers, hdrAll)
+	} else {
+		dst = append(dst, `,"queryStringParameters":`...)
+		dst = appendQueryObject(dst, params, hdrLast, 0)
+		dst = append(dst, `,"headers":`...)
+		dst = appendHeaderObject(dst, headers, hdrLast)
 	}
-	if v := r.forwardedFor(); v != "" {
-		set(xff, v)
+	dst = append(dst, `,"body":`...)
+	isB64 := false
+	if len(r.Body) > 0 {
+		dst, isB64 = appendBody(dst, r.Body, isTextualALB(r.contentType()))
+	} else {
+		dst = append(dst, `""`...)
 	}
-	set(port, r.forwardedPort())
-	set(proto, r.scheme())
+	dst = appendBoolField(dst, "isBase64Encoded", isB64)
+	return append(dst, '}'), nil
 }
 
 // domainPrefix is the first label of a domain name, as in requestContext.
 func domainPrefix(domain string) string {
 	p, _, _ := strings.Cut(domain, ".")
 	return p
-}
-
-// splitCookies appends the individual cookies of Cookie header values
-// ("a=1; b=2") to dst.
-func splitCookies(dst []string, values []string) []string {
-	for _, v := range values {
-		for c := range strings.SplitSeq(v, ";") {
-			if c = strings.TrimSpace(c); c != "" {
-				dst = append(dst, c)
-			}
-		}
-	}
-	return dst
 }

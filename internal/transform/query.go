@@ -1,25 +1,20 @@
 package transform
 
 import (
-	"encoding/base64"
+	"slices"
 	"strings"
 )
-
-var b64 = base64.StdEncoding
 
 // queryParam is one key=value pair of a query string, in arrival order.
 type queryParam struct{ key, value string }
 
-// parseQuery splits a raw query string on '&'. A parameter without '='
-// has the value "". Empty parameters ("a=1&&b=2") are skipped, as Envoy's
+// parseQuery appends to dst the parameters of a raw query string, split on
+// '&'. A parameter without '=' has the value "". Empty parameters ("a=1&&b=2") are skipped, as Envoy's
 // parseQueryString does. When decode is set, keys and values are
 // percent-decoded leniently (see percentDecode); '+' is never turned into a
 // space, matching Envoy and API Gateway.
-func parseQuery(raw string, decode bool) []queryParam {
-	if raw == "" {
-		return nil
-	}
-	params := make([]queryParam, 0, strings.Count(raw, "&")+1)
+func parseQuery(dst []queryParam, raw string, decode bool) []queryParam {
+	params := dst
 	for raw != "" {
 		var part string
 		part, raw, _ = strings.Cut(raw, "&")
@@ -74,41 +69,68 @@ func unhex(c byte) byte {
 	}
 }
 
-// lastValues maps each key to its last value; nil when there are no params.
-func lastValues(params []queryParam) map[string]string {
-	if len(params) == 0 {
-		return nil
+// paramBuf is stack space for the parameters of a typical query.
+type paramBuf struct{ buf [16]queryParam }
+
+// sortedQuery parses raw and sorts the parameters stably by key: each key's
+// values stay in arrival order, and the keys come in encoding/json's map
+// order.
+func sortedQuery(b *paramBuf, raw string, decode bool) []queryParam {
+	params := parseQuery(b.buf[:0], raw, decode)
+	if !slices.IsSortedFunc(params, cmpParam) {
+		slices.SortStableFunc(params, cmpParam)
 	}
-	m := make(map[string]string, len(params))
-	for _, p := range params {
-		m[p.key] = p.value
-	}
-	return m
+	return params
 }
 
-// allValues maps each key to all its values in order; nil when there are no params.
-func allValues(params []queryParam) map[string][]string {
-	if len(params) == 0 {
-		return nil
-	}
-	m := make(map[string][]string, len(params))
-	for _, p := range params {
-		m[p.key] = append(m[p.key], p.value)
-	}
-	return m
-}
+func cmpParam(a, b queryParam) int { return strings.Compare(a.key, b.key) }
 
-// joinedValues maps each key to its values joined with ",", as HTTP API
-// payload 2.0 does; nil when there are no params. Joining once per key keeps
-// this linear however often a key repeats.
-func joinedValues(params []queryParam) map[string]string {
-	all := allValues(params)
-	if all == nil {
-		return nil
+// appendQueryObject writes sorted parameters as the JSON object the old
+// maps gave: per key the last value (hdrLast, last one wins), the values
+// joined with "," (hdrJoined, payload 2.0) or all values (hdrAll). Keys with
+// fewer than minCount values are left out (Gloo's multiValue* maps hold
+// only repeated keys).
+func appendQueryObject(dst []byte, params []queryParam, mode hdrMode, minCount int) []byte {
+	dst = append(dst, '{')
+	n := 0
+	for i := 0; i < len(params); {
+		j := i + 1
+		for j < len(params) && params[j].key == params[i].key {
+			j++
+		}
+		run := params[i:j]
+		i = j
+		if len(run) < minCount {
+			continue
+		}
+		if n > 0 {
+			dst = append(dst, ',')
+		}
+		n++
+		dst = appendString(dst, run[0].key)
+		dst = append(dst, ':')
+		switch mode {
+		case hdrLast:
+			dst = appendString(dst, run[len(run)-1].value)
+		case hdrJoined:
+			dst = append(dst, '"')
+			for k, p := range run {
+				if k > 0 {
+					dst = append(dst, ',')
+				}
+				dst = appendEscaped(dst, p.value)
+			}
+			dst = append(dst, '"')
+		default:
+			dst = append(dst, '[')
+			for k, p := range run {
+				if k > 0 {
+					dst = append(dst, ',')
+				}
+				dst = appendString(dst, p.value)
+			}
+			dst = append(dst, ']')
+		}
 	}
-	m := make(map[string]string, len(all))
-	for k, vs := range all {
-		m[k] = strings.Join(vs, ",")
-	}
-	return m
+	return append(dst, '}')
 }

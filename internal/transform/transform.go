@@ -8,6 +8,15 @@
 // every unwrapper either returns a response whose header names and values are
 // valid on the wire or a *MalformedError; none of them panics. Deliberate
 // differences from Gloo Edge are listed in docs/compatibility.md.
+//
+// Both directions are on every proxied request, so neither uses
+// encoding/json on its hot path: the builders append JSON by hand
+// (encode.go) and the unwrappers scan the output by hand (jsonscan.go,
+// unwrap_fast.go), falling back to encoding/json for anything unusual. That
+// cut the wrap and unwrap of a small payload 1.0 request from about 29 µs
+// and 170 allocations to under 5 µs and 9 (BenchmarkAPIGatewayV1Event plus
+// BenchmarkUnwrapAPIGatewayV1, issue 5). Frozen encoding/json references
+// and differential fuzz targets keep the results identical.
 package transform
 
 import (
@@ -15,7 +24,6 @@ import (
 	"net/http"
 	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 // Request is the original client request, captured before any rewriting.
@@ -123,7 +131,7 @@ func (r *Request) domainName() string {
 	if r.DomainName != "" {
 		return r.DomainName
 	}
-	if h, _, err := net.SplitHostPort(r.Host); err == nil {
+	if h, _, ok := splitHostPort(r.Host); ok {
 		return h
 	}
 	return r.Host
@@ -152,7 +160,7 @@ func (r *Request) proto() string {
 
 // sourceIP is the client address without the port.
 func (r *Request) sourceIP() string {
-	if h, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+	if h, _, ok := splitHostPort(r.RemoteAddr); ok {
 		return h
 	}
 	return r.RemoteAddr
@@ -161,7 +169,7 @@ func (r *Request) sourceIP() string {
 // forwardedPort is what ALB and API Gateway put in X-Forwarded-Port: the
 // listener port. We only know the port the client addressed, from Host.
 func (r *Request) forwardedPort() string {
-	if _, p, err := net.SplitHostPort(r.Host); err == nil && p != "" {
+	if _, p, ok := splitHostPort(r.Host); ok && p != "" {
 		return p
 	}
 	if r.scheme() == "https" {
@@ -170,27 +178,26 @@ func (r *Request) forwardedPort() string {
 	return "80"
 }
 
-// forwardedFor appends the client address to any X-Forwarded-For the client
-// sent, as ALB and API Gateway do.
-func (r *Request) forwardedFor() string {
-	ip := r.sourceIP()
-	if prev := r.Header.Values("X-Forwarded-For"); len(prev) > 0 {
-		joined := strings.Join(prev, ", ")
-		if ip == "" {
-			return joined
-		}
-		return joined + ", " + ip
-	}
-	return ip
-}
-
 func (r *Request) contentType() string {
 	return r.Header.Get("Content-Type")
 }
 
-// requestTime formats t as API Gateway's requestTime/time: "02/Jan/2006:15:04:05 +0000".
-func requestTime(t time.Time) string {
-	return t.UTC().Format("02/Jan/2006:15:04:05 +0000")
+// appendRequestTime appends t as API Gateway's requestTime/time, a JSON
+// string "02/Jan/2006:15:04:05 +0000", without allocating.
+func appendRequestTime(dst []byte, t time.Time) []byte {
+	var buf [64]byte
+	return appendString(dst, t.UTC().AppendFormat(buf[:0], "02/Jan/2006:15:04:05 +0000"))
+}
+
+// splitHostPort is net.SplitHostPort without the error value, which is
+// allocated: a Host without a port, the usual case, would cost an
+// allocation per event.
+func splitHostPort(hostport string) (host, port string, ok bool) {
+	if !strings.Contains(hostport, ":") {
+		return "", "", false
+	}
+	host, port, err := net.SplitHostPort(hostport)
+	return host, port, err == nil
 }
 
 // isTextualAPIGateway decides which bodies the API Gateway builders send as text.
@@ -228,14 +235,4 @@ func mediaType(ct string) string {
 		ct = ct[:i]
 	}
 	return strings.ToLower(strings.TrimSpace(ct))
-}
-
-// encodeBody returns the event's body string and isBase64Encoded. Bodies that
-// are not valid UTF-8 are always base64-encoded: a JSON string cannot carry
-// them.
-func encodeBody(body []byte, textual bool) (string, bool) {
-	if textual && utf8.Valid(body) {
-		return string(body), false
-	}
-	return b64.EncodeToString(body), true
 }

@@ -18,6 +18,15 @@ import (
 // statusDescription is ignored. Only multiValueHeaders is read when
 // multiValue is set and only headers otherwise, as the ELB guide prescribes.
 func UnwrapALB(payload []byte, multiValue bool) (*Response, error) {
+	if resp := fastUnwrap(payload, FormatALB, multiValue); resp != nil {
+		return resp, nil
+	}
+	return slowUnwrapALB(payload, multiValue)
+}
+
+// slowUnwrapALB is UnwrapALB on encoding/json, the fallback of the fast
+// path (see fastUnwrap) and the only place that reports errors.
+func slowUnwrapALB(payload []byte, multiValue bool) (*Response, error) {
 	const format = FormatALB
 	obj, err := parseObject(payload, format)
 	if err != nil {
@@ -53,6 +62,14 @@ func UnwrapALB(payload []byte, multiValue bool) (*Response, error) {
 // multiValueHeaders values are used. A missing statusCode means 200 and a
 // missing body an empty body. Unknown top-level keys are ignored.
 func UnwrapAPIGatewayV1(payload []byte) (*Response, error) {
+	if resp := fastUnwrap(payload, FormatAPIGatewayV1, false); resp != nil {
+		return resp, nil
+	}
+	return slowUnwrapAPIGatewayV1(payload)
+}
+
+// slowUnwrapAPIGatewayV1 is UnwrapAPIGatewayV1 on encoding/json.
+func slowUnwrapAPIGatewayV1(payload []byte) (*Response, error) {
 	const format = FormatAPIGatewayV1
 	obj, err := parseObject(payload, format)
 	if err != nil {
@@ -67,6 +84,14 @@ func UnwrapAPIGatewayV1(payload []byte) (*Response, error) {
 // (a JSON string output is sent as its decoded text). Each cookies entry
 // becomes a Set-Cookie line; multiValueHeaders is not read in 2.0.
 func UnwrapAPIGatewayV2(payload []byte) (*Response, error) {
+	if resp := fastUnwrap(payload, FormatAPIGatewayV2, false); resp != nil {
+		return resp, nil
+	}
+	return slowUnwrapAPIGatewayV2(payload)
+}
+
+// slowUnwrapAPIGatewayV2 is UnwrapAPIGatewayV2 on encoding/json.
+func slowUnwrapAPIGatewayV2(payload []byte) (*Response, error) {
 	const format = FormatAPIGatewayV2
 	trimmed := bytes.TrimSpace(payload)
 	if !json.Valid(trimmed) {

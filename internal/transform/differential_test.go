@@ -1,0 +1,236 @@
+package transform
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/txtar"
+)
+
+// refBuilders are the frozen encoding/json builders of ref_events_test.go,
+// under the names of builders.
+var refBuilders = map[string]func(r *Request, arn string) ([]byte, error){
+	"gloo":      func(r *Request, _ string) ([]byte, error) { return refGlooRequestTransform(r) },
+	"apigw-v1":  func(r *Request, _ string) ([]byte, error) { return refAPIGatewayV1Event(r) },
+	"apigw-v2":  func(r *Request, _ string) ([]byte, error) { return refAPIGatewayV2Event(r) },
+	"alb":       func(r *Request, arn string) ([]byte, error) { return refALBEvent(r, false, arn) },
+	"alb-multi": func(r *Request, arn string) ([]byte, error) { return refALBEvent(r, true, arn) },
+}
+
+// appendBuilders are the Append* variants, checked to append after
+// existing content.
+var appendBuilders = map[string]func(dst []byte, r *Request, arn string) ([]byte, error){
+	"gloo":      func(dst []byte, r *Request, _ string) ([]byte, error) { return AppendGlooRequestTransform(dst, r) },
+	"apigw-v1":  func(dst []byte, r *Request, _ string) ([]byte, error) { return AppendAPIGatewayV1Event(dst, r) },
+	"apigw-v2":  func(dst []byte, r *Request, _ string) ([]byte, error) { return AppendAPIGatewayV2Event(dst, r) },
+	"alb":       func(dst []byte, r *Request, arn string) ([]byte, error) { return AppendALBEvent(dst, r, false, arn) },
+	"alb-multi": func(dst []byte, r *Request, arn string) ([]byte, error) { return AppendALBEvent(dst, r, true, arn) },
+}
+
+// compareEvents fails unless every builder writes exactly the bytes its
+// encoding/json reference writes, alone and appended to a prefix.
+func compareEvents(t *testing.T, r *Request, arn string) {
+	t.Helper()
+	for name, build := range builders {
+		want, err := refBuilders[name](r, arn)
+		if err != nil {
+			t.Fatalf("%s: reference: %v", name, err)
+		}
+		got, err := build(r, arn)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("%s: output differs from encoding/json\n got: %q\nwant: %q", name, got, want)
+		}
+		prefix := []byte("prefix{")
+		got, err = appendBuilders[name](prefix, r, arn)
+		if err != nil {
+			t.Fatalf("%s: append: %v", name, err)
+		}
+		if !bytes.HasPrefix(got, prefix) || !bytes.Equal(got[len(prefix):], want) {
+			t.Fatalf("%s: appended output differs\n got: %q\nwant: prefix{%q", name, got, want)
+		}
+	}
+}
+
+// TestEventEncodingMatchesJSON runs the golden requests and a set of
+// awkward ones through the hand-written encoder and the encoding/json
+// reference and requires the same bytes.
+func TestEventEncodingMatchesJSON(t *testing.T) {
+	files, _ := filepath.Glob("testdata/events/*.txtar")
+	if len(files) == 0 {
+		t.Fatal("no testdata/events files")
+	}
+	for _, file := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(file), ".txtar"), func(t *testing.T) {
+			a, err := txtar.ParseFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var fx reqFixture
+			if err := unmarshalStrict(section(t, a, "request.json").Data, &fx); err != nil {
+				t.Fatalf("request.json: %v", err)
+			}
+			compareEvents(t, fx.request(t), fx.TargetGroupARN)
+		})
+	}
+	tests := []struct {
+		name string
+		req  *Request
+	}{
+		{"zero", &Request{}},
+		{"bench", benchRequest()},
+		{"odd bytes", &Request{
+			Method: "G\x00T", Path: "/\u2028/\u2029/\xff/\xe2\x82/<a>&", RawQuery: "a=%e2%80%a8&a=%ff&%zz=1&&b&c=1+2&\xe2\x82=\xac",
+			Host: "[::1]:8443", Scheme: "https", Proto: "HTTP/2.0",
+			Header: http.Header{
+				"X-\xff":          {"\x00\x1f\x7f", "\"\\"},
+				"x-dup":           {"1"},
+				"X-Dup":           {"2", "3"},
+				"X-Forwarded-For": {"", "203.0.113.1"},
+				"Cookie":          {"a=1; b=2", ";;", " c=3 "},
+				"Content-Type":    {"TEXT/Plain; charset=utf-8"},
+				"User-Agent":      {"\u2028ua"},
+				":path":           {"/override"},
+				"Host":            {"client-host"},
+				"X-Request-Id":    {"client-id"},
+				"Empty":           {},
+				"K\u212Aelvin":    {"k"},
+			},
+			Body:       []byte("caf\xc3\xa9 \u2029 \b\f\n\r\t"),
+			RemoteAddr: "192.0.2.1", RequestID: "id\xff", Time: time.Date(12345, 1, 2, 3, 4, 5, 6, time.FixedZone("x", 3600)),
+			Resource: "/{proxy+}", RouteKey: "ANY /{proxy+}", PathParameters: map[string]string{"proxy": "a/b", "\xff": "\u2028", "b": ""},
+			Stage: "\xe2\x82", AccountID: "acct\"", APIID: "api\\", DomainName: "a.b.c",
+		}},
+		{"stage joins path", &Request{Path: "\xac/x", Stage: "\xe2\x82", Header: http.Header{}}},
+		{"binary body", &Request{Method: "POST", Path: "/", Header: http.Header{"Content-Type": {"image/png"}}, Body: []byte{0, 1, 2, 0xff}}},
+		{"invalid utf8 text body", &Request{Method: "POST", Path: "/", Header: http.Header{"Content-Type": {"text/plain"}}, Body: []byte{'a', 0xff}}},
+		{"xff without remote", &Request{Header: http.Header{"X-Forwarded-For": {"a", "b"}}}},
+		{"empty xff without remote", &Request{Header: http.Header{"X-Forwarded-For": {""}}}},
+		{"many headers", manyHeaders(100)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			compareEvents(t, tc.req, "arn:\u2028")
+			compareEvents(t, tc.req, "")
+		})
+	}
+}
+
+func manyHeaders(n int) *Request {
+	r := &Request{Method: "GET", Path: "/", RawQuery: strings.Repeat("k=v&z=1&", n), Header: http.Header{}}
+	for i := range n {
+		r.Header.Add("X-H-"+string(rune('a'+i%26))+strings.Repeat("Q", i/26), "v")
+		r.Header.Add("x-h-"+string(rune('a'+i%26)), "w")
+	}
+	return r
+}
+
+// fuzzWords are the names and values that change the builders' paths:
+// headers the gateway sets or moves, case variants that merge, content
+// types on both sides of the text/binary rule, and bytes that encoding/json
+// escapes specially.
+var fuzzWords = []string{
+	"", "Host", "host", "X-Forwarded-For", "x-forwarded-for", "X-Forwarded-Port", "X-Forwarded-Proto",
+	"x-forwarded-proto", "Cookie", "cookie", "Content-Type", "content-type", "User-Agent", "X-Request-Id",
+	"x-request-id", ":path", ":authority", ":method", ":scheme", "application/json", "TEXT/Plain; charset=utf-8",
+	"application/octet-stream", "application/vnd.api+json", "\u2028", "\u2029", "\xff", "\xe2\x82", "\xac",
+	"a=1; b=2", ";", " ", "%zz", "%e2%82%ac", "%E2%80%A8", "%ff", "\x00", "\x7f", "<>&", "\"\\", "\u212A", "\u0130",
+	"\b\f\n\r\t", "127.0.0.1:80", "[::1]:443", "example.com", "a=1&a=2&b", "=", "&", "%", "+",
+}
+
+// fuzzInput turns fuzz bytes into choices.
+type fuzzInput struct{ b []byte }
+
+func (f *fuzzInput) byte() byte {
+	if len(f.b) == 0 {
+		return 0
+	}
+	c := f.b[0]
+	f.b = f.b[1:]
+	return c
+}
+
+// str returns a dictionary word or a run of raw bytes, sometimes joined.
+func (f *fuzzInput) str() string {
+	var s string
+	for {
+		c := f.byte()
+		if c < 128 {
+			s += fuzzWords[int(c)%len(fuzzWords)]
+		} else {
+			n := min(int(c-128)%24, len(f.b))
+			s += string(f.b[:n])
+			f.b = f.b[n:]
+		}
+		if len(f.b) == 0 || f.byte()%4 != 0 {
+			return s
+		}
+	}
+}
+
+func (f *fuzzInput) request() *Request {
+	r := &Request{
+		Method: f.str(), Path: f.str(), RawQuery: f.str(), Host: f.str(), Proto: f.str(),
+		Scheme: f.str(), RemoteAddr: f.str(), RequestID: f.str(), Resource: f.str(), RouteKey: f.str(),
+		Stage: f.str(), AccountID: f.str(), APIID: f.str(), DomainName: f.str(),
+	}
+	var tb [8]byte
+	for i := range tb {
+		tb[i] = f.byte()
+	}
+	r.Time = time.Unix(int64(binary.LittleEndian.Uint64(tb[:]))>>20, int64(f.byte())*1e7)
+	if f.byte()%8 == 0 {
+		r.Time = time.Time{}
+	}
+	if n := int(f.byte() % 12); n > 0 || f.byte()%2 == 0 {
+		r.Header = http.Header{}
+		for range n {
+			k := f.str()
+			for range int(f.byte()%4) + 1 {
+				r.Header[k] = append(r.Header[k], f.str())
+			}
+		}
+	}
+	switch f.byte() % 4 {
+	case 1:
+		r.Body = []byte(f.str())
+	case 2:
+		r.Body = f.b // the rest, binary
+		f.b = nil
+	}
+	if n := int(f.byte() % 4); n > 0 {
+		r.PathParameters = map[string]string{}
+		for range n {
+			r.PathParameters[f.str()] = f.str()
+		}
+	}
+	return r
+}
+
+// FuzzEventEncodingMatchesJSON builds random requests and requires every
+// builder to write exactly what the encoding/json reference writes.
+func FuzzEventEncodingMatchesJSON(f *testing.F) {
+	f.Add([]byte{}, "")
+	f.Add([]byte("\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19"), "arn")
+	f.Add([]byte("\x14\x01\x30\x00\x2a\x00\x17\x02\x31\x01\x2f\x00\x05\x00\x00\x33\x00\x34\x00\x01\x00\x09\x01\x01\x01\x0a\x0b\x0c\x0d\x0e\x0f\x10\x11\x06\x02\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18"), "")
+	f.Add([]byte("\x90abcdefghijklmnop\x01\x99\xff\xfe\xe2\x80\xa8xyz\x00\x00\x05\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f\x20\x21\x22\x23\x02\x00binary\xff"), "\u2028")
+	f.Fuzz(func(t *testing.T, data []byte, arn string) {
+		in := fuzzInput{data}
+		compareEvents(t, in.request(), arn)
+	})
+}
+
+// unmarshalStrict decodes a testdata request, rejecting unknown fields.
+func unmarshalStrict(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
+}
