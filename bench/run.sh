@@ -163,6 +163,11 @@ measure() {
   log "$label: $rps req/s, p50 $p50 ms, p99 $p99 ms, $cpu CPU s/10k, peak RSS $((hwm / 1024)) MB, errors $errs"
 }
 
+# CPU pressure (PSI) before anything starts: the share of the last minute in
+# which runnable work waited for a CPU. Well above 0 means other work shares
+# the machine and the figures below are noisy.
+PSI=$(awk '/^some/ { sub("avg60=", "", $3); print $3 "%" }' /proc/pressure/cpu 2>/dev/null || echo "n/a")
+
 # --- servers ----------------------------------------------------------------
 start stub "$WORK/stub" -addr "127.0.0.1:$P_STUB"
 wait_http "http://127.0.0.1:$P_STUB$INVOKE" POST
@@ -288,9 +293,6 @@ ADDED=$(awk '{ print $2 - $1 }' "$WORK/p99rounds" | median)
 P99_ALL=$(awk '{ printf "%s%.2f/%.2f", (NR > 1 ? ", " : ""), $1, $2 }' "$WORK/p99rounds")
 P99_ERRS=$(awk '{ n += $3 + $4 } END { print n + 0 }' "$WORK/p99rounds")
 kill "$PID_lgp99" "$PID_stubp99"
-# CPU pressure (PSI): the share of time runnable work waited for a CPU
-# during the last minute; high values mean the figures above are noisy.
-PSI=$(awk '/^some/ { sub("avg60=", "", $3); print $3 "%" }' /proc/pressure/cpu 2>/dev/null || echo "n/a")
 
 # --- scale runs -------------------------------------------------------------
 SCALE_ROWS=()
@@ -371,7 +373,7 @@ CPU_MODEL=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
   echo "a second stub on the load generator's CPU, the gateway alone on the other;"
   echo "$P99_ROUNDS alternating rounds of 3 s, direct/lambdagate ms: $P99_ALL; errors $P99_ERRS):"
   echo "median direct $P99_DIRECT ms, median lambdagate passthrough $P99_LG ms: **$ADDED ms added** (median of the per-round differences)."
-  echo "CPU pressure at the end (PSI some, avg60): $PSI."
+  echo "CPU pressure before the run (PSI some, avg60; other work on the machine): $PSI."
   if [ "$SCALE" = 1 ]; then
     echo
     echo "## Scale"
