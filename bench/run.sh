@@ -5,14 +5,17 @@
 # Prints a Markdown table and writes it to bench/results/latest.md; appends
 # one line to bench/results/history.md. Not part of `make test`.
 #
-# Settings (environment): DUR (wrk duration, default 10s), CONNS (wrk
+# Settings (environment): DUR (wrk duration, default 6s), CONNS (wrk
 # connections, default 32), WARM (warm-up, default 2s), PORT_BASE (first of
-# the loopback ports used, default 18180), GOBENCH=0 skips the Go
-# benchmarks, SCALE=0 skips the scale runs.
+# the loopback ports used, default 18180), ROUNDS (rounds of the main
+# table, default 3), GOBENCH=0 skips the Go
+# benchmarks, SCALE=0 skips the scale runs, P99_ROUNDS (default 5) sets the
+# rounds of the p99 run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-DUR=${DUR:-10s}
+DUR=${DUR:-6s}
+ROUNDS=${ROUNDS:-3}
 CONNS=${CONNS:-32}
 WARM=${WARM:-2s}
 PORT_BASE=${PORT_BASE:-18180}
@@ -159,7 +162,7 @@ measure() {
   errs=$(awk '/Non-2xx/ { n += $NF } /Socket errors/ { n += 1 } END { print n + 0 }' <<<"$out")
   hwm=$(status_kb VmHWM "$pid")
   cpu=$(awk -v d=$((t1 - t0)) -v clk="$CLK" -v n="$reqs" 'BEGIN { printf "%.3f", d / clk / n * 10000 }')
-  echo "$label|$rps|$p50|$p99|$cpu|$((hwm / 1024))|$errs" >>"$WORK/rows"
+  echo "$label|$rps|$p50|$p99|$cpu|$((hwm / 1024))|$errs" >>"${ROWS:-$WORK/rows}"
   log "$label: $rps req/s, p50 $p50 ms, p99 $p99 ms, $cpu CPU s/10k, peak RSS $((hwm / 1024)) MB, errors $errs"
 }
 
@@ -236,15 +239,41 @@ SERVE_FLAGS="--lambda-client net/http" start_lambdagate lgnet "$P_LGNET"
 for p in $P_NGINX $P_HAPROXY $P_CADDY; do wait_http "http://127.0.0.1:$p$INVOKE" POST; done
 
 # --- main table -------------------------------------------------------------
+# Every target is measured in ROUNDS rounds, one after another within a
+# round, so that slow drifts of the machine's load hit all targets alike;
+# the table shows each column's median over the rounds, and each ratio
+# target is the median of its per-round ratios.
 : >"$WORK/rows"
-measure "direct (wrk → stub)" "$PID_stub" "http://127.0.0.1:$P_STUB$INVOKE"
-measure "nginx" "$PID_nginx" "http://127.0.0.1:$P_NGINX$INVOKE"
-measure "lambdagate passthrough" "$PID_lg" "http://127.0.0.1:$P_LG/echo"
-measure "lambdagate wrap+unwrap" "$PID_lg" "http://127.0.0.1:$P_LG/apigw"
-measure "lambdagate passthrough, net/http client" "$PID_lgnet" "http://127.0.0.1:$P_LGNET/echo"
+: >"$WORK/rounds"
+for r in $(seq "$ROUNDS"); do
+  log "round $r of $ROUNDS"
+  ROWS="$WORK/round"
+  : >"$ROWS"
+  measure "direct (wrk → stub)" "$PID_stub" "http://127.0.0.1:$P_STUB$INVOKE"
+  measure "nginx" "$PID_nginx" "http://127.0.0.1:$P_NGINX$INVOKE"
+  measure "lambdagate passthrough" "$PID_lg" "http://127.0.0.1:$P_LG/echo"
+  measure "lambdagate wrap+unwrap" "$PID_lg" "http://127.0.0.1:$P_LG/apigw"
+  measure "lambdagate passthrough, net/http client" "$PID_lgnet" "http://127.0.0.1:$P_LGNET/echo"
+  measure "caddy" "$PID_caddy" "http://127.0.0.1:$P_CADDY$INVOKE"
+  measure "haproxy" "$PID_haproxy" "http://127.0.0.1:$P_HAPROXY$INVOKE"
+  sed "s/^/$r|/" "$ROWS" >>"$WORK/rounds"
+  unset ROWS
+done
 kill "$PID_lgnet"
-measure "caddy" "$PID_caddy" "http://127.0.0.1:$P_CADDY$INVOKE"
-measure "haproxy" "$PID_haproxy" "http://127.0.0.1:$P_HAPROXY$INVOKE"
+# Medians per label, in first-seen order; peak RSS is the maximum and
+# errors the sum.
+awk -F'|' -v OFS='|' '
+  function med(list,   n, a, i, j, t) {
+    n = split(list, a, " ")
+    for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+    return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+  }
+  { l = $2; if (!(l in seen)) { seen[l] = 1; order[++k] = l }
+    for (c = 3; c <= 6; c++) v[l, c] = v[l, c] " " $c
+    if ($7 + 0 > hwm[l] + 0) hwm[l] = $7
+    errs[l] += $8 }
+  END { for (i = 1; i <= k; i++) { l = order[i]
+    printf "%s|%.0f|%.2f|%.2f|%.3f|%s|%d\n", l, med(v[l, 3]), med(v[l, 4]), med(v[l, 5]), med(v[l, 6]), hwm[l], errs[l] } }' "$WORK/rounds" >>"$WORK/rows"
 
 row() { grep -F "$1|" "$WORK/rows" | head -1; }
 field() { row "$1" | cut -d'|' -f"$2"; }
@@ -255,6 +284,18 @@ RPS_WRAP=$(field "lambdagate wrap+unwrap" 2)
 RPS_CADDY=$(field caddy 2)
 CPU_NGINX=$(field nginx 5) CPU_LG=$(field "lambdagate passthrough" 5) CPU_WRAP=$(field "lambdagate wrap+unwrap" 5) CPU_CADDY=$(field caddy 5)
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+# rratio A B COL INVERT: the median over the rounds of A/B in column COL
+# (3 req/s, 6 CPU); INVERT=1 gives B/A (for CPU: the lower the better).
+rratio() {
+  awk -F'|' -v a="$1" -v b="$2" -v c="$3" -v inv="${4:-0}" '
+    $2 == a { x[$1] = $c } $2 == b { y[$1] = $c }
+    END { n = 0; for (r in x) if ((r in y) && x[r] > 0 && y[r] > 0) q[++n] = inv ? y[r] / x[r] : x[r] / y[r]
+      if (n == 0) { print "-"; exit }
+      for (i = 2; i <= n; i++) for (j = i; j > 1 && q[j - 1] > q[j]; j--) { t = q[j]; q[j] = q[j - 1]; q[j - 1] = t }
+      printf "%.2f", n % 2 ? q[(n + 1) / 2] : (q[n / 2] + q[n / 2 + 1]) / 2 }' "$WORK/rounds"
+}
+ROUND_RATIOS=$(awk -F'|' '$2 == "nginx" { n[$1] = $3 } $2 == "lambdagate passthrough" { l[$1] = $3 } $2 == "lambdagate wrap+unwrap" { w[$1] = $3 }
+  END { for (r = 1; r in n; r++) printf "%s%.2f/%.2f", (r > 1 ? ", " : ""), l[r] / n[r], w[r] / n[r] }' "$WORK/rounds")
 
 # p99 added over direct at half of lambdagate's maximum throughput: an
 # open-loop run at a fixed rate (wrk only runs closed-loop). Direct and
@@ -366,7 +407,7 @@ CPU_MODEL=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
   echo "# lambdagate benchmark: latest run"
   echo
   echo "$DATE, commit $COMMIT$DIRTY, $CORES cores ($CPU_MODEL), $(go env GOVERSION)."
-  echo "wrk -t1 -c$CONNS -d$DUR --latency, POST of a 24-byte JSON body, after a $WARM warm-up; $PINNING."
+  echo "wrk -t1 -c$CONNS -d$DUR --latency, POST of a 24-byte JSON body, after a $WARM warm-up, $ROUNDS rounds (medians shown); $PINNING."
   echo "Every proxy runs one worker / thread / GOMAXPROCS=1 (its CPU affinity). CPU is the proxy process's"
   echo "utime+stime (for direct: the stub's) per 10,000 requests; RSS is its peak (VmHWM) at the end of the run."
   echo
@@ -404,16 +445,18 @@ CPU_MODEL=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
   echo "## Targets (issue 5)"
   echo
   verdict() { awk -v v="$1" -v lim="$2" -v op="$3" 'BEGIN { if (v !~ /^-?[0-9.]+$/) print "not measured"; else if ((op == ">=" && v + 0 >= lim + 0) || (op == "<=" && v + 0 <= lim + 0) || (op == "<" && v + 0 < lim + 0)) print "met"; else print "missed" }'; }
-  R1=$(ratio "$RPS_LG" "$RPS_NGINX") C1=$(ratio "$CPU_NGINX" "$CPU_LG")
-  R2=$(ratio "$RPS_LG" "$RPS_CADDY") C2=$(ratio "$CPU_CADDY" "$CPU_LG")
-  R3=$(ratio "$RPS_WRAP" "$RPS_NGINX") C3=$(ratio "$CPU_NGINX" "$CPU_WRAP")
+  R1=$(rratio "lambdagate passthrough" nginx 3) C1=$(rratio "lambdagate passthrough" nginx 6 1)
+  R2=$(rratio "lambdagate passthrough" caddy 3) C2=$(rratio "lambdagate passthrough" caddy 6 1)
+  R3=$(rratio "lambdagate wrap+unwrap" nginx 3) C3=$(rratio "lambdagate wrap+unwrap" nginx 6 1)
+  echo "Ratios are medians of the per-round ratios (passthrough/wrap+unwrap × nginx by round: $ROUND_RATIOS)."
+  echo
   echo "| target | req/s ratio | CPU ratio | verdict (req/s / CPU) |"
   echo "|---|---:|---:|---|"
   echo "| passthrough ≥ 0.6 × nginx | $R1 | $C1 | $(verdict "$R1" 0.6 ">=") / $(verdict "$C1" 0.6 ">=") |"
   echo "| passthrough ≥ 2 × Caddy | $R2 | $C2 | $(verdict "$R2" 2 ">=") / $(verdict "$C2" 2 ">=") |"
   echo "| wrap+unwrap ≥ 0.5 × nginx | $R3 | $C3 | $(verdict "$R3" 0.5 ">=") / $(verdict "$C3" 0.5 ">=") |"
-  RPS_NET=$(field "lambdagate passthrough, net/http client" 2) CPU_NET=$(field "lambdagate passthrough, net/http client" 5)
-  R4=$(ratio "$RPS_LG" "$RPS_NET") C4=$(ratio "$CPU_NET" "$CPU_LG")
+  R4=$(rratio "lambdagate passthrough" "lambdagate passthrough, net/http client" 3)
+  C4=$(rratio "lambdagate passthrough" "lambdagate passthrough, net/http client" 6 1)
   echo "| own Lambda client pays (> 1 × net/http client) | $R4 | $C4 | $(verdict "$R4" 1.0001 ">=") / $(verdict "$C4" 1.0001 ">=") |"
   echo
   echo "| target | measured | verdict |"
