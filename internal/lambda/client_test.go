@@ -385,7 +385,14 @@ func TestCanceledInvocation(t *testing.T) {
 // TestTLSEndpoint: https endpoints are verified against the configured
 // roots; an unknown certificate fails the call.
 func TestTLSEndpoint(t *testing.T) {
-	srv := httptest.NewTLSServer(http.HandlerFunc(okHandler))
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(okHandler))
+	var resumed atomic.Int64
+	srv.Config.ConnState = func(c net.Conn, s http.ConnState) {
+		if tc, ok := c.(*tls.Conn); ok && s == http.StateActive && tc.ConnectionState().DidResume {
+			resumed.Add(1)
+		}
+	}
+	srv.StartTLS()
 	defer srv.Close()
 	pool := x509.NewCertPool()
 	pool.AddCert(srv.Certificate())
@@ -397,6 +404,17 @@ func TestTLSEndpoint(t *testing.T) {
 			for range 3 {
 				if res, err := iv.Invoke(context.Background(), tg, []byte(`{}`), nil); err != nil || string(res.Body) != `{}` {
 					t.Fatalf("res %v err %v", res, err)
+				}
+			}
+			if client == ClientLambdagate {
+				// A new connection resumes the TLS session.
+				before := resumed.Load()
+				iv.CloseIdle()
+				if _, err := iv.Invoke(context.Background(), tg, []byte(`{}`), nil); err != nil {
+					t.Fatal(err)
+				}
+				if resumed.Load() != before+1 {
+					t.Errorf("the second connection did not resume the TLS session")
 				}
 			}
 			_, err := NewInvoker(Options{Client: client}).Invoke(context.Background(), tg, []byte(`{}`), nil)

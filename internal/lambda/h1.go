@@ -71,10 +71,16 @@ type h1Client struct {
 }
 
 func newH1Client(o Options) *h1Client {
+	tlsConfig := o.TLSConfig.Clone()
+	if tlsConfig.ClientSessionCache == nil {
+		// New connections to the same endpoint resume the TLS session
+		// instead of a full handshake.
+		tlsConfig.ClientSessionCache = tls.NewLRUClientSessionCache(64)
+	}
 	return &h1Client{
 		maxIdle:     o.MaxIdleConnsPerHost,
 		idleTimeout: o.IdleConnTimeout,
-		tlsConfig:   o.TLSConfig,
+		tlsConfig:   tlsConfig,
 		dialer:      net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second},
 		idle:        map[connKey][]*h1Conn{},
 	}
