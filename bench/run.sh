@@ -496,4 +496,4 @@ if [ ! -s "$HIST" ]; then
     echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   } >"$HIST"
 fi
-echo "| $DATE | $COMMIT$DIRTY | $CORES | $RPS_DIRECT | $RPS_NGINX | $RPS_LG ($(ratio "$RPS_LG" "$RPS_NGINX")) | $RPS_WRAP ($(ratio "$RPS_WRAP" "$RPS_NGINX")) | $RPS_CADDY | $(field haproxy 2) | $ADDED | $(ratio "${RPS_10K:-0}" "${RPS_1R:-0}") | ${RSS_IDLE:-} |" >>"$HIST"
+echo "| $DATE | $COMMIT$DIRTY | $CORES | $RPS_DIRECT | $RPS_NGINX | $RPS_LG ($R1) | $RPS_WRAP ($R3) | $RPS_CADDY | $(field haproxy 2) | $ADDED | $(ratio "${RPS_10K:-0}" "${RPS_1R:-0}") | ${RSS_IDLE:-} |" >>"$HIST"
