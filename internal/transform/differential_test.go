@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -64,23 +63,13 @@ func compareEvents(t *testing.T, r *Request, arn string) {
 // awkward ones through the hand-written encoder and the encoding/json
 // reference and requires the same bytes.
 func TestEventEncodingMatchesJSON(t *testing.T) {
-	files, _ := filepath.Glob("testdata/events/*.txtar")
-	if len(files) == 0 {
-		t.Fatal("no testdata/events files")
-	}
-	for _, file := range files {
-		t.Run(strings.TrimSuffix(filepath.Base(file), ".txtar"), func(t *testing.T) {
-			a, err := txtar.ParseFile(file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var fx reqFixture
-			if err := unmarshalStrict(section(t, a, "request.json").Data, &fx); err != nil {
-				t.Fatalf("request.json: %v", err)
-			}
-			compareEvents(t, fx.request(t), fx.TargetGroupARN)
-		})
-	}
+	eachArchive(t, "testdata/events", func(t *testing.T, file string, a *txtar.Archive) {
+		var fx reqFixture
+		if err := unmarshalStrict(section(t, a, "request.json").Data, &fx); err != nil {
+			t.Fatalf("request.json: %v", err)
+		}
+		compareEvents(t, fx.request(t), fx.TargetGroupARN)
+	})
 	tests := []struct {
 		name string
 		req  *Request

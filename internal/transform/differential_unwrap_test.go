@@ -141,19 +141,9 @@ func TestUnwrapHeaderSlicesIndependent(t *testing.T) {
 // the unwrappers and the encoding/json reference and requires the same
 // response or error.
 func TestUnwrapMatchesJSON(t *testing.T) {
-	files, _ := filepath.Glob("testdata/unwrap/*.txtar")
-	if len(files) == 0 {
-		t.Fatal("no testdata/unwrap files")
-	}
-	for _, file := range files {
-		t.Run(strings.TrimSuffix(filepath.Base(file), ".txtar"), func(t *testing.T) {
-			a, err := txtar.ParseFile(file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			compareUnwrap(t, section(t, a, "payload").Data)
-		})
-	}
+	eachArchive(t, "testdata/unwrap", func(t *testing.T, file string, a *txtar.Archive) {
+		compareUnwrap(t, section(t, a, "payload").Data)
+	})
 	t.Run("many multi names", func(t *testing.T) { compareUnwrap(t, []byte(manyMultiNames())) })
 	for i, p := range unwrapSeeds {
 		t.Run(fmt.Sprintf("seed%02d", i), func(t *testing.T) {

@@ -116,50 +116,40 @@ func section(t *testing.T, a *txtar.Archive, name string) *txtar.File {
 }
 
 func TestEventsGolden(t *testing.T) {
-	files, _ := filepath.Glob("testdata/events/*.txtar")
-	if len(files) == 0 {
-		t.Fatal("no testdata/events files")
-	}
-	for _, file := range files {
-		t.Run(strings.TrimSuffix(filepath.Base(file), ".txtar"), func(t *testing.T) {
-			a, err := txtar.ParseFile(file)
-			if err != nil {
+	eachArchive(t, "testdata/events", func(t *testing.T, file string, a *txtar.Archive) {
+		build, ok := builders[header(t, a.Comment, "builder")]
+		if !ok {
+			t.Fatalf("unknown builder")
+		}
+		var fx reqFixture
+		dec := json.NewDecoder(bytes.NewReader(section(t, a, "request.json").Data))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&fx); err != nil {
+			t.Fatalf("request.json: %v", err)
+		}
+		got, err := build(fx.request(t), fx.TargetGroupARN)
+		if err != nil {
+			t.Fatalf("build: %v", err)
+		}
+		if !json.Valid(got) {
+			t.Fatalf("invalid JSON: %s", got)
+		}
+		want := section(t, a, "event.json")
+		if *update {
+			var pretty bytes.Buffer
+			if err := json.Indent(&pretty, got, "", "  "); err != nil {
 				t.Fatal(err)
 			}
-			build, ok := builders[header(t, a.Comment, "builder")]
-			if !ok {
-				t.Fatalf("unknown builder")
+			want.Data = append(pretty.Bytes(), '\n')
+			if err := os.WriteFile(file, txtar.Format(a), 0o644); err != nil {
+				t.Fatal(err)
 			}
-			var fx reqFixture
-			dec := json.NewDecoder(bytes.NewReader(section(t, a, "request.json").Data))
-			dec.DisallowUnknownFields()
-			if err := dec.Decode(&fx); err != nil {
-				t.Fatalf("request.json: %v", err)
-			}
-			got, err := build(fx.request(t), fx.TargetGroupARN)
-			if err != nil {
-				t.Fatalf("build: %v", err)
-			}
-			if !json.Valid(got) {
-				t.Fatalf("invalid JSON: %s", got)
-			}
-			want := section(t, a, "event.json")
-			if *update {
-				var pretty bytes.Buffer
-				if err := json.Indent(&pretty, got, "", "  "); err != nil {
-					t.Fatal(err)
-				}
-				want.Data = append(pretty.Bytes(), '\n')
-				if err := os.WriteFile(file, txtar.Format(a), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			if !jsonEqual(t, got, want.Data) {
-				t.Errorf("event mismatch\n got: %s\nwant: %s", got, want.Data)
-			}
-		})
-	}
+			return
+		}
+		if !jsonEqual(t, got, want.Data) {
+			t.Errorf("event mismatch\n got: %s\nwant: %s", got, want.Data)
+		}
+	})
 }
 
 func jsonEqual(t *testing.T, a, b []byte) bool {
@@ -175,35 +165,25 @@ func jsonEqual(t *testing.T, a, b []byte) bool {
 }
 
 func TestUnwrapGolden(t *testing.T) {
-	files, _ := filepath.Glob("testdata/unwrap/*.txtar")
-	if len(files) == 0 {
-		t.Fatal("no testdata/unwrap files")
-	}
-	for _, file := range files {
-		t.Run(strings.TrimSuffix(filepath.Base(file), ".txtar"), func(t *testing.T) {
-			a, err := txtar.ParseFile(file)
-			if err != nil {
+	eachArchive(t, "testdata/unwrap", func(t *testing.T, file string, a *txtar.Archive) {
+		unwrap, ok := unwrappers[header(t, a.Comment, "format")]
+		if !ok {
+			t.Fatalf("unknown format")
+		}
+		resp, err := unwrap(section(t, a, "payload").Data)
+		got := renderResponse(t, resp, err)
+		want := section(t, a, "response")
+		if *update {
+			want.Data = []byte(got)
+			if err := os.WriteFile(file, txtar.Format(a), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			unwrap, ok := unwrappers[header(t, a.Comment, "format")]
-			if !ok {
-				t.Fatalf("unknown format")
-			}
-			resp, err := unwrap(section(t, a, "payload").Data)
-			got := renderResponse(t, resp, err)
-			want := section(t, a, "response")
-			if *update {
-				want.Data = []byte(got)
-				if err := os.WriteFile(file, txtar.Format(a), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			if got != string(want.Data) {
-				t.Errorf("response mismatch\n--- got\n%s--- want\n%s", got, want.Data)
-			}
-		})
-	}
+			return
+		}
+		if got != string(want.Data) {
+			t.Errorf("response mismatch\n--- got\n%s--- want\n%s", got, want.Data)
+		}
+	})
 }
 
 // renderResponse prints a response (or error) in the golden format: the
@@ -234,4 +214,23 @@ func renderResponse(t *testing.T, resp *Response, err error) string {
 	}
 	fmt.Fprintf(&b, "body (%d bytes): %s\n", len(resp.Body), strconv.Quote(string(resp.Body)))
 	return b.String()
+}
+
+// eachArchive runs fn as a subtest for every txtar file in dir, which must
+// hold some.
+func eachArchive(t *testing.T, dir string, fn func(t *testing.T, file string, a *txtar.Archive)) {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(dir, "*.txtar"))
+	if len(files) == 0 {
+		t.Fatalf("no %s files", dir)
+	}
+	for _, file := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(file), ".txtar"), func(t *testing.T) {
+			a, err := txtar.ParseFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fn(t, file, a)
+		})
+	}
 }
