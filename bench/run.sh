@@ -35,6 +35,7 @@ command -v wrk >/dev/null || need+=(wrk)
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx)
 command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || need+=(haproxy)
 command -v taskset >/dev/null || need+=(util-linux)
+command -v curl >/dev/null || need+=(curl)
 if ((${#need[@]})); then
   log "installing ${need[*]} (Debian packages)"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
