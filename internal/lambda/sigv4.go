@@ -23,7 +23,8 @@ import (
 // reuses its buffers and its keyed HMAC.
 type sigv4 struct {
 	// keys holds one derived key per (access key id, secret, region): a
-	// rotated secret that keeps its key id gets a new entry.
+	// rotated secret that keeps its key id gets a new entry. Entries unused
+	// since yesterday are dropped (sweep).
 	keys sync.Map // keyID -> *atomic.Pointer[derivedKey]
 	// lastDate caches the X-Amz-Date of the current second.
 	lastDate atomic.Pointer[amzDate]
@@ -235,7 +236,26 @@ func (s *sigv4) key(id, secret, region, day string) *derivedKey {
 	dk := &derivedKey{day: day, key: key}
 	dk.macs.New = func() any { return hmac.New(sha256.New, key) }
 	p.Store(dk)
+	s.sweep(day)
 	return dk
+}
+
+// sweep forgets the keys of credentials not used since the day before day.
+// Temporary credentials bring a new key id every hour or so, and without
+// this the map would grow for the whole uptime. It runs only when a key is
+// derived, which is rare.
+func (s *sigv4) sweep(day string) {
+	t, err := time.Parse("20060102", day)
+	if err != nil {
+		return
+	}
+	cutoff := t.AddDate(0, 0, -1).Format("20060102")
+	s.keys.Range(func(k, v any) bool {
+		if dk := v.(*atomic.Pointer[derivedKey]).Load(); dk != nil && dk.day < cutoff {
+			s.keys.Delete(k)
+		}
+		return true
+	})
 }
 
 // stripExcessSpaces trims spaces at both ends and collapses inner runs of

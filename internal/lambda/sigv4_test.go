@@ -2,6 +2,7 @@ package lambda
 
 import (
 	"context"
+	"fmt"
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
@@ -112,6 +113,36 @@ func TestSigV4KeyRotation(t *testing.T) {
 	}
 	if sig("one", at.Add(24*time.Hour)) == a {
 		t.Error("the next day signed with the same key and date")
+	}
+}
+
+// TestSigV4ForgetsOldKeys: keys of credentials unused since yesterday are
+// dropped when a new key is derived, so rotating credentials do not grow
+// the cache for the whole uptime.
+func TestSigV4ForgetsOldKeys(t *testing.T) {
+	tg := &Target{FunctionName: "f", Region: "us-east-1", Endpoint: &url.URL{Scheme: "http", Host: "127.0.0.1:9001"}}
+	tg.Prepare()
+	var s sigv4
+	day := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	sign := func(id string, at time.Time) {
+		req := &http.Request{Method: http.MethodPost, URL: tg.invokeURL, Host: tg.host, Header: http.Header{}}
+		s.sign(req, tg, id, "secret", "", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", at)
+	}
+	count := func() int {
+		n := 0
+		s.keys.Range(func(any, any) bool { n++; return true })
+		return n
+	}
+	for h := range 24 {
+		sign(fmt.Sprintf("ASIA%02d", h), day.Add(time.Duration(h)*time.Minute))
+	}
+	sign("ASIA-NEXT-DAY", day.Add(24*time.Hour))
+	if n := count(); n != 25 {
+		t.Fatalf("%d keys the day after, want all 25 (yesterday's are kept)", n)
+	}
+	sign("ASIA-TWO-DAYS-LATER", day.Add(48*time.Hour))
+	if n := count(); n != 2 {
+		t.Fatalf("%d keys two days later, want 2 (yesterday's and today's)", n)
 	}
 }
 
