@@ -9,6 +9,7 @@ package metrics
 import (
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -49,7 +50,10 @@ type Metrics struct {
 
 	// Series is the per-route history and the recent errors.
 	Series *Series
-	now    func() time.Time
+	// served holds the routes of the last snapshot (KeepRoutes).
+	servedMu sync.Mutex
+	served   map[RouteID]bool
+	now      func() time.Time
 }
 
 // New returns a Metrics with every collector registered, plus the Go
@@ -181,6 +185,34 @@ func (m *Metrics) ObserveRequest(r Request) {
 		m.retries.WithLabelValues(r.VirtualService, r.Route, r.Function).Add(float64(r.Attempts - 1))
 	}
 	m.Series.observe(r)
+}
+
+// RouteID names a route's series: its labels.
+type RouteID struct{ VirtualService, Route, Function string }
+
+// KeepRoutes is called with the routes of each newly served snapshot: the
+// series of routes that were served before and are not any more (a
+// deleted virtual service, a route whose function changed) are deleted,
+// so that they stop being exported and the dashboard forgets them.
+func (m *Metrics) KeepRoutes(routes map[RouteID]bool) {
+	m.servedMu.Lock()
+	prev := m.served
+	m.served = routes
+	m.servedMu.Unlock()
+	for id := range prev {
+		if routes[id] {
+			continue
+		}
+		labels := prometheus.Labels{"virtual_service": id.VirtualService, "route": id.Route, "function": id.Function}
+		for _, v := range []interface{ DeletePartialMatch(prometheus.Labels) int }{m.requests, m.duration, m.lambdaDuration, m.lambdaErrors, m.retries} {
+			v.DeletePartialMatch(labels)
+		}
+	}
+	keep := make(map[RouteKey]bool, len(routes))
+	for id := range routes {
+		keep[RouteKey{id.VirtualService, id.Route}] = true
+	}
+	m.Series.keep(keep)
 }
 
 // ResourceCount is the number of resources of a kind in a state.

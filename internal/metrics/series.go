@@ -11,7 +11,7 @@ import (
 const SeriesSeconds = 120
 
 // maxRoutes bounds the per-route histories (routes removed from the
-// configuration keep theirs until the process restarts).
+// configuration are forgotten when a snapshot without them is served).
 const maxRoutes = 10000
 
 // maxRecentErrors is the length of the recent errors list.
@@ -64,6 +64,17 @@ type ErrorEntry struct {
 
 // NewSeries returns an empty Series.
 func NewSeries() *Series { return &Series{routes: map[RouteKey]*routeSeries{}} }
+
+// keep forgets the histories of routes not in keep.
+func (s *Series) keep(keep map[RouteKey]bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k := range s.routes {
+		if !keep[k] {
+			delete(s.routes, k)
+		}
+	}
+}
 
 func (s *Series) observe(r Request) {
 	failed := r.Status >= 500 || r.ErrorKind != ""

@@ -7,7 +7,9 @@ import (
 	"strings"
 
 	core "github.com/lambdagate/lambdagate/api/core/v1"
+	"github.com/lambdagate/lambdagate/internal/lambda"
 	"github.com/lambdagate/lambdagate/internal/metrics"
+	"github.com/lambdagate/lambdagate/internal/router"
 	"github.com/lambdagate/lambdagate/internal/snapshot"
 )
 
@@ -124,4 +126,18 @@ func (s *Server) observeSnapshot(snap *snapshot.Snapshot) {
 		dropped += d
 	}
 	s.cfg.Metrics.SetSnapshot(snap.Version, snap.Built, counts, dropped)
+	routes := map[metrics.RouteID]bool{}
+	for _, table := range []*router.Table{snap.HTTP, snap.HTTPS} {
+		if table == nil {
+			continue
+		}
+		for _, vh := range table.VirtualHosts() {
+			for _, rt := range vh.Routes {
+				if t, ok := rt.Target.(*lambda.Target); ok {
+					routes[metrics.RouteID{VirtualService: t.VirtualService, Route: t.Route, Function: t.LogicalName}] = true
+				}
+			}
+		}
+	}
+	s.cfg.Metrics.KeepRoutes(routes)
 }

@@ -479,3 +479,48 @@ func FuzzParseTraceparent(f *testing.F) {
 		}
 	})
 }
+
+// TestMetricsForgetRemovedRoutes: once a route is removed from the
+// configuration its series are no longer exported; the others stay.
+func TestMetricsForgetRemovedRoutes(t *testing.T) {
+	o, _ := startObserved(t)
+	o.sendKnownTraffic()
+	exported := func(route string) bool {
+		fams, err := o.srv.cfg.Metrics.Registry().Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range fams {
+			for _, mt := range f.GetMetric() {
+				for _, lp := range mt.GetLabel() {
+					if lp.GetName() == "route" && lp.GetValue() == route {
+						return true
+					}
+				}
+			}
+		}
+		return false
+	}
+	if !exported("busy") || !exported("ok") {
+		t.Fatal("no series for the routes that served traffic")
+	}
+	o.apply(`
+apiVersion: gateway.solo.io/v1
+kind: VirtualService
+metadata: {name: vs}
+spec:
+  virtualHost:
+    routes:
+    - name: ok
+      matchers: [{exact: /ok}]
+      routeAction: {single: {upstream: {name: up}, destinationSpec: {aws: {logicalName: echo, unwrapAsApiGateway: true}}}}
+`)
+	for deadline := time.Now().Add(10 * time.Second); exported("busy"); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the removed route busy is still exported 10s after the change")
+		}
+	}
+	if !exported("ok") {
+		t.Error("the kept route ok lost its series")
+	}
+}

@@ -1,0 +1,59 @@
+package metrics
+
+import (
+	"testing"
+	"time"
+)
+
+// TestKeepRoutesDropsGoneSeries: once a snapshot no longer serves a route,
+// its series are neither exported nor drawn; the others stay.
+func TestKeepRoutesDropsGoneSeries(t *testing.T) {
+	m := New()
+	a := RouteID{"gloo-system/a", "routes[0]", "fa"}
+	b := RouteID{"gloo-system/b", "routes[0]", "fb"}
+	for _, id := range []RouteID{a, b} {
+		m.ObserveRequest(Request{VirtualService: id.VirtualService, Route: id.Route, Function: id.Function,
+			Status: 200, Start: time.Now(), Total: time.Millisecond, Lambda: time.Millisecond, Invoked: true})
+	}
+	m.ObserveRequest(Request{Status: 404, Code: "NoRoute", Start: time.Now(), Total: time.Millisecond})
+	m.KeepRoutes(map[RouteID]bool{a: true, b: true})
+	if got := seriesFor(t, m, a.VirtualService); got != 3 {
+		t.Fatalf("route a has %d series before it is removed, want 3 (requests, duration, lambda duration)", got)
+	}
+	m.KeepRoutes(map[RouteID]bool{b: true})
+	if got := seriesFor(t, m, a.VirtualService); got != 0 {
+		t.Errorf("route a still has %d series after a snapshot without it", got)
+	}
+	if got := seriesFor(t, m, b.VirtualService); got != 3 {
+		t.Errorf("route b has %d series, want 3", got)
+	}
+	if got := seriesFor(t, m, ""); got != 2 {
+		t.Errorf("unrouted requests have %d series, want 2 (requests, duration)", got)
+	}
+	if st := m.Series.Route(RouteKey{a.VirtualService, a.Route}, time.Now(), 1); st.Total != 0 {
+		t.Errorf("the dashboard still has route a's history: %+v", st)
+	}
+	if st := m.Series.Route(RouteKey{b.VirtualService, b.Route}, time.Now(), 1); st.Total != 1 {
+		t.Errorf("the dashboard lost route b's history: %+v", st)
+	}
+}
+
+// seriesFor counts the exported route series whose virtual_service is vs.
+func seriesFor(t *testing.T, m *Metrics, vs string) int {
+	t.Helper()
+	families, err := m.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, f := range families {
+		for _, metric := range f.GetMetric() {
+			for _, l := range metric.GetLabel() {
+				if l.GetName() == "virtual_service" && l.GetValue() == vs {
+					n++
+				}
+			}
+		}
+	}
+	return n
+}
