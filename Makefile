@@ -32,6 +32,7 @@ setup:
 test: setup dashboard lint unit fuzz
 
 lint:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt: not formatted:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GOBIN)/staticcheck ./...
 

@@ -143,6 +143,8 @@ start_lambdagate() {
   wait_http "http://127.0.0.1:$port/echo" POST
 }
 
+# median [FORMAT]: the median of the numbers on stdin ("-" when none).
+median() { sort -g | awk -v f="${1:-%.3f}" '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) printf f, v[(NR + 1) / 2]; else printf f, (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 to_ms() { awk '{ v = $1; if (v ~ /us$/) { sub(/us$/, "", v); v /= 1000 } else if (v ~ /ms$/) { sub(/ms$/, "", v) } else if (v ~ /s$/) { sub(/s$/, "", v); v *= 1000 } printf "%.2f", v }'; }
 
 # measure LABEL PID URL [LUA [CONNS]]: one wrk run; appends a result row
@@ -263,18 +265,12 @@ done
 kill "$PID_lgnet"
 # Medians per label, in first-seen order; peak RSS is the maximum and
 # errors the sum.
-awk -F'|' -v OFS='|' '
-  function med(list,   n, a, i, j, t) {
-    n = split(list, a, " ")
-    for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
-    return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-  }
-  { l = $2; if (!(l in seen)) { seen[l] = 1; order[++k] = l }
-    for (c = 3; c <= 6; c++) v[l, c] = v[l, c] " " $c
-    if ($7 + 0 > hwm[l] + 0) hwm[l] = $7
-    errs[l] += $8 }
-  END { for (i = 1; i <= k; i++) { l = order[i]
-    printf "%s|%.0f|%.2f|%.2f|%.3f|%s|%d\n", l, med(v[l, 3]), med(v[l, 4]), med(v[l, 5]), med(v[l, 6]), hwm[l], errs[l] } }' "$WORK/rounds" >>"$WORK/rows"
+col() { awk -F'|' -v l="$1" -v c="$2" '$2 == l { print $c }' "$WORK/rounds"; }
+while IFS= read -r l; do
+  hwm=$(col "$l" 7 | sort -n | tail -1)
+  errs=$(col "$l" 8 | awk '{ n += $1 } END { print n + 0 }')
+  echo "$l|$(col "$l" 3 | median %.0f)|$(col "$l" 4 | median %.2f)|$(col "$l" 5 | median %.2f)|$(col "$l" 6 | median %.3f)|$hwm|$errs" >>"$WORK/rows"
+done < <(cut -d'|' -f2 "$WORK/rounds" | awk '!seen[$0]++')
 
 row() { grep -F "$1|" "$WORK/rows" | head -1; }
 field() { row "$1" | cut -d'|' -f"$2"; }
@@ -283,17 +279,14 @@ RPS_NGINX=$(field nginx 2)
 RPS_LG=$(field "lambdagate passthrough" 2)
 RPS_WRAP=$(field "lambdagate wrap+unwrap" 2)
 RPS_CADDY=$(field caddy 2)
-CPU_NGINX=$(field nginx 5) CPU_LG=$(field "lambdagate passthrough" 5) CPU_WRAP=$(field "lambdagate wrap+unwrap" 5) CPU_CADDY=$(field caddy 5)
+CPU_NGINX=$(field nginx 5)
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 # rratio A B COL INVERT: the median over the rounds of A/B in column COL
 # (3 req/s, 6 CPU); INVERT=1 gives B/A (for CPU: the lower the better).
 rratio() {
   awk -F'|' -v a="$1" -v b="$2" -v c="$3" -v inv="${4:-0}" '
     $2 == a { x[$1] = $c } $2 == b { y[$1] = $c }
-    END { n = 0; for (r in x) if ((r in y) && x[r] > 0 && y[r] > 0) q[++n] = inv ? y[r] / x[r] : x[r] / y[r]
-      if (n == 0) { print "-"; exit }
-      for (i = 2; i <= n; i++) for (j = i; j > 1 && q[j - 1] > q[j]; j--) { t = q[j]; q[j] = q[j - 1]; q[j - 1] = t }
-      printf "%.2f", n % 2 ? q[(n + 1) / 2] : (q[n / 2] + q[n / 2 + 1]) / 2 }' "$WORK/rounds"
+    END { for (r in x) if ((r in y) && x[r] > 0 && y[r] > 0) print (inv ? y[r] / x[r] : x[r] / y[r]) }' "$WORK/rounds" | median %.2f
 }
 ROUND_RATIOS=$(awk -F'|' '$2 == "nginx" { n[$1] = $3 } $2 == "lambdagate passthrough" { l[$1] = $3 } $2 == "lambdagate wrap+unwrap" { w[$1] = $3 }
   END { for (r = 1; r in n; r++) printf "%s%.2f/%.2f", (r > 1 ? ", " : ""), l[r] / n[r], w[r] / n[r] }' "$WORK/rounds")
@@ -330,7 +323,6 @@ sed -e "s#$WORK/nginx/#$WORK/nginxp99/#g" -e "s#127.0.0.1:$P_STUB;#127.0.0.1:$P_
 start nginxp99 nginx -c "$WORK/nginxp99/nginx.conf" -p "$WORK/nginxp99" -g 'daemon off;'
 wait_http "http://127.0.0.1:$P_NGINXP99$INVOKE" POST
 kv() { tr ' ' '\n' <<<"$1" | awk -F= -v k="$2" '$1 == k { print $2 }'; }
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) printf "%.3f", v[(NR + 1) / 2]; else printf "%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 : >"$WORK/p99rounds"
 for r in $(seq "$P99_ROUNDS"); do
   d=$("${PIN_LOAD[@]}" "$WORK/loadgen" rate -url "http://127.0.0.1:$P_STUBP99$INVOKE" -rate "$HALF" -d 3s -c "$CONNS" -body "$WORK/body.json")

@@ -16,7 +16,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -33,6 +32,7 @@ import (
 	"time"
 
 	"github.com/lambdagate/lambdagate/bench/manifests"
+	"github.com/lambdagate/lambdagate/bench/rawstub"
 )
 
 func main() {
@@ -114,7 +114,7 @@ func rate(args []string) error {
 				if s := time.Until(at); s > 0 {
 					time.Sleep(s)
 				}
-				if err := exchange(conn, br, req); err != nil {
+				if err := rawstub.Exchange(conn, br, req); err != nil {
 					errs[w]++
 					return
 				}
@@ -138,42 +138,6 @@ func rate(args []string) error {
 	}
 	fmt.Printf("requests=%d errors=%d p50_ms=%.3f p99_ms=%.3f\n", len(all), nerr, pct(0.50), pct(0.99))
 	return nil
-}
-
-// exchange sends one request on a kept-alive connection and reads the
-// answer: a 200 with a Content-Length body. Buffers are reused, so the load
-// generator itself stays cheap.
-func exchange(conn net.Conn, br *bufio.Reader, req []byte) error {
-	if _, err := conn.Write(req); err != nil {
-		return err
-	}
-	status, err := br.ReadSlice('\n')
-	if err != nil {
-		return err
-	}
-	if !bytes.HasPrefix(status, []byte("HTTP/1.1 200 ")) {
-		return fmt.Errorf("status line %q", status)
-	}
-	length := -1
-	for {
-		line, err := br.ReadSlice('\n')
-		if err != nil {
-			return err
-		}
-		if len(line) <= 2 {
-			break
-		}
-		if k, v, ok := bytes.Cut(line, []byte(":")); ok && bytes.EqualFold(k, []byte("Content-Length")) {
-			if length, err = strconv.Atoi(string(bytes.TrimSpace(v))); err != nil {
-				return err
-			}
-		}
-	}
-	if length < 0 {
-		return fmt.Errorf("answer without Content-Length")
-	}
-	_, err = br.Discard(length)
-	return err
 }
 
 func idle(args []string) error {

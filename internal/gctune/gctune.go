@@ -31,7 +31,7 @@ type Tuner struct {
 	minHeap uint64
 	stopped atomic.Bool
 	sample  []metrics.Sample
-	// Cycles counts adjustments (tests).
+	// cycles counts adjustments (tests).
 	cycles atomic.Int64
 }
 

@@ -14,9 +14,10 @@ func (pc *h1Conn) alive() bool {
 	}
 	if pc.peek == nil {
 		pc.peek = func(fd uintptr) bool {
-			n, _, err := syscall.Recvfrom(int(fd), pc.peekBuf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+			// Only "nothing to read yet" means alive: a byte is an answer
+			// nobody asked for, a zero-length read the server's close.
+			_, _, err := syscall.Recvfrom(int(fd), pc.peekBuf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
 			pc.peekAlive = err == syscall.EAGAIN || err == syscall.EWOULDBLOCK
-			_ = n // n > 0: unexpected bytes; n == 0: closed. Neither is reusable.
 			return true
 		}
 	}

@@ -24,6 +24,7 @@ import (
 
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/lambdagate/lambdagate/bench/rawstub"
 )
 
 var clients = []string{ClientLambdagate, ClientNetHTTP}
@@ -44,26 +45,10 @@ func target(tb testing.TB, base string, timeout time.Duration) *Target {
 // rawServer answers every connection with handle, which reads the request
 // itself; for answers net/http's server will not send.
 func rawServer(t *testing.T, handle func(c net.Conn, br *bufio.Reader)) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-				handle(c, bufio.NewReader(c))
-			}()
-		}
-	}()
-	return "http://" + ln.Addr().String()
+	return rawstub.Serve(t, func(c net.Conn, br *bufio.Reader) {
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		handle(c, br)
+	})
 }
 
 // readRequest reads one request and its body.

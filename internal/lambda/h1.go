@@ -49,7 +49,9 @@ func connKeyOf(u *url.URL) connKey {
 // Limits of what the client reads.
 const (
 	maxResponseHeader = 64 << 10
-	maxResponseBody   = MaxSyncPayload + 64<<10
+	// maxResponseBody is Lambda's 6 MB response limit plus headroom for
+	// its framing; a larger answer is refused unread.
+	maxResponseBody = MaxSyncPayload + 32<<10
 	// inlineBody is the largest body copied behind the headers for one
 	// write; larger ones go out in a second buffer (writev on TCP) so that
 	// a connection's buffer stays small.
@@ -65,9 +67,8 @@ type h1Client struct {
 	tlsConfig   *tls.Config
 	dialer      net.Dialer
 
-	mu     sync.Mutex
-	idle   map[connKey][]*h1Conn
-	closed bool
+	mu   sync.Mutex
+	idle map[connKey][]*h1Conn
 }
 
 func newH1Client(o Options) *h1Client {
@@ -155,7 +156,7 @@ func (c *h1Client) put(pc *h1Conn, now time.Time) {
 	pc.lastUsed = now
 	c.mu.Lock()
 	list := c.idle[pc.key]
-	if c.closed || len(list) >= c.maxIdle {
+	if len(list) >= c.maxIdle {
 		c.mu.Unlock()
 		pc.Close()
 		return
@@ -420,40 +421,48 @@ func (m *respMeta) set(name, value []byte) error {
 	return nil
 }
 
-// readBody reads the body m announces: Content-Length, chunked, or up to
+// readBody reads the body m announces: chunked, Content-Length, or up to
 // the connection's end.
 func (pc *h1Conn) readBody(m *respMeta) ([]byte, error) {
-	switch {
-	case m.chunked:
+	if m.chunked {
 		// RFC 9112 6.3: chunked wins over Content-Length, and such a
 		// message must not be reused.
 		if m.contentLength >= 0 {
 			m.close = true
 		}
 		return pc.readChunked()
-	case m.contentLength >= 0:
-		if m.contentLength > maxResponseBody {
-			return nil, errTooLarge
-		}
-		body := make([]byte, m.contentLength)
-		if _, err := io.ReadFull(pc.br, body); err != nil {
+	}
+	if m.contentLength < 0 {
+		m.close = true
+	}
+	return readBody(pc.br, m.contentLength)
+}
+
+// readBody reads a body of n bytes from r (to r's end when n < 0): in one
+// allocation when the length is known (Lambda always sends it), never more
+// than maxResponseBody. It fails with errTooLarge or errTruncated.
+func readBody(r io.Reader, n int64) ([]byte, error) {
+	if n > maxResponseBody {
+		return nil, errTooLarge
+	}
+	if n >= 0 {
+		body := make([]byte, n)
+		if _, err := io.ReadFull(r, body); err != nil {
 			if err == io.EOF || err == io.ErrUnexpectedEOF {
 				return nil, errTruncated
 			}
 			return nil, err
 		}
 		return body, nil
-	default:
-		m.close = true
-		body, err := io.ReadAll(io.LimitReader(pc.br, maxResponseBody+1))
-		if err != nil {
-			return nil, err
-		}
-		if len(body) > maxResponseBody {
-			return nil, errTooLarge
-		}
-		return body, nil
 	}
+	body, err := io.ReadAll(io.LimitReader(r, maxResponseBody+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(body) > maxResponseBody {
+		return nil, errTooLarge
+	}
+	return body, nil
 }
 
 func (pc *h1Conn) readChunked() ([]byte, error) {

@@ -137,8 +137,7 @@ func (iv *Invoker) Invoke(ctx context.Context, t *Target, payload []byte, extra 
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
-	start := time.Now()
-	deadline := start.Add(timeout)
+	deadline := time.Now().Add(timeout)
 	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
 		deadline = dl
 	}
@@ -155,7 +154,7 @@ func (iv *Invoker) Invoke(ctx context.Context, t *Target, payload []byte, extra 
 	for attempt := 1; ; attempt++ {
 		var res *Result
 		if iv.h1 != nil {
-			res, err = iv.onceH1(ctx, t, payload, payloadHash, creds, extra, start, deadline)
+			res, err = iv.onceH1(ctx, t, payload, payloadHash, creds, extra, deadline)
 		} else {
 			res, err = iv.onceNetHTTP(ctx, t, payload, payloadHash, creds, extra, deadline)
 		}
@@ -201,9 +200,9 @@ func (iv *Invoker) Invoke(ctx context.Context, t *Target, payload []byte, extra 
 // connection that fails before the request is written is replaced (twice
 // at most); once it is written the outcome is reported, never retried,
 // since the function may have run.
-func (iv *Invoker) onceH1(ctx context.Context, t *Target, payload []byte, payloadHash []byte, creds aws.Credentials, extra []Header, now, deadline time.Time) (*Result, error) {
+func (iv *Invoker) onceH1(ctx context.Context, t *Target, payload []byte, payloadHash []byte, creds aws.Credentials, extra []Header, deadline time.Time) (*Result, error) {
 	for try := 0; ; try++ {
-		pc := iv.h1.get(t.conn, now)
+		pc := iv.h1.get(t.conn, time.Now())
 		reused := pc != nil
 		if pc == nil {
 			var err error
@@ -244,13 +243,7 @@ func (iv *Invoker) onceH1(ctx context.Context, t *Target, payload []byte, payloa
 			iv.h1.put(pc, time.Now())
 		}
 		if err != nil {
-			switch {
-			case errors.Is(err, errTooLarge):
-				return nil, &Error{Kind: KindResponseTooLarge, Status: m.status, Message: "function response larger than 6 MB"}
-			case errors.Is(err, errTruncated):
-				return nil, &Error{Kind: KindUnreachable, Status: m.status, Message: "truncated response from Lambda"}
-			}
-			return nil, transportError(ctx, deadline, err)
+			return nil, readError(ctx, deadline, m.status, err)
 		}
 		return classify(&m, body)
 	}
@@ -267,12 +260,7 @@ func (iv *Invoker) appendRequest(dst []byte, t *Target, payload []byte, payloadH
 	amzDate := iv.signer.date(iv.now())
 	var signed [16]hdr
 	hs := signed[:0]
-	if t.Async {
-		hs = append(hs, hdr{name: "X-Amz-Invocation-Type", one: "Event"})
-	} else {
-		hs = append(hs, hdr{name: "X-Amz-Invocation-Type", one: "RequestResponse"})
-	}
-	hs = append(hs, hdr{name: "X-Amz-Date", one: amzDate})
+	hs = append(hs, hdr{name: "X-Amz-Invocation-Type", one: t.invocationType()}, hdr{name: "X-Amz-Date", one: amzDate})
 	if creds.SessionToken != "" {
 		hs = append(hs, hdr{name: "X-Amz-Security-Token", one: creds.SessionToken})
 	}
@@ -319,11 +307,7 @@ func (iv *Invoker) onceNetHTTP(ctx context.Context, t *Target, payload []byte, p
 		Proto:         "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 	}
 	req = req.WithContext(ctx)
-	if t.Async {
-		req.Header["X-Amz-Invocation-Type"] = invocationEvent
-	} else {
-		req.Header["X-Amz-Invocation-Type"] = invocationSync
-	}
+	req.Header["X-Amz-Invocation-Type"] = []string{t.invocationType()}
 	req.Header["User-Agent"] = []string{userAgent}
 	for _, h := range extra {
 		if validHeaderValue(h.Value) {
@@ -336,18 +320,9 @@ func (iv *Invoker) onceNetHTTP(ctx context.Context, t *Target, payload []byte, p
 		return nil, transportError(ctx, deadline, err)
 	}
 	defer resp.Body.Close()
-	if resp.ContentLength > maxResponseBody {
-		return nil, &Error{Kind: KindResponseTooLarge, Status: resp.StatusCode, Message: "function response larger than 6 MB"}
-	}
-	body, err := readResponse(resp)
+	body, err := readBody(resp.Body, resp.ContentLength)
 	if err != nil {
-		return nil, transportError(ctx, deadline, err)
-	}
-	if resp.ContentLength > 0 && int64(len(body)) < resp.ContentLength {
-		return nil, &Error{Kind: KindUnreachable, Status: resp.StatusCode, Message: "truncated response from Lambda"}
-	}
-	if len(body) > maxResponseBody {
-		return nil, &Error{Kind: KindResponseTooLarge, Status: resp.StatusCode, Message: "function response larger than 6 MB"}
+		return nil, readError(ctx, deadline, resp.StatusCode, err)
 	}
 	m := respMeta{
 		status:        resp.StatusCode,
@@ -364,9 +339,6 @@ func (iv *Invoker) onceNetHTTP(ctx context.Context, t *Target, payload []byte, p
 
 // classify turns Lambda's answer into a Result or an Error.
 func classify(m *respMeta, body []byte) (*Result, error) {
-	if len(body) > MaxSyncPayload+32<<10 {
-		return nil, &Error{Kind: KindResponseTooLarge, Status: m.status, Message: "function response larger than 6 MB"}
-	}
 	if m.functionError != "" && m.status < 300 {
 		return nil, functionError(m, body)
 	}
@@ -382,26 +354,16 @@ func classify(m *respMeta, body []byte) (*Result, error) {
 	}, nil
 }
 
-// Header values shared by every request; nothing modifies them, and not
-// allocating them per request is measurable (BenchmarkGatewayPassthrough).
-var (
-	invocationEvent = []string{"Event"}
-	invocationSync  = []string{"RequestResponse"}
-)
-
-// readResponse reads Lambda's answer: in one allocation of the announced
-// size when Content-Length is given (Lambda always sends it), else up to
-// the payload limit plus headroom.
-func readResponse(resp *http.Response) ([]byte, error) {
-	const limit = maxResponseBody
-	if n := resp.ContentLength; n >= 0 && n <= limit {
-		body := make([]byte, n)
-		if _, err := io.ReadFull(resp.Body, body); err != nil {
-			return nil, err
-		}
-		return body, nil
+// readError classifies a failure to read Lambda's answer (status is 0
+// when not even the status line arrived).
+func readError(ctx context.Context, deadline time.Time, status int, err error) error {
+	switch {
+	case errors.Is(err, errTooLarge):
+		return &Error{Kind: KindResponseTooLarge, Status: status, Message: "function response larger than 6 MB"}
+	case errors.Is(err, errTruncated):
+		return &Error{Kind: KindUnreachable, Status: status, Message: "truncated response from Lambda"}
 	}
-	return io.ReadAll(io.LimitReader(resp.Body, limit))
+	return transportError(ctx, deadline, err)
 }
 
 func transportError(ctx context.Context, deadline time.Time, err error) error {

@@ -107,6 +107,14 @@ func (t *Target) Prepare() {
 	t.reqHead = "POST " + u.RequestURI() + " HTTP/1.1\r\nHost: " + t.host + "\r\nUser-Agent: " + userAgent + "\r\n"
 }
 
+// invocationType is the X-Amz-Invocation-Type the target sends.
+func (t *Target) invocationType() string {
+	if t.Async {
+		return "Event"
+	}
+	return "RequestResponse"
+}
+
 // InvokeURL returns the prepared invoke URL.
 func (t *Target) InvokeURL() *url.URL { return t.invokeURL }
 

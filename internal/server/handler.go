@@ -232,9 +232,10 @@ var contentTypeJSON = []string{"application/json"}
 // 2 KiB response buffer and is written in full before the handler returns
 // gets its Content-Length from net/http without the two allocations that
 // formatting it here costs; a larger one must be declared, or net/http
-// would send it chunked.
-func setContentLength(h http.Header, n int) {
-	if n >= 2048 {
+// would send it chunked, and so must one that is not written (HEAD), which
+// net/http cannot count.
+func setContentLength(h http.Header, n int, written bool) {
+	if n >= 2048 || !written {
 		h["Content-Length"] = []string{strconv.Itoa(n)}
 	}
 }
@@ -268,7 +269,7 @@ func writePassthrough(w http.ResponseWriter, res *lambda.Result, o *Outcome) {
 	if res.ExecutedVersion != "" {
 		h["X-Amz-Executed-Version"] = []string{res.ExecutedVersion}
 	}
-	setContentLength(h, len(res.Body))
+	setContentLength(h, len(res.Body), true)
 	w.WriteHeader(res.Status)
 	o.BytesOut, _ = w.Write(res.Body)
 	o.Status = res.Status
@@ -296,12 +297,7 @@ func writeUnwrapped(w http.ResponseWriter, r *http.Request, resp *transform.Resp
 		// guess one from the body.
 		h["Content-Type"] = nil
 	}
-	if r.Method == http.MethodHead {
-		// No body is written, so net/http cannot count it.
-		h["Content-Length"] = []string{strconv.Itoa(len(resp.Body))}
-	} else {
-		setContentLength(h, len(resp.Body))
-	}
+	setContentLength(h, len(resp.Body), r.Method != http.MethodHead)
 	w.WriteHeader(resp.StatusCode)
 	if r.Method != http.MethodHead {
 		o.BytesOut, _ = w.Write(resp.Body)

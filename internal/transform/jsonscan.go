@@ -194,15 +194,9 @@ func hasZero(x uint64) uint64 {
 // the raw value and its string flags; returning false stops the scan as a
 // failure.
 func (s *jsonScanner) object(member func(key []byte, keyFlags int, value []byte, valueFlags int) bool) bool {
-	if s.depth++; s.depth > maxScanDepth {
-		return false
-	}
-	s.pos++ // '{'
-	s.skipSpace()
-	if s.pos < len(s.data) && s.data[s.pos] == '}' {
-		s.pos++
-		s.depth--
-		return true
+	empty, ok := s.open('}')
+	if !ok || empty {
+		return ok
 	}
 	for {
 		if s.pos >= len(s.data) || s.data[s.pos] != '"' {
@@ -227,20 +221,8 @@ func (s *jsonScanner) object(member func(key []byte, keyFlags int, value []byte,
 		if member != nil && !member(key, kflags, s.data[vstart:s.pos], s.vflags) {
 			return false
 		}
-		s.skipSpace()
-		if s.pos >= len(s.data) {
-			return false
-		}
-		switch s.data[s.pos] {
-		case ',':
-			s.pos++
-			s.skipSpace()
-		case '}':
-			s.pos++
-			s.depth--
-			return true
-		default:
-			return false
+		if more, ok := s.next('}'); !more {
+			return ok
 		}
 	}
 }
@@ -248,15 +230,9 @@ func (s *jsonScanner) object(member func(key []byte, keyFlags int, value []byte,
 // array scans the array at s.pos, calling elem (when not nil) with each
 // raw element and its string flags.
 func (s *jsonScanner) array(elem func(value []byte, flags int) bool) bool {
-	if s.depth++; s.depth > maxScanDepth {
-		return false
-	}
-	s.pos++ // '['
-	s.skipSpace()
-	if s.pos < len(s.data) && s.data[s.pos] == ']' {
-		s.pos++
-		s.depth--
-		return true
+	empty, ok := s.open(']')
+	if !ok || empty {
+		return ok
 	}
 	for {
 		vstart := s.pos
@@ -266,22 +242,47 @@ func (s *jsonScanner) array(elem func(value []byte, flags int) bool) bool {
 		if elem != nil && !elem(s.data[vstart:s.pos], s.vflags) {
 			return false
 		}
-		s.skipSpace()
-		if s.pos >= len(s.data) {
-			return false
-		}
-		switch s.data[s.pos] {
-		case ',':
-			s.pos++
-			s.skipSpace()
-		case ']':
-			s.pos++
-			s.depth--
-			return true
-		default:
-			return false
+		if more, ok := s.next(']'); !more {
+			return ok
 		}
 	}
+}
+
+// open enters the object or array at s.pos, whose closing byte is closer:
+// empty reports "{}" or "[]" (already consumed); ok is false past the
+// nesting limit.
+func (s *jsonScanner) open(closer byte) (empty, ok bool) {
+	if s.depth++; s.depth > maxScanDepth {
+		return false, false
+	}
+	s.pos++ // '{' or '['
+	s.skipSpace()
+	if s.pos < len(s.data) && s.data[s.pos] == closer {
+		s.pos++
+		s.depth--
+		return true, true
+	}
+	return false, true
+}
+
+// next reads what follows a member or element: a comma (more is true) or
+// closer (the container ends well: ok is true); anything else fails.
+func (s *jsonScanner) next(closer byte) (more, ok bool) {
+	s.skipSpace()
+	if s.pos >= len(s.data) {
+		return false, false
+	}
+	switch s.data[s.pos] {
+	case ',':
+		s.pos++
+		s.skipSpace()
+		return true, true
+	case closer:
+		s.pos++
+		s.depth--
+		return false, true
+	}
+	return false, false
 }
 
 // getu4 decodes \uXXXX at the start of s, or returns -1 (encoding/json's
