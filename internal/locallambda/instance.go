@@ -29,6 +29,10 @@ const (
 	// returns the last 4 KB of it.
 	logKeepBytes = 64 * 1024
 	logTailBytes = 4 * 1024
+	// minPollGrace is the least time an answered instance gets to ask for
+	// its next invocation before it counts as stuck, even when its last
+	// invocation's deadline has passed.
+	minPollGrace = time.Second
 )
 
 // invocation is one request handed to an instance.
@@ -120,12 +124,18 @@ type instance struct {
 
 	pending chan *invocation // at most one invocation waiting for /next
 
-	mu           sync.Mutex
-	current      *invocation // dispatched, not yet answered
-	sink         io.Writer   // current invocation's log
-	initErr      []byte
-	initFailed   chan struct{}
-	ready        chan struct{} // closed at the first /next
+	mu         sync.Mutex
+	current    *invocation // dispatched, not yet answered
+	sink       io.Writer   // current invocation's log
+	initErr    []byte
+	initFailed chan struct{}
+	ready      chan struct{} // closed at the first /next
+	// polled is closed when the runtime asks for its next invocation (GET
+	// /next) and replaced when one is handed out; pollDeadline is the last
+	// invocation's deadline.
+	polled       chan struct{}
+	pollClosed   bool
+	pollDeadline time.Time
 	readyOnce    sync.Once
 	reportedInit bool
 
@@ -172,6 +182,7 @@ func (s *Server) startInstance(ctx context.Context, fn *function, version string
 		pending:    make(chan *invocation, 1),
 		initFailed: make(chan struct{}),
 		ready:      make(chan struct{}),
+		polled:     make(chan struct{}),
 		exited:     make(chan struct{}),
 		outDone:    make(chan struct{}),
 	}
@@ -319,6 +330,31 @@ func (in *instance) isBroken() bool {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	return in.broken
+}
+
+// awaitPoll reports whether the instance may take another invocation: its
+// runtime asked for one (GET /next), as on AWS where an environment takes
+// new work only once its runtime calls /next. A runtime that posted its
+// answer and then exits (a Node.js process ending after an uncaught
+// exception) never asks, and gets false once its process is gone; so does
+// one that has not asked by its last invocation's deadline.
+func (in *instance) awaitPoll(ctx context.Context) bool {
+	in.mu.Lock()
+	polled, broken, limit := in.polled, in.broken, time.Until(in.pollDeadline)
+	in.mu.Unlock()
+	if broken {
+		return false
+	}
+	t := time.NewTimer(max(limit, minPollGrace))
+	defer t.Stop()
+	select {
+	case <-polled:
+		return !in.isBroken()
+	case <-in.exited:
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return false
 }
 
 // invoke runs inv on this instance and returns its result. It never waits
@@ -484,6 +520,12 @@ func (in *instance) next(w http.ResponseWriter, r *http.Request) {
 		in.mu.Unlock()
 		close(in.ready)
 	})
+	in.mu.Lock()
+	if !in.pollClosed {
+		in.pollClosed = true
+		close(in.polled)
+	}
+	in.mu.Unlock()
 	var inv *invocation
 	select {
 	case inv = <-in.pending:
@@ -496,6 +538,7 @@ func (in *instance) next(w http.ResponseWriter, r *http.Request) {
 	inv.deadline = time.Now().Add(in.fn.Timeout)
 	in.mu.Lock()
 	in.current = inv
+	in.polled, in.pollClosed, in.pollDeadline = make(chan struct{}), false, inv.deadline
 	in.mu.Unlock()
 	h := w.Header()
 	h.Set("Content-Type", "application/json")

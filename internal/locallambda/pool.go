@@ -68,7 +68,40 @@ func (p *pool) reserve(fn *function) poolRefusal {
 
 // take returns a warm instance for fn at version, starting one when none is
 // idle. The caller holds a slot from reserve. cold reports a new instance.
+// An idle instance is handed out only once its runtime asks for work, so an
+// instance whose process is exiting never gets a new invocation.
 func (p *pool) take(ctx context.Context, fn *function, version string) (in *instance, cold bool, err error) {
+	for {
+		in = p.takeIdle(fn, version)
+		if in == nil {
+			break
+		}
+		if in.awaitPoll(ctx) {
+			return in, false, nil
+		}
+		p.mu.Lock()
+		delete(p.live, in)
+		p.mu.Unlock()
+		p.killAsync(in)
+	}
+	in, err = p.srv.startInstance(ctx, fn, version)
+	if err != nil {
+		return nil, true, err
+	}
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		in.kill()
+		return nil, true, context.Canceled
+	}
+	p.live[in] = struct{}{}
+	p.mu.Unlock()
+	return in, true, nil
+}
+
+// takeIdle removes and returns an idle instance of fn at version, if any,
+// ending idle instances that are broken or run older code.
+func (p *pool) takeIdle(fn *function, version string) (in *instance) {
 	var stale []*instance
 	p.mu.Lock()
 	list := p.idle[fn.Name]
@@ -91,22 +124,7 @@ func (p *pool) take(ctx context.Context, fn *function, version string) (in *inst
 	for _, s := range stale {
 		p.killAsync(s)
 	}
-	if in != nil {
-		return in, false, nil
-	}
-	in, err = p.srv.startInstance(ctx, fn, version)
-	if err != nil {
-		return nil, true, err
-	}
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
-		in.kill()
-		return nil, true, context.Canceled
-	}
-	p.live[in] = struct{}{}
-	p.mu.Unlock()
-	return in, true, nil
+	return in
 }
 
 // release gives back fn's slot and, when healthy and current, the instance.

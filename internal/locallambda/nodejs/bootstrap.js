@@ -68,10 +68,62 @@ function errorPayload(err, fallbackType) {
   return { errorType: fallbackType, errorMessage: message, trace: [] };
 }
 
+function logError(label, payload) {
+  process.stdout.write(`${new Date().toISOString()}\t${currentRequestId || 'undefined'}\tERROR\t${util.format(label, JSON.stringify(payload))}\n`);
+}
+
 async function postError(urlPath, err, fallbackType) {
   const payload = errorPayload(err, fallbackType);
-  process.stdout.write(`${new Date().toISOString()}\t${currentRequestId || 'undefined'}\tERROR\t${util.format('Invoke Error', JSON.stringify(payload))}\n`);
+  logError('Invoke Error', payload);
   await request('POST', urlPath, JSON.stringify(payload), { 'Lambda-Runtime-Function-Error-Type': payload.errorType });
+}
+
+// postSync posts body and blocks until the answer (or timeoutMs): a worker
+// thread does the request while this thread waits on shared memory. A
+// process about to exit must not let its event loop run again, or the loop
+// would fetch another invocation into a process that is going away.
+const syncPostSource = `
+const { workerData } = require('worker_threads');
+const http = require('http');
+const { host, port, path, body, headers, flag } = workerData;
+const done = () => { Atomics.store(flag, 0, 1); Atomics.notify(flag, 0); };
+const req = http.request({ host, port, method: 'POST', path, headers }, (res) => {
+  res.on('end', done).on('error', done).resume();
+});
+req.on('error', done);
+req.end(body);
+`;
+
+function postSync(urlPath, body, headers, timeoutMs) {
+  const { Worker } = require('worker_threads');
+  const flag = new Int32Array(new SharedArrayBuffer(4));
+  const data = Buffer.from(body);
+  const h = Object.assign({ 'Content-Type': 'application/json', 'Content-Length': data.length }, headers);
+  const worker = new Worker(syncPostSource, {
+    eval: true,
+    workerData: { host: apiHost, port: Number(apiPort), path: base + urlPath, body: data, headers: h, flag },
+  });
+  worker.unref();
+  Atomics.wait(flag, 0, 0, timeoutMs);
+}
+
+// fatal reports err as the current invocation's error and ends the process,
+// as the managed runtime does after an uncaught exception or an unhandled
+// rejection: the error is posted before exit, and nothing else runs between.
+let dying = false;
+function fatal(label, err, code) {
+  if (dying) return;
+  dying = true;
+  const payload = errorPayload(err, 'Runtime.Unknown');
+  logError(label, payload);
+  if (currentRequestId) {
+    try {
+      postSync(`/invocation/${currentRequestId}/error`, JSON.stringify(payload), { 'Lambda-Runtime-Function-Error-Type': payload.errorType }, 5000);
+    } catch (e) {
+      process.stderr.write(`bootstrap: posting the error failed: ${e && e.stack ? e.stack : e}\n`);
+    }
+  }
+  process.exit(code);
 }
 
 async function loadHandler() {
@@ -136,7 +188,6 @@ async function loadHandler() {
 function makeContext(headers) {
   const deadline = Number(headers['lambda-runtime-deadline-ms'] || 0);
   const ctx = {
-    callbackWaitsForEmptyEventLoop: true,
     functionName: process.env.AWS_LAMBDA_FUNCTION_NAME,
     functionVersion: process.env.AWS_LAMBDA_FUNCTION_VERSION,
     invokedFunctionArn: headers['lambda-runtime-invoked-function-arn'],
@@ -155,31 +206,57 @@ function makeContext(headers) {
   return ctx;
 }
 
+// beforeExitHook runs once when the event loop is empty (Node's
+// 'beforeExit'); a callback answer waiting for an empty event loop sits here.
+let beforeExitHook = null;
+process.on('beforeExit', () => {
+  const hook = beforeExitHook;
+  beforeExitHook = null;
+  if (hook) hook();
+});
+
 // runHandler settles with the handler's result. A handler that returns a
 // promise is awaited; one declared with three parameters answers through the
 // callback; a plain return value of any other handler is used as is.
+// As in the managed runtime, a callback answer waits until the event loop is
+// empty (pending timers, sockets...) unless the handler set
+// context.callbackWaitsForEmptyEventLoop = false; context.done, succeed and
+// fail, errors and promise results answer at once. A callback handler whose
+// event loop empties without an answer answers null.
 function runHandler(handler, event, ctx) {
   return new Promise((resolve, reject) => {
     let settled = false;
-    const callback = (err, result) => {
+    let waits = true;
+    Object.defineProperty(ctx, 'callbackWaitsForEmptyEventLoop', {
+      get: () => waits,
+      set: (v) => { waits = v; },
+      enumerable: true,
+      configurable: true,
+    });
+    const finish = (err, result, waitForEmptyLoop) => {
       if (settled) return;
       settled = true;
-      if (err !== undefined && err !== null) reject(err); else resolve(result);
+      beforeExitHook = null;
+      if (err !== undefined && err !== null) reject(err);
+      else if (waitForEmptyLoop) beforeExitHook = () => setImmediate(() => resolve(result));
+      else resolve(result);
     };
-    ctx.done = callback;
-    ctx.succeed = (result) => callback(null, result);
-    ctx.fail = (err) => callback(err == null ? new Error('handled') : err);
+    const callback = (err, result) => finish(err, result, waits);
+    ctx.done = (err, result) => finish(err, result, false);
+    ctx.succeed = (result) => finish(null, result, false);
+    ctx.fail = (err) => finish(err == null ? new Error('handled') : err, undefined, false);
+    if (handler.length >= 3) beforeExitHook = () => finish(null, null, false);
     let ret;
     try {
       ret = handler(event, ctx, callback);
     } catch (err) {
-      callback(err);
+      finish(err);
       return;
     }
     if (ret && typeof ret.then === 'function') {
-      ret.then((v) => callback(null, v), (err) => callback(err == null ? new Error('Promise rejected') : err));
+      ret.then((v) => finish(null, v, false), (err) => finish(err == null ? new Error('Promise rejected') : err));
     } else if (handler.length < 3) {
-      callback(null, ret);
+      finish(null, ret, false);
     }
   });
 }
@@ -193,19 +270,14 @@ async function main() {
     await postError('/init/error', err, 'Runtime.ImportModuleError').catch(() => {});
     process.exit(1);
   }
-  process.on('uncaughtException', async (err) => {
-    if (currentRequestId) {
-      await postError(`/invocation/${currentRequestId}/error`, err, 'Runtime.UncaughtException').catch(() => {});
-    }
-    process.exit(129);
-  });
-  process.on('unhandledRejection', async (reason) => {
-    const err = reason instanceof Error ? reason : new Error(String(reason));
-    if (!(reason instanceof Error)) err.name = 'Runtime.UnhandledPromiseRejection';
-    if (currentRequestId) {
-      await postError(`/invocation/${currentRequestId}/error`, err, 'Runtime.UnhandledPromiseRejection').catch(() => {});
-    }
-    process.exit(128);
+  process.on('uncaughtException', (err) => fatal('Uncaught Exception', err, 129));
+  process.on('unhandledRejection', (reason) => {
+    // The managed runtime reports every unhandled rejection under this
+    // type, with the reason as message.
+    const err = new Error(reason instanceof Error ? `${reason.name}: ${reason.message}` : String(reason));
+    err.name = 'Runtime.UnhandledPromiseRejection';
+    if (reason instanceof Error && reason.stack) err.stack = reason.stack;
+    fatal('Unhandled Promise Rejection', err, 128);
   });
   for (;;) {
     const next = await request('GET', '/invocation/next');
