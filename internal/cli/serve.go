@@ -30,6 +30,7 @@ type serveOptions struct {
 	cfg             server.Config
 	localLambda     string
 	localLambdaAddr string
+	localLambdaKeys string
 	logFormat       string
 	logLevel        string
 	accessLog       string
@@ -63,6 +64,7 @@ their own endpointUrl call it.`,
 	f.DurationVar(&o.cfg.DiscoveryInterval, "discovery-interval", 0, "how often each upstream's Lambda functions are discovered (default 5s; negative disables discovery)")
 	f.StringVar(&o.localLambda, "local-lambda", "", "run a local Lambda service with the functions in this directory")
 	f.StringVar(&o.localLambdaAddr, "local-lambda-addr", "127.0.0.1:9001", "address of the local Lambda service")
+	f.StringVar(&o.localLambdaKeys, "local-lambda-credentials-file", "", credentialsFileUsage)
 	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.StringVar(&o.accessLog, "access-log", "stdout", "where the access log (one line per request) goes: stdout, stderr, off, or a file path (appended)")
@@ -114,7 +116,7 @@ func runServe(cmd *cobra.Command, g *globals, o *serveOptions) error {
 	defer st.Close()
 
 	if o.localLambda != "" {
-		ll, llURL, err := startLocalLambda(o.localLambda, o.localLambdaAddr, log)
+		ll, llURL, err := startLocalLambda(o.localLambda, o.localLambdaAddr, o.localLambdaKeys, log)
 		if err != nil {
 			return err
 		}
@@ -191,12 +193,21 @@ func clientHost(a net.Addr) string {
 	return net.JoinHostPort(host, port)
 }
 
-func startLocalLambda(dir, addr string, log *slog.Logger) (*locallambda.Server, *url.URL, error) {
+// credentialsFileUsage documents the local Lambda's credentials file flag.
+const credentialsFileUsage = `YAML file of the access keys the local Lambda accepts ("region: us-east-1" and "accessKeys: [{accessKeyId, secretAccessKey, sessionToken}]"); requests signed otherwise get 403 (default: none, any well-formed signature is accepted)`
+
+func startLocalLambda(dir, addr, credentialsFile string, log *slog.Logger) (*locallambda.Server, *url.URL, error) {
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 		return nil, nil, withHint(fmt.Errorf("--local-lambda %q: not a directory of functions", dir), "lambdagate serve --local-lambda examples/functions")
 	}
 	// Functions' console output goes to stderr, as CloudWatch Logs would show it.
-	ll, err := locallambda.New(locallambda.Options{Dir: dir, Logger: log.With("component", "local-lambda"), FunctionOutput: os.Stderr})
+	opts := locallambda.Options{Dir: dir, Logger: log.With("component", "local-lambda"), FunctionOutput: os.Stderr}
+	if credentialsFile != "" {
+		if err := locallambda.LoadCredentialsFile(credentialsFile, &opts); err != nil {
+			return nil, nil, withHint(err, "see 'lambdagate lambda serve --help' for the file's format")
+		}
+	}
+	ll, err := locallambda.New(opts)
 	if err != nil {
 		return nil, nil, fmt.Errorf("starting the local Lambda: %w", err)
 	}
@@ -220,7 +231,7 @@ func newLambdaCommand(g *globals) *cobra.Command {
 		Args:  usageArgs(cobra.NoArgs),
 		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	var dir, addr, logFormat string
+	var dir, addr, logFormat, credentialsFile string
 	serve := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the local Lambda service alone",
@@ -234,7 +245,7 @@ functions in --dir as real processes through the Lambda Runtime API.`,
 			if err != nil {
 				return err
 			}
-			ll, u, err := startLocalLambda(dir, addr, log)
+			ll, u, err := startLocalLambda(dir, addr, credentialsFile, log)
 			if err != nil {
 				return err
 			}
@@ -248,6 +259,7 @@ functions in --dir as real processes through the Lambda Runtime API.`,
 	f.StringVar(&dir, "dir", "", "directory with one folder per function (required)")
 	f.StringVar(&addr, "addr", "127.0.0.1:9001", "listen address")
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
+	f.StringVar(&credentialsFile, "credentials-file", "", credentialsFileUsage)
 	_ = serve.MarkFlagRequired("dir")
 	cmd.AddCommand(serve)
 	return cmd

@@ -87,7 +87,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if len(body) > maxSyncPayload {
-		writeAPIError(w, &apiError{status: http.StatusRequestEntityTooLarge, code: "RequestTooLargeException", msg: fmt.Sprintf("Request must be smaller than %d bytes for the InvokeFunction operation", maxSyncPayload)})
+		writeAPIError(w, &apiError{status: http.StatusRequestEntityTooLarge, code: "RequestEntityTooLargeException", msg: fmt.Sprintf("Request must be smaller than %d bytes for the InvokeFunction operation", maxSyncPayload)})
 		return
 	}
 	if aerr := s.authenticate(r, body, time.Now()); aerr != nil {
@@ -184,7 +184,7 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request, raw string, body
 		return invalidParam("X-Amz-Log-Type %q: allowed values are None, Tail", logType)
 	}
 	if invType == "Event" && len(body) > maxAsyncPayload {
-		return &apiError{status: http.StatusRequestEntityTooLarge, code: "RequestTooLargeException", msg: fmt.Sprintf("Request must be smaller than %d bytes for the InvokeFunction operation", maxAsyncPayload)}
+		return &apiError{status: http.StatusRequestEntityTooLarge, code: "RequestEntityTooLargeException", msg: fmt.Sprintf("%d byte payload is too large for the Event invocation type (limit %d bytes)", len(body), maxAsyncPayload)}
 	}
 	// An empty payload reaches the function as {}, as the AWS CLI and SDKs
 	// observe when Payload is omitted.
@@ -210,6 +210,8 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request, raw string, body
 	invokedARN := s.functionARN(fn.Name, ref.Qualifier)
 	inv := newInvocation(body, invokedARN, version)
 	inv.clientContext = clientContext
+	// AWS answers with the request ID the function sees as awsRequestId.
+	w.Header().Set("X-Amzn-RequestId", inv.id)
 
 	if invType == "Event" {
 		// Add under srvMu so it never races Close's Wait.
