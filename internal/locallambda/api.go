@@ -155,9 +155,15 @@ func (s *Server) lookup(raw, qualifier string) (*function, string, functionRef, 
 		}
 		ref.Qualifier = qualifier
 	}
-	fn := s.catalog.Load().byName[ref.Name]
+	cat := s.catalog.Load()
+	fn := cat.byName[ref.Name]
 	if fn == nil {
-		return nil, "", ref, notFound(s.functionARN(ref.Name, ref.Qualifier))
+		nf := notFound(s.functionARN(ref.Name, ref.Qualifier))
+		// A folder that is there but refused says why, where the caller looks.
+		if perr := cat.problems[ref.Name]; perr != nil {
+			nf.msg += fmt.Sprintf(" (folder %q is not served: %v)", ref.Name, perr)
+		}
+		return nil, "", ref, nf
 	}
 	version, ok := fn.resolveQualifier(ref.Qualifier)
 	if !ok {

@@ -53,7 +53,9 @@ type Manifest struct {
 	// Runtime is nodejs, provided (an executable "bootstrap" in the folder) or
 	// go (a main package built with `go build`, or a prebuilt "bootstrap").
 	// Default: provided when the folder has an executable bootstrap, else
-	// nodejs when it has index.js/.mjs/.cjs, else go when it has .go files.
+	// nodejs when the handler's module is a .js/.mjs/.cjs file (src/app.js
+	// for handler src/app.handler; index.js without a handler), else go when
+	// it has .go files.
 	Runtime string `json:"runtime,omitempty"`
 	// Handler is passed to the runtime as _HANDLER. Default: index.handler
 	// for nodejs, "bootstrap" otherwise.
@@ -288,12 +290,16 @@ func loadFunction(name, dir string) (*function, error) {
 		break
 	}
 	if m.Runtime == "" {
-		m.Runtime = detectRuntime(abs)
+		m.Runtime = detectRuntime(abs, m.Handler)
 		if m.Runtime == "" {
-			if manifestFound {
-				return nil, errors.New("runtime: not set and not detectable (no executable bootstrap, index.js or .go files)")
+			if !manifestFound {
+				return nil, nil
 			}
-			return nil, nil
+			module := "index"
+			if m.Handler != "" {
+				module = nodeModule(m.Handler)
+			}
+			return nil, fmt.Errorf("runtime: not set and not inferable: no %s.js, .mjs or .cjs for handler %q, no executable bootstrap, no .go files; set runtime: nodejs, provided or go", module, handlerOrDefault(m.Handler))
 		}
 	}
 	fn := &function{
@@ -328,12 +334,19 @@ func loadFunction(name, dir string) (*function, error) {
 	return fn, nil
 }
 
-func detectRuntime(dir string) string {
+// detectRuntime infers a folder's runtime: provided with an executable
+// bootstrap, else nodejs when the handler's module (index for the default
+// handler) is a .js, .mjs or .cjs file, else go with .go files.
+func detectRuntime(dir, handler string) string {
 	if isExecutable(filepath.Join(dir, "bootstrap")) {
 		return RuntimeProvided
 	}
-	for _, f := range []string{"index.js", "index.mjs", "index.cjs"} {
-		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+	module := "index"
+	if handler != "" {
+		module = nodeModule(handler)
+	}
+	for _, ext := range []string{".js", ".mjs", ".cjs"} {
+		if st, err := os.Stat(filepath.Join(dir, filepath.FromSlash(module)+ext)); err == nil && st.Mode().IsRegular() {
 			return RuntimeNode
 		}
 	}
@@ -341,6 +354,24 @@ func detectRuntime(dir string) string {
 		return RuntimeGo
 	}
 	return ""
+}
+
+// nodeModule is the module path of a Node.js handler "path/to/module.export"
+// (the export part may be nested: "app.routes.handler" is module app), as
+// the managed runtime and the bootstrap split it.
+func nodeModule(handler string) string {
+	slash := strings.LastIndexByte(handler, '/')
+	if dot := strings.IndexByte(handler[slash+1:], '.'); dot > 0 {
+		return handler[:slash+1+dot]
+	}
+	return handler
+}
+
+func handlerOrDefault(h string) string {
+	if h == "" {
+		return "index.handler"
+	}
+	return h
 }
 
 func isExecutable(path string) bool {
