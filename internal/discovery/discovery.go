@@ -323,6 +323,9 @@ func List(ctx context.Context, client *awslambda.Client) ([]gloo.LambdaFunctionS
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
+			if status, ok := listNotImplemented(err); ok {
+				return nil, fmt.Errorf("listing functions: the endpoint answered HTTP %d: it does not implement the Lambda ListFunctions API (local runners such as AWS's Runtime Interface Emulator only invoke), so its functions cannot be discovered; list them in spec.aws.lambdaFunctions, and label the upstream %s: disabled to stop discovery", status, GlooLabel)
+			}
 			return nil, fmt.Errorf("listing functions: %w", cleanErr(err))
 		}
 		for _, f := range page.Functions {
@@ -355,6 +358,22 @@ func List(ctx context.Context, client *awslambda.Client) ([]gloo.LambdaFunctionS
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].LogicalName < out[j].LogicalName })
 	return out, nil
+}
+
+// listNotImplemented reports an answer meaning the endpoint has no
+// ListFunctions: ListFunctions names no resource, so Lambda itself never
+// answers it 404, 405 or 501; endpoints without the operation do (often with
+// a body that is not JSON, which the SDK reports as a decoding error).
+func listNotImplemented(err error) (int, bool) {
+	var re *awshttp.ResponseError
+	if !errors.As(err, &re) {
+		return 0, false
+	}
+	switch st := re.HTTPStatusCode(); st {
+	case http.StatusNotFound, http.StatusMethodNotAllowed, http.StatusNotImplemented:
+		return st, true
+	}
+	return 0, false
 }
 
 // cleanErr keeps the SDK's message but drops its long operation prefix,

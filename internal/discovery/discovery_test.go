@@ -407,3 +407,44 @@ func TestErrorNamesStatusOfNonJSONAnswer(t *testing.T) {
 		t.Errorf("Error = %q, want it to name the HTTP status 502", e)
 	}
 }
+
+// TestErrorListFunctionsNotImplemented: an endpoint that runs functions but
+// has no ListFunctions (AWS's Runtime Interface Emulator, serverless-offline
+// answer 404 "404 page not found") must give an error that says so and what
+// to do, not the SDK's JSON decoding complaint.
+func TestErrorListFunctionsNotImplemented(t *testing.T) {
+	cases := []struct {
+		name    string
+		handler http.HandlerFunc
+	}{
+		{"404 text", http.NotFound},
+		{"405", func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		}},
+		{"unknown operation", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("X-Amzn-ErrorType", "UnknownOperationException")
+			w.WriteHeader(http.StatusNotFound)
+			io.WriteString(w, `{"Type":"User","Message":"Unknown operation"}`)
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(tc.handler)
+			t.Cleanup(srv.Close)
+			st := openStore(t)
+			createSecret(t, st)
+			createUpstream(t, st, "aws-upstream", withEndpoint(srv.URL))
+			d := newDiscoverer(st, nil, nil)
+			d.RunOnce(context.Background())
+			e := d.Error("gloo-system/aws-upstream")
+			for _, part := range []string{"does not implement the Lambda ListFunctions API", "spec.aws.lambdaFunctions", discovery.GlooLabel + ": disabled"} {
+				if !strings.Contains(e, part) {
+					t.Errorf("Error = %q, want it to contain %q", e, part)
+				}
+			}
+			if strings.Contains(e, "ProtocolErrorInfo") {
+				t.Errorf("Error = %q, still the SDK's decoding complaint", e)
+			}
+		})
+	}
+}
