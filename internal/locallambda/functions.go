@@ -299,7 +299,7 @@ func loadFunction(name, dir string) (*function, error) {
 			if m.Handler != "" {
 				module = nodeModule(m.Handler)
 			}
-			return nil, fmt.Errorf("runtime: not set and not inferable: no %s.js, .mjs or .cjs for handler %q, no executable bootstrap, no .go files; set runtime: nodejs, provided or go", module, handlerOrDefault(m.Handler))
+			return nil, fmt.Errorf("runtime: not set, and handler %q names no %s.js, .mjs or .cjs (nor is there an executable bootstrap or .go files); set runtime: nodejs, provided or go", handlerOrDefault(m.Handler), module)
 		}
 	}
 	fn := &function{
