@@ -69,6 +69,7 @@ func TestCrashedInstanceNotReused(t *testing.T) {
 const callbackJS = `
 const fs = require('fs');
 exports.handler = (event, context, callback) => {
+  if (event.never) return;
   if (event.noWait) context.callbackWaitsForEmptyEventLoop = false;
   setTimeout(() => fs.writeFileSync(event.marker, 'fired'), event.ms);
   callback(null, { waits: context.callbackWaitsForEmptyEventLoop });
@@ -99,6 +100,12 @@ func TestCallbackWaitsForEmptyEventLoop(t *testing.T) {
 		}
 		if _, err := os.Stat(marker); err != nil {
 			t.Errorf("the pending timer had not run when the answer came: %v", err)
+		}
+	})
+	t.Run("no callback answers null", func(t *testing.T) {
+		out := invoke(t, env.client, &lambda.InvokeInput{FunctionName: aws.String("cbwait"), Payload: []byte(`{"never":true}`)})
+		if string(out.Payload) != "null" || out.FunctionError != nil {
+			t.Fatalf("payload %s FunctionError %q, want null", out.Payload, aws.ToString(out.FunctionError))
 		}
 	})
 	t.Run("false answers at once", func(t *testing.T) {
