@@ -228,14 +228,12 @@ func lambdaError(err error) *lambda.Error {
 // copies header values when it writes them and nothing modifies them.
 var contentTypeJSON = []string{"application/json"}
 
-// setContentLength declares the body's length. A body that fits net/http's
-// 2 KiB response buffer and is written in full before the handler returns
-// gets its Content-Length from net/http without the two allocations that
-// formatting it here costs; a larger one must be declared, or net/http
-// would send it chunked, and so must one that is not written (HEAD), which
-// net/http cannot count.
-func setContentLength(h http.Header, n int, written bool) {
-	if n >= 2048 || !written {
+// setContentLength declares the length of a body written in full. One
+// that fits net/http's 2 KiB response buffer gets its Content-Length from
+// net/http without the two allocations that formatting it here costs; a
+// larger one must be declared, or net/http would send it chunked.
+func setContentLength(h http.Header, n int) {
+	if n >= 2048 {
 		h["Content-Length"] = []string{strconv.Itoa(n)}
 	}
 }
@@ -269,7 +267,7 @@ func writePassthrough(w http.ResponseWriter, res *lambda.Result, o *Outcome) {
 	if res.ExecutedVersion != "" {
 		h["X-Amz-Executed-Version"] = []string{res.ExecutedVersion}
 	}
-	setContentLength(h, len(res.Body), true)
+	setContentLength(h, len(res.Body))
 	w.WriteHeader(res.Status)
 	o.BytesOut, _ = w.Write(res.Body)
 	o.Status = res.Status
@@ -297,12 +295,52 @@ func writeUnwrapped(w http.ResponseWriter, r *http.Request, resp *transform.Resp
 		// guess one from the body.
 		h["Content-Type"] = nil
 	}
-	setContentLength(h, len(resp.Body), r.Method != http.MethodHead)
-	w.WriteHeader(resp.StatusCode)
-	if r.Method != http.MethodHead {
-		o.BytesOut, _ = w.Write(resp.Body)
+	if r.Method == http.MethodHead {
+		headContentLength(h, resp)
+		w.WriteHeader(resp.StatusCode)
+		o.Status = resp.StatusCode
+		return
 	}
+	setContentLength(h, len(resp.Body))
+	w.WriteHeader(resp.StatusCode)
+	o.BytesOut, _ = w.Write(resp.Body)
 	o.Status = resp.StatusCode
+}
+
+// headContentLength declares the length of a HEAD answer, which must be
+// the length a GET would send or absent (RFC 9110 §8.6). A function that
+// returned a body answered HEAD as GET: that body's length. One that
+// returned none may have declared the GET length itself (Express does);
+// it is kept when valid. Otherwise the length is unknown and not sent.
+func headContentLength(h http.Header, resp *transform.Response) {
+	switch {
+	case len(resp.Body) > 0:
+		h["Content-Length"] = []string{strconv.Itoa(len(resp.Body))}
+	case len(resp.ContentLength) > 0:
+		if n, ok := declaredLength(resp.ContentLength); ok {
+			h["Content-Length"] = []string{n}
+		}
+	}
+}
+
+// declaredLength returns the one length that Content-Length values
+// declare: a decimal number, repeated values identical (RFC 9110 §8.6).
+func declaredLength(values []string) (string, bool) {
+	v := values[0]
+	if len(v) == 0 || len(v) > 18 {
+		return "", false
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] < '0' || v[i] > '9' {
+			return "", false
+		}
+	}
+	for _, o := range values[1:] {
+		if o != v {
+			return "", false
+		}
+	}
+	return v, true
 }
 
 func readBody(r *http.Request, limit int64) ([]byte, error) {

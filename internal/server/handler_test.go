@@ -1,0 +1,172 @@
+package server
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/lambdagate/lambdagate/internal/awscreds"
+	"github.com/lambdagate/lambdagate/internal/lambda"
+	"github.com/lambdagate/lambdagate/internal/resource"
+	"github.com/lambdagate/lambdagate/internal/snapshot"
+	"github.com/lambdagate/lambdagate/internal/translate"
+)
+
+// invoked is one Invoke request the stub received.
+type invoked struct {
+	Function, InvocationType string
+	Body                     []byte
+}
+
+// handlerGateway serves routes (the items of a VirtualService's routes
+// list, YAML) with the real translator and invoker, against a Lambda stub
+// that answers each function with fns[name]. It returns the gateway's URL
+// and a function listing what the stub received.
+func handlerGateway(t *testing.T, routes string, fns map[string]http.HandlerFunc) (string, func() []invoked) {
+	t.Helper()
+	var got []invoked
+	calls := make(chan invoked, 64)
+	stub := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/2015-03-31/functions/"), "/")
+		body, _ := io.ReadAll(r.Body)
+		calls <- invoked{Function: name, InvocationType: r.Header.Get("X-Amz-Invocation-Type"), Body: body}
+		f, ok := fns[name]
+		if !ok {
+			http.Error(w, "no such function", http.StatusNotFound)
+			return
+		}
+		f(w, r)
+	}))
+	t.Cleanup(stub.Close)
+
+	names := make([]string, 0, len(fns))
+	for n := range fns {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	var fnList strings.Builder
+	for _, n := range names {
+		fmt.Fprintf(&fnList, "    - {logicalName: %s, lambdaFunctionName: %s}\n", n, n)
+	}
+	y := fmt.Sprintf(`
+apiVersion: v1
+kind: Secret
+metadata: {name: creds, namespace: gloo-system}
+stringData: {aws_access_key_id: AKIDEXAMPLE, aws_secret_access_key: secret}
+---
+apiVersion: gloo.solo.io/v1
+kind: Upstream
+metadata: {name: up, namespace: gloo-system}
+spec:
+  aws:
+    region: us-east-1
+    endpointUrl: %s
+    secretRef: {name: creds, namespace: gloo-system}
+    lambdaFunctions:
+%s---
+apiVersion: gateway.solo.io/v1
+kind: VirtualService
+metadata: {name: vs, namespace: gloo-system}
+spec:
+  virtualHost:
+    domains: ["*"]
+    routes:
+%s`, stub.URL, fnList.String(), routes)
+	objs, err := resource.DecodeAll(strings.NewReader(y), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap := translate.Translate(translate.FromObjects(objs), awscreds.NewResolver(), translate.Env{Getenv: func(string) string { return "" }})
+	if snap.HTTP.Empty() {
+		t.Fatalf("no routes built: %v", snap.Statuses)
+	}
+	h := &snapshot.Holder{}
+	h.Store(snap)
+	iv := lambda.NewInvoker(lambda.Options{})
+	t.Cleanup(iv.CloseIdle)
+	gw := httptest.NewServer(NewGateway(h, iv, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	t.Cleanup(gw.Close)
+	return gw.URL, func() []invoked {
+		for {
+			select {
+			case c := <-calls:
+				got = append(got, c)
+			default:
+				return got
+			}
+		}
+	}
+}
+
+// answer is a Lambda stub reply: a successful Invoke with body.
+func answer(body string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, body)
+	}
+}
+
+// route is one routes item for handlerGateway: a matcher and the aws
+// destination's fields (flow style YAML, without braces).
+func route(matcher, fn, dest string) string {
+	if dest != "" {
+		dest = ", " + dest
+	}
+	return fmt.Sprintf("    - matchers: [{%s}]\n      routeAction: {single: {upstream: {name: up, namespace: gloo-system}, destinationSpec: {aws: {logicalName: %s%s}}}}\n", matcher, fn, dest)
+}
+
+// HEAD answers carry the length a GET would have (RFC 9110 §8.6): a
+// function that answers HEAD with an empty body and the GET length (as
+// Express does) keeps that length, and no wrong length is ever sent.
+func TestHeadKeepsTheFunctionsContentLength(t *testing.T) {
+	url, _ := handlerGateway(t,
+		route("exact: /declared", "declared", "unwrapAsApiGateway: true")+
+			route("exact: /declared-alb", "declared", "unwrapAsAlb: true")+
+			route("exact: /bad", "bad", "unwrapAsApiGateway: true")+
+			route("exact: /none", "none", "unwrapAsApiGateway: true")+
+			route("exact: /body", "body", "unwrapAsApiGateway: true"),
+		map[string]http.HandlerFunc{
+			"declared": answer(`{"statusCode":200,"headers":{"Content-Type":"text/html","Content-Length":"1234"},"body":""}`),
+			"bad":      answer(`{"statusCode":200,"multiValueHeaders":{"Content-Length":["12","13"]},"body":""}`),
+			"none":     answer(`{"statusCode":200,"body":""}`),
+			"body":     answer(`{"statusCode":200,"headers":{"Content-Length":"99"},"body":"hello"}`),
+		})
+	for _, tc := range []struct {
+		path, want string // want "" means no Content-Length
+	}{
+		{"/declared", "1234"},
+		{"/declared-alb", "1234"},
+		{"/bad", ""},
+		{"/none", ""},
+		{"/body", "5"},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			resp, err := http.Head(url + tc.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				t.Fatalf("status %d", resp.StatusCode)
+			}
+			if got := strings.Join(resp.Header.Values("Content-Length"), ","); got != tc.want {
+				t.Errorf("Content-Length %q, want %q", got, tc.want)
+			}
+		})
+	}
+	// GET still counts the body it sends.
+	resp, err := http.Get(url + "/declared")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if cl := resp.Header.Get("Content-Length"); cl != "0" || len(b) != 0 {
+		t.Errorf("GET: Content-Length %q, body %q: want 0 and empty", cl, b)
+	}
+}
