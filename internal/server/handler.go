@@ -448,17 +448,31 @@ func hasContentLength(h http.Header, n int64) bool {
 // the matcher that matched: exact paths are their own resource, prefix
 // routes are the greedy "{proxy+}" resource under the prefix, and a regex's
 // named groups become path parameters.
+//
+// API Gateway's greedy variable holds whole segments: "/api/{proxy+}"
+// serves only paths below "/api/". The prefix itself ("/api", "/api/") is
+// then the resource "/api", without parameters. A prefix match that ends
+// inside a segment ("/apiary/x" for prefix "/api") is what a root greedy
+// resource would serve in API Gateway: "/{proxy+}" with the whole path,
+// so the function never sees part of a segment cut off.
 func resourceOf(m *router.Matcher, path string) (string, map[string]string) {
 	switch m.Kind {
 	case router.PathExact:
 		return m.Path, nil
 	case router.PathPrefix:
 		base := strings.TrimSuffix(m.Path, "/")
-		rest := strings.TrimPrefix(path[min(len(m.Path), len(path)):], "/")
-		if rest == "" {
-			return base + "/", nil
+		if len(path) >= len(base) && samePrefix(path[:len(base)], base, m.CaseSensitive) {
+			switch rest := path[len(base):]; {
+			case rest == "" || rest == "/":
+				if base == "" {
+					return "/", nil
+				}
+				return base, nil
+			case rest[0] == '/':
+				return base + "/{proxy+}", map[string]string{"proxy": rest[1:]}
+			}
 		}
-		return base + "/{proxy+}", map[string]string{"proxy": rest}
+		return "/{proxy+}", map[string]string{"proxy": strings.TrimPrefix(path, "/")}
 	case router.PathRegex:
 		names := m.Regex.SubexpNames()
 		sub := m.Regex.FindStringSubmatch(path)
@@ -474,6 +488,16 @@ func resourceOf(m *router.Matcher, path string) (string, map[string]string) {
 		return "", params
 	}
 	return "", nil
+}
+
+// samePrefix compares a path's leading bytes with a route prefix as the
+// route does. Case folding that changes the byte length (the Kelvin sign
+// and "K") gives false: the split point is then unknown.
+func samePrefix(lead, prefix string, caseSensitive bool) bool {
+	if caseSensitive {
+		return lead == prefix
+	}
+	return strings.EqualFold(lead, prefix)
 }
 
 // extraHeaders are the only client-derived headers sent to Lambda: trace

@@ -64,6 +64,7 @@ func setupDataPlane(t *testing.T) *dataPlane {
 		{Exact: "/headers", AWS: harness.Dest("headers-echo")},
 		{Exact: "/transforms-req-test", AWS: harness.Dest("vector-echo", "requestTransformation", true)},
 		{Prefix: "/wrap1/", AWS: harness.Dest("wrap1", "wrapAsApiGateway", true)},
+		{Prefix: "/wrapseg", AWS: harness.Dest("wrap1", "wrapAsApiGateway", true)},
 		{Prefix: "/wrap2/", AWS: harness.Dest("wrap2", "wrapAsApiGateway", true, "payloadFormatVersion", "2.0")},
 		{Prefix: "/wrapalb/", AWS: harness.Dest("wrapalb", "wrapAsAlb", true)},
 		{Prefix: "/wrapalbmulti/", AWS: harness.Dest("wrapalbmulti", "wrapAsAlb", true, "albMultiValueHeaders", true)},
@@ -413,7 +414,7 @@ func TestDataPlane(t *testing.T) {
 		name, path, function string
 		check                func(t *testing.T, ev map[string]any)
 	}{
-		{"wrapAsApiGateway 1.0", "/wrap1/a/b?x=1&x=2&y=%20z", "wrap1", func(t *testing.T, ev map[string]any) {
+		{"wrapAsApiGateway 1.0", "/wrap1/a/b?x=1&x=2&y=%20z&p=a+b%2B", "wrap1", func(t *testing.T, ev map[string]any) {
 			expect(t, ev, "version", "1.0")
 			expect(t, ev, "path", "/wrap1/a/b")
 			expect(t, ev, "httpMethod", "POST")
@@ -422,43 +423,43 @@ func TestDataPlane(t *testing.T) {
 			expect(t, ev, "headers.X-Multi", "b")
 			expect(t, ev, "multiValueHeaders.X-Multi", []any{"a", "b"})
 			expect(t, ev, "headers.Cookie", "c=1; d=2")
-			expect(t, ev, "queryStringParameters", map[string]any{"x": "2", "y": " z"})
-			expect(t, ev, "multiValueQueryStringParameters", map[string]any{"x": []any{"1", "2"}, "y": []any{" z"}})
+			expect(t, ev, "queryStringParameters", map[string]any{"x": "2", "y": " z", "p": "a b+"})
+			expect(t, ev, "multiValueQueryStringParameters", map[string]any{"x": []any{"1", "2"}, "y": []any{" z"}, "p": []any{"a b+"}})
 			expect(t, ev, "requestContext.identity.sourceIp", "127.0.0.1")
 			expect(t, ev, "requestContext.httpMethod", "POST")
 			expect(t, ev, "body", `{"k":"v"}`)
 			expect(t, ev, "isBase64Encoded", false)
 		}},
-		{"wrapAsApiGateway 2.0", "/wrap2/a/b?x=1&x=2&y=%20z", "wrap2", func(t *testing.T, ev map[string]any) {
+		{"wrapAsApiGateway 2.0", "/wrap2/a/b?x=1&x=2&y=%20z&p=a+b%2B", "wrap2", func(t *testing.T, ev map[string]any) {
 			expect(t, ev, "version", "2.0")
 			expect(t, ev, "rawPath", "/wrap2/a/b")
-			expect(t, ev, "rawQueryString", "x=1&x=2&y=%20z")
+			expect(t, ev, "rawQueryString", "x=1&x=2&y=%20z&p=a+b%2B")
 			expect(t, ev, "headers.x-multi", "a,b")
 			expect(t, ev, "headers.cookie", nil)
 			expect(t, ev, "cookies", []any{"c=1", "d=2"})
-			expect(t, ev, "queryStringParameters", map[string]any{"x": "1,2", "y": " z"})
+			expect(t, ev, "queryStringParameters", map[string]any{"x": "1,2", "y": " z", "p": "a b+"})
 			expect(t, ev, "requestContext.http.method", "POST")
 			expect(t, ev, "requestContext.http.path", "/wrap2/a/b")
 			expect(t, ev, "requestContext.http.sourceIp", "127.0.0.1")
 			expect(t, ev, "body", `{"k":"v"}`)
 			expect(t, ev, "isBase64Encoded", false)
 		}},
-		{"wrapAsAlb", "/wrapalb/a/b?x=1&x=2&y=%20z", "wrapalb", func(t *testing.T, ev map[string]any) {
+		{"wrapAsAlb", "/wrapalb/a/b?x=1&x=2&y=%20z&p=a+b%2B", "wrapalb", func(t *testing.T, ev map[string]any) {
 			expect(t, ev, "path", "/wrapalb/a/b")
 			expect(t, ev, "httpMethod", "POST")
 			expect(t, ev, "headers.x-multi", "b")
 			expect(t, ev, "multiValueHeaders", nil)
-			expect(t, ev, "queryStringParameters", map[string]any{"x": "2", "y": "%20z"})
+			expect(t, ev, "queryStringParameters", map[string]any{"x": "2", "y": "%20z", "p": "a+b%2B"})
 			expect(t, ev, "headers.x-forwarded-for", "127.0.0.1")
 			expect(t, ev, "requestContext.elb.targetGroupArn", "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/lambdagate/0000000000000000")
 			expect(t, ev, "body", `{"k":"v"}`)
 			expect(t, ev, "isBase64Encoded", false)
 		}},
-		{"wrapAsAlb multi-value", "/wrapalbmulti/a/b?x=1&x=2&y=%20z", "wrapalbmulti", func(t *testing.T, ev map[string]any) {
+		{"wrapAsAlb multi-value", "/wrapalbmulti/a/b?x=1&x=2&y=%20z&p=a+b%2B", "wrapalbmulti", func(t *testing.T, ev map[string]any) {
 			expect(t, ev, "path", "/wrapalbmulti/a/b")
 			expect(t, ev, "headers", nil)
 			expect(t, ev, "multiValueHeaders.x-multi", []any{"a", "b"})
-			expect(t, ev, "multiValueQueryStringParameters", map[string]any{"x": []any{"1", "2"}, "y": []any{"%20z"}})
+			expect(t, ev, "multiValueQueryStringParameters", map[string]any{"x": []any{"1", "2"}, "y": []any{"%20z"}, "p": []any{"a+b%2B"}})
 		}},
 	}
 	for _, tc := range wrapCases {
@@ -496,6 +497,35 @@ func TestDataPlane(t *testing.T) {
 			}
 		})
 	}
+
+	// {proxy+} holds whole segments: prefix /wrapseg serves /wrapsegx/y as
+	// the root greedy resource and /wrapseg itself as its own resource.
+	t.Run("proxy holds whole segments", func(t *testing.T) {
+		for _, tc := range []struct {
+			path, resource string
+			params         any
+		}{
+			{"/wrapseg/a/b", "/wrapseg/{proxy+}", map[string]any{"proxy": "a/b"}},
+			{"/wrapsegx/y", "/{proxy+}", map[string]any{"proxy": "wrapsegx/y"}},
+			{"/wrapseg", "/wrapseg", nil},
+		} {
+			t.Run(tc.path, func(t *testing.T) {
+				stub.Reset("wrap1")
+				resp := harness.Do(t, "GET", g.URL+tc.path, nil, nil)
+				if resp.StatusCode != 200 {
+					t.Fatalf("status %d: %s", resp.StatusCode, resp.Body)
+				}
+				var ev map[string]any
+				if err := json.Unmarshal(stub.Only(t, "wrap1").Body, &ev); err != nil {
+					t.Fatal(err)
+				}
+				expect(t, ev, "path", tc.path)
+				expect(t, ev, "resource", tc.resource)
+				expect(t, ev, "requestContext.resourcePath", tc.resource)
+				expect(t, ev, "pathParameters", tc.params)
+			})
+		}
+	})
 
 	unwrapCases := []struct {
 		name, path string
