@@ -51,6 +51,11 @@ const (
 	MaxAsyncPayload = 256 << 10
 )
 
+// MaxALBPayload is an Application Load Balancer's limit on the request
+// body it sends to a Lambda target and on the response JSON it accepts
+// ("1 MB", ELB guide lambda-functions.md).
+const MaxALBPayload = 1 << 20
+
 // Target is everything needed to invoke one function from one route. It is
 // built by the translator and never modified afterwards.
 type Target struct {
@@ -70,6 +75,9 @@ type Target struct {
 	Unwrap      Unwrap
 	// ALBMultiValue is the ALB target group's multi-value headers mode.
 	ALBMultiValue bool
+	// ALBLimits applies MaxALBPayload to the request body and the
+	// function's response (ALB modes unless disableAlbPayloadLimits).
+	ALBLimits bool
 	Timeout       time.Duration
 	// PropagateOriginalRouting adds x-envoy-original-path and -method.
 	PropagateOriginalRouting bool

@@ -163,11 +163,14 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, o *Outcome) erro
 	t := rt.Target.(*lambda.Target)
 	o.Target = t
 
-	limit := int64(lambda.MaxSyncPayload)
+	limit, tooBig := int64(lambda.MaxSyncPayload), tooLarge
 	if t.Async {
 		limit = lambda.MaxAsyncPayload
 	}
-	body, err := readBody(r, limit)
+	if t.ALBLimits && limit > lambda.MaxALBPayload {
+		limit, tooBig = lambda.MaxALBPayload, albRequestTooLarge
+	}
+	body, err := readBody(r, limit, tooBig)
 	o.BytesIn = len(body)
 	if err != nil {
 		return err
@@ -192,6 +195,9 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, o *Outcome) erro
 		return err
 	}
 	o.LambdaRequestID = res.RequestID
+	if t.ALBLimits && len(res.Body) > lambda.MaxALBPayload {
+		return albResponseTooLarge()
+	}
 	switch {
 	case t.Async:
 		w.Header()["Content-Length"] = []string{"0"}
@@ -343,9 +349,11 @@ func declaredLength(values []string) (string, bool) {
 	return v, true
 }
 
-func readBody(r *http.Request, limit int64) ([]byte, error) {
+// readBody reads the request body, refusing with tooBig(limit) one longer
+// than limit.
+func readBody(r *http.Request, limit int64, tooBig func(int64) error) ([]byte, error) {
 	if r.ContentLength > limit {
-		return nil, tooLarge(limit)
+		return nil, tooBig(limit)
 	}
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil, nil
@@ -372,7 +380,7 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 		}
 	}
 	if int64(len(buf)) > limit {
-		return nil, tooLarge(limit)
+		return nil, tooBig(limit)
 	}
 	return buf, nil
 }
@@ -380,6 +388,21 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 func tooLarge(limit int64) error {
 	return httperr.New(http.StatusRequestEntityTooLarge, "PayloadTooLarge",
 		"request body larger than "+strconv.FormatInt(limit>>10, 10)+" KiB, Lambda's limit for this invocation type")
+}
+
+// albRequestTooLarge is an Application Load Balancer's answer to a request
+// body over its Lambda limit: 413 (ELB guide, load-balancer-troubleshooting).
+func albRequestTooLarge(limit int64) error {
+	return httperr.New(http.StatusRequestEntityTooLarge, "PayloadTooLarge",
+		"request body larger than "+strconv.FormatInt(limit>>10, 10)+" KiB, an Application Load Balancer's limit for Lambda targets (disableAlbPayloadLimits lifts it)")
+}
+
+// albResponseTooLarge is an Application Load Balancer's answer to a
+// function response over its limit: 502 (ELB guide,
+// load-balancer-troubleshooting).
+func albResponseTooLarge() error {
+	return httperr.New(http.StatusBadGateway, "LambdaResponseTooLarge",
+		"function response larger than "+strconv.Itoa(lambda.MaxALBPayload>>10)+" KiB, an Application Load Balancer's limit for Lambda targets (disableAlbPayloadLimits lifts it)")
 }
 
 func buildPayload(t *lambda.Target, r *http.Request, body []byte, scheme, rawPath, path string, m *router.Matcher, o *Outcome) ([]byte, error) {

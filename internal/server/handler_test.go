@@ -210,3 +210,54 @@ func TestResourceOfPrefixHoldsWholeSegments(t *testing.T) {
 		})
 	}
 }
+
+// ALB modes apply an Application Load Balancer's Lambda limits (ELB guide,
+// lambda-functions and load-balancer-troubleshooting): a request body over
+// 1 MB is 413, a function response over 1 MB is 502.
+// disableAlbPayloadLimits lifts both; other modes keep Lambda's own limits.
+func TestALBPayloadLimits(t *testing.T) {
+	big := `{"statusCode":200,"body":"` + strings.Repeat("x", 1<<20) + `"}`
+	url, calls := handlerGateway(t,
+		route("exact: /alb-in", "echo", "wrapAsAlb: true")+
+			route("exact: /alb-out", "big", "unwrapAsAlb: true")+
+			route("exact: /alb-in-lifted", "echo", "wrapAsAlb: true, disableAlbPayloadLimits: true")+
+			route("exact: /alb-out-lifted", "big", "unwrapAsAlb: true, disableAlbPayloadLimits: true")+
+			route("exact: /apigw-in", "echo", "wrapAsApiGateway: true")+
+			route("exact: /apigw-out", "big", "unwrapAsApiGateway: true"),
+		map[string]http.HandlerFunc{
+			"echo": answer(`{}`),
+			"big":  answer(big),
+		})
+	post := func(path string, n int) int {
+		t.Helper()
+		resp, err := http.Post(url+path, "application/octet-stream", strings.NewReader(strings.Repeat("a", n)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, tc := range []struct {
+		path  string
+		n     int
+		want  int
+		calls int // Invoke requests expected
+	}{
+		{"/alb-in", 1 << 20, 200, 1},
+		{"/alb-in", 1<<20 + 1, 413, 0},
+		{"/alb-in-lifted", 1<<20 + 1, 200, 1},
+		{"/apigw-in", 2 << 20, 200, 1},
+		{"/alb-out", 0, 502, 1},
+		{"/alb-out-lifted", 0, 200, 1},
+		{"/apigw-out", 0, 200, 1},
+	} {
+		before := len(calls())
+		if got := post(tc.path, tc.n); got != tc.want {
+			t.Errorf("%s with %d bytes: status %d, want %d", tc.path, tc.n, got, tc.want)
+		}
+		if n := len(calls()) - before; n != tc.calls {
+			t.Errorf("%s with %d bytes: %d Invoke requests, want %d", tc.path, tc.n, n, tc.calls)
+		}
+	}
+}
