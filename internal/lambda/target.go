@@ -78,7 +78,7 @@ type Target struct {
 	// ALBLimits applies MaxALBPayload to the request body and the
 	// function's response (ALB modes unless disableAlbPayloadLimits).
 	ALBLimits bool
-	Timeout       time.Duration
+	Timeout   time.Duration
 	// PropagateOriginalRouting adds x-envoy-original-path and -method.
 	PropagateOriginalRouting bool
 

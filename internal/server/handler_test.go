@@ -178,8 +178,8 @@ func TestHeadKeepsTheFunctionsContentLength(t *testing.T) {
 // its own resource.
 func TestResourceOfPrefixHoldsWholeSegments(t *testing.T) {
 	for _, tc := range []struct {
-		prefix, path string
-		caseSensitive bool
+		prefix, path    string
+		caseSensitive   bool
 		resource, proxy string // proxy "" means no path parameters
 	}{
 		{"/api", "/api/x", true, "/api/{proxy+}", "x"},
