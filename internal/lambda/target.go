@@ -45,10 +45,12 @@ func (u Unwrap) String() string { return unwrapNames[u] }
 // common case fast to fail while covering typical functions.
 const DefaultTimeout = 15 * time.Second
 
-// Payload limits of the Invoke API (gettingstarted-limits.md).
+// Payload limits of the Invoke API: "For synchronous invocations, the
+// maximum payload size is 6 MB. For asynchronous invocations, the maximum
+// payload size is 1 MB" (API_Invoke).
 const (
 	MaxSyncPayload  = 6 << 20
-	MaxAsyncPayload = 256 << 10
+	MaxAsyncPayload = 1 << 20
 )
 
 // MaxALBPayload is an Application Load Balancer's limit on the request

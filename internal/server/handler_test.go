@@ -261,3 +261,25 @@ func TestALBPayloadLimits(t *testing.T) {
 		}
 	}
 }
+
+// Event invocations take payloads up to 1 MB (API_Invoke: "For
+// asynchronous invocations, the maximum payload size is 1 MB").
+func TestAsyncPayloadLimit(t *testing.T) {
+	url, calls := handlerGateway(t, route("exact: /async", "event", "invocationStyle: ASYNC"),
+		map[string]http.HandlerFunc{"event": func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusAccepted) }})
+	for _, tc := range []struct{ n, want int }{{1 << 20, 202}, {1<<20 + 1, 413}} {
+		before := len(calls())
+		resp, err := http.Post(url+"/async", "application/json", strings.NewReader(`"`+strings.Repeat("a", tc.n-2)+`"`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("%d bytes: status %d, want %d", tc.n, resp.StatusCode, tc.want)
+		}
+		got := calls()[before:]
+		if wantCalls := map[bool]int{true: 1, false: 0}[tc.want == 202]; len(got) != wantCalls || (wantCalls == 1 && (got[0].InvocationType != "Event" || len(got[0].Body) != tc.n)) {
+			t.Errorf("%d bytes: Invoke requests %d, want %d", tc.n, len(got), wantCalls)
+		}
+	}
+}

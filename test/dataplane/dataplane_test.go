@@ -30,7 +30,7 @@ const (
 	wrongSecret                = "not-the-secret"
 	otherKeyID, otherSecret    = "AKIDOTHER000000000", "other/secret+key"
 	arnFunction                = "arn:aws:lambda:us-east-1:" + accountID + ":function:arn-fn"
-	maxSync, maxAsync          = 6 << 20, 256 << 10
+	maxSync, maxAsync          = 6 << 20, 1 << 20
 	functionErrorPayload       = `{"errorType":"Error","errorMessage":"boom","trace":["Error: boom","    at handler (/var/task/index.js:2:9)"]}`
 	functionTimeoutPayload     = `{"errorType":"Sandbox.Timedout","errorMessage":"2024-05-01T10:00:00.000Z 1f2e3d4c-0000-4000-8000-000000000000 Task timed out after 3.00 seconds"}`
 	lambda413Message           = "Request must be smaller than 6291456 bytes for the InvokeFunction operation"
@@ -577,11 +577,11 @@ func TestDataPlane(t *testing.T) {
 		{name: "no route", path: "/no-such-route", status: 404, code: "NoRoute", msg: "no route matches this request"},
 		{name: "body over 6 MB sync", path: "/big-sync", body: bytes.NewReader(make([]byte, maxSync+1)), status: 413, code: "PayloadTooLarge",
 			msg: "request body larger than 6144 KiB, Lambda's limit for this invocation type", functions: []string{"big-sync"}},
-		{name: "body over 256 KB async", path: "/big-async", body: bytes.NewReader(make([]byte, maxAsync+1)), status: 413, code: "PayloadTooLarge",
-			msg: "request body larger than 256 KiB, Lambda's limit for this invocation type", functions: []string{"big-async"}},
+		{name: "body over 1 MB async", path: "/big-async", body: bytes.NewReader(make([]byte, maxAsync+1)), status: 413, code: "PayloadTooLarge",
+			msg: "request body larger than 1024 KiB, Lambda's limit for this invocation type", functions: []string{"big-async"}},
 		// Without a Content-Length the gateway has to count.
-		{name: "chunked body over 256 KB async", path: "/big-async", body: io.MultiReader(bytes.NewReader(make([]byte, maxAsync)), strings.NewReader("x")), status: 413, code: "PayloadTooLarge",
-			msg: "request body larger than 256 KiB, Lambda's limit for this invocation type", functions: []string{"big-async"}},
+		{name: "chunked body over 1 MB async", path: "/big-async", body: io.MultiReader(bytes.NewReader(make([]byte, maxAsync)), strings.NewReader("x")), status: 413, code: "PayloadTooLarge",
+			msg: "request body larger than 1024 KiB, Lambda's limit for this invocation type", functions: []string{"big-async"}},
 	}
 	for _, tc := range errCases {
 		t.Run("error/"+tc.name, func(t *testing.T) {
@@ -766,7 +766,7 @@ func TestDataPlane(t *testing.T) {
 		stub.Reset("big-async")
 		resp := harness.Do(t, "POST", g.URL+"/big-async", bytes.NewReader(bytes.Repeat([]byte("a"), maxAsync)), nil)
 		if resp.StatusCode != 202 {
-			t.Errorf("exactly 256 KiB async: %d %s, want 202", resp.StatusCode, resp.Body)
+			t.Errorf("exactly 1 MiB async: %d %s, want 202", resp.StatusCode, resp.Body)
 		}
 		if rec := stub.Only(t, "big-async"); len(rec.Body) != maxAsync {
 			t.Errorf("the stub received %d bytes", len(rec.Body))
