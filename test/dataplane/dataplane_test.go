@@ -82,6 +82,7 @@ func setupDataPlane(t *testing.T) *dataPlane {
 		{Exact: "/fn-timeout-unwrap", AWS: apigw("fn-timeout")},
 		{Exact: "/throttle-then-ok", AWS: harness.Dest("throttle-then-ok")},
 		{Exact: "/throttle-always", AWS: harness.Dest("throttle-always"), Timeout: "1s"},
+		{Exact: "/throttle-forever", AWS: harness.Dest("throttle-forever")},
 		{Exact: "/lambda-404", AWS: harness.Dest("lambda-404")},
 		{Exact: "/lambda-403", AWS: harness.Dest("lambda-403")},
 		{Exact: "/lambda-413", AWS: harness.Dest("lambda-413")},
@@ -161,6 +162,7 @@ func setupDataPlane(t *testing.T) *dataPlane {
 	stub.On("fn-timeout", harness.FunctionError(functionTimeoutPayload))
 	stub.On("throttle-then-ok", harness.ThrottleThen(3, harness.LambdaOK(`{"ok":true}`)))
 	stub.On("throttle-always", harness.ThrottleThen(1<<30, nil))
+	stub.On("throttle-forever", harness.ThrottleThen(1<<30, nil))
 	stub.On("lambda-404", harness.APIError(404, "ResourceNotFoundException", `{"Type":"User","Message":"Function not found: arn:aws:lambda:us-east-1:123456789012:function:lambda-404"}`))
 	stub.On("lambda-403", harness.APIError(403, "AccessDeniedException", `{"Type":"User","Message":"User: arn:aws:iam::123456789012:user/gw is not authorized to perform: lambda:InvokeFunction"}`))
 	stub.On("lambda-413", harness.APIError(413, "RequestTooLargeException", `{"Type":"User","message":"`+lambda413Message+`"}`))
@@ -673,6 +675,22 @@ func TestDataPlane(t *testing.T) {
 		// timeout, not from the 15s default.
 		if elapsed > 6*time.Second {
 			t.Errorf("429 came after %s; the route timeout is 1s", elapsed)
+		}
+	})
+
+	// A throttle that cannot clear (reserved concurrency 0) is answered
+	// after the small retry budget (3 retries, at most 1s), not at the
+	// default 15s route timeout.
+	t.Run("error/throttled for good answers 429 quickly", func(t *testing.T) {
+		start := time.Now()
+		resp := harness.Do(t, "POST", g.URL+"/throttle-forever", strings.NewReader(`{}`), nil)
+		elapsed := time.Since(start)
+		checkGatewayError(t, resp, 429, "Throttled", "the function is throttled; retry later", http.Header{"Retry-After": {"1"}})
+		if n := len(stub.Requests("throttle-forever")); n != 4 {
+			t.Errorf("the stub received %d attempts, want 4 (the first and 3 retries)", n)
+		}
+		if elapsed > 3*time.Second {
+			t.Errorf("429 came after %s, want it within the 1s retry budget", elapsed)
 		}
 	})
 
