@@ -420,7 +420,7 @@ func functionError(m *respMeta, body []byte) error {
 	}
 	_ = json.Unmarshal(body, &payload)
 	kind := KindFunction
-	if payload.ErrorType == "Sandbox.Timedout" || strings.Contains(payload.ErrorMessage, "Task timed out after") {
+	if isTimeout(payload.ErrorType, payload.ErrorMessage) {
 		kind = KindFunctionTimeout
 	}
 	typ := payload.ErrorType

@@ -184,6 +184,16 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, o *Outcome) erro
 	// The invoker bounds the call by the route's timeout itself: no
 	// context.WithTimeout (and its timer) per request.
 	res, err := g.invoker.Invoke(r.Context(), t, payload, extraHeaders(extra[:0], t, r, o))
+	if err == nil && !t.Async {
+		// An error object is recognised only where it cannot be a
+		// response the unwrapper accepts (see lambda.UnflaggedError).
+		errorObject := t.Unwrap == lambda.UnwrapAPIGatewayV1 || t.Unwrap == lambda.UnwrapALB
+		if ue := lambda.UnflaggedError(res.Body, errorObject); ue != nil {
+			ue.Attempts = res.Attempts
+			o.LambdaRequestID = res.RequestID
+			res, err = nil, ue
+		}
+	}
 	o.Lambda = time.Since(lstart)
 	noteInvoke(o, res, err)
 	g.noteResult(t, err)
@@ -250,7 +260,11 @@ func setContentLength(h http.Header, n int) {
 func (g *Gateway) writeFunctionError(w http.ResponseWriter, o *Outcome, err error, le *lambda.Error) {
 	status, code, _, _ := httperr.Map(err)
 	h := w.Header()
-	h["Content-Type"] = []string{"application/json"}
+	h["Content-Type"] = contentTypeJSON
+	if le.Body[0] != '{' {
+		// An emulator's "Task timed out after N seconds" text.
+		h["Content-Type"] = []string{"text/plain; charset=utf-8"}
+	}
 	h["X-Amz-Function-Error"] = []string{le.FunctionError}
 	h["Content-Length"] = []string{strconv.Itoa(len(le.Body))}
 	w.WriteHeader(status)

@@ -283,3 +283,66 @@ func TestAsyncPayloadLimit(t *testing.T) {
 		}
 	}
 }
+
+// Endpoints that never send X-Amz-Function-Error (AWS's Runtime Interface
+// Emulator) answer a thrown error with 200 and the error object, and a
+// timeout with 200 and "Task timed out after N seconds". The timeout text
+// is recognised on every route; the error object only where the unwrap
+// needs a proxy response (payload 1.0, ALB), since elsewhere the same
+// object can be a legitimate result.
+func TestUnflaggedFunctionErrors(t *testing.T) {
+	const thrown = `{"errorMessage":"boom","errorType":"Error","stackTrace":["Error: boom","    at handler (/var/task/index.js:2:9)"]}`
+	url, _ := handlerGateway(t,
+		route("exact: /err-v1", "thrown", "unwrapAsApiGateway: true")+
+			route("exact: /err-alb", "thrown", "unwrapAsAlb: true")+
+			route("exact: /err-v2", "thrown", `unwrapAsApiGateway: true, payloadFormatVersion: "2.0"`)+
+			route("exact: /err-pass", "thrown", "")+
+			route("exact: /timeout-v1", "timeout", "unwrapAsApiGateway: true")+
+			route("exact: /timeout-v2", "timeout", `unwrapAsApiGateway: true, payloadFormatVersion: "2.0"`)+
+			route("exact: /timeout-pass", "timeout", "")+
+			route("exact: /timeout-json-v1", "timeout-json", "unwrapAsApiGateway: true")+
+			route("exact: /extra-key-v1", "extra", "unwrapAsApiGateway: true")+
+			route("exact: /status-v1", "status", "unwrapAsApiGateway: true"),
+		map[string]http.HandlerFunc{
+			"thrown":       answer(thrown),
+			"timeout":      answer("Task timed out after 3.00 seconds"),
+			"timeout-json": answer(`{"errorMessage":"2024-05-01T10:00:00Z 1f2e3d4c Task timed out after 3.00 seconds"}`),
+			// Not the error shape: a key an error object never has.
+			"extra":  answer(`{"errorMessage":"boom","errorType":"Error","body":"hi"}`),
+			"status": answer(`{"statusCode":200,"errorMessage":"boom","errorType":"Error","body":"ok"}`),
+		})
+	for _, tc := range []struct {
+		path, code string
+		status     int
+		body       string // "" to skip the check
+	}{
+		{"/err-v1", "FunctionError", 502, ""},
+		{"/err-alb", "FunctionError", 502, ""},
+		{"/err-v2", "", 200, thrown},
+		{"/err-pass", "", 200, thrown},
+		{"/timeout-v1", "FunctionTimeout", 504, ""},
+		{"/timeout-v2", "FunctionTimeout", 504, ""},
+		{"/timeout-pass", "FunctionTimeout", 504, "Task timed out after 3.00 seconds"},
+		{"/timeout-json-v1", "FunctionTimeout", 504, ""},
+		{"/extra-key-v1", "", 200, ""},
+		{"/status-v1", "", 200, "ok"},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			resp, err := http.Get(url + tc.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tc.status {
+				t.Errorf("status %d, want %d: %s", resp.StatusCode, tc.status, b)
+			}
+			if tc.code != "" && !strings.Contains(string(b), `"code":"`+tc.code+`"`) && tc.body == "" {
+				t.Errorf("body %s, want code %s", b, tc.code)
+			}
+			if tc.body != "" && string(b) != tc.body {
+				t.Errorf("body %q, want %q", b, tc.body)
+			}
+		})
+	}
+}
