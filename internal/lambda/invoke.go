@@ -151,9 +151,8 @@ type Header struct{ Name, Value string }
 // included, ends at the target's Timeout (or ctx's deadline when sooner);
 // ctx's cancellation aborts it. Throttling (429) is retried with jittered
 // exponential backoff, within the invoker's throttle retry budget. Extra
-// headers (trace context, original routing) are
-// added; nothing else from the client is sent, so a client cannot choose
-// the invocation or log type.
+// headers (trace context, original routing) are added; nothing else from
+// the client is sent, so a client cannot choose the invocation or log type.
 func (iv *Invoker) Invoke(ctx context.Context, t *Target, payload []byte, extra []Header) (*Result, error) {
 	limit := MaxSyncPayload
 	if t.Async {
