@@ -70,6 +70,8 @@ their own endpointUrl call it.`,
 	f.StringVar(&o.accessLog, "access-log", "stdout", "where the access log (one line per request) goes: stdout, stderr, off, or a file path (appended)")
 	f.StringVar(&o.accessLogFormat, "access-log-format", "json", "access log format: json or text")
 	f.StringVar(&o.cfg.LambdaClient, "lambda-client", lambda.ClientLambdagate, `HTTP client that calls Lambda: "lambdagate" (its own HTTP/1.1 client) or "net/http" (Go's, about twice the CPU per request; for comparison)`)
+	f.IntVar(&o.cfg.ThrottleRetries, "throttle-retries", lambda.DefaultThrottleRetries, "times a throttled (429) Invoke is sent again before the client gets 429 (0: never)")
+	f.DurationVar(&o.cfg.ThrottleRetryBudget, "throttle-retry-budget", lambda.DefaultThrottleRetryBudget, "time spent retrying after the first throttle at most, within the route timeout")
 	f.IntVar(&o.gcMinHeapMiB, "gc-min-heap-mib", 64, "heap size in MiB below which the Go garbage collector does not run (0: Go's default pacing; an explicit GOGC in the environment also turns it off); fewer collections mean less CPU and a shorter latency tail, at up to this much more memory")
 	f.StringVar(&o.otlpEndpoint, "trace-otlp-endpoint", "", "export a span per request to this OpenTelemetry collector (OTLP/HTTP base URL, e.g. http://127.0.0.1:4318); default: none, trace context is only propagated")
 	o.election.register(f)
@@ -104,6 +106,15 @@ func runServe(cmd *cobra.Command, g *globals, o *serveOptions) error {
 	case lambda.ClientLambdagate, lambda.ClientNetHTTP:
 	default:
 		return withHint(fmt.Errorf("--lambda-client %q: must be %s or %s", o.cfg.LambdaClient, lambda.ClientLambdagate, lambda.ClientNetHTTP), "lambdagate serve --lambda-client lambdagate")
+	}
+	switch {
+	case o.cfg.ThrottleRetries == 0:
+		o.cfg.ThrottleRetries = -1 // the flag's 0 means none; Config's 0 means the default
+	case o.cfg.ThrottleRetries < 0:
+		return withHint(fmt.Errorf("--throttle-retries %d: must be 0 or more", o.cfg.ThrottleRetries), "lambdagate serve --throttle-retries 3")
+	}
+	if o.cfg.ThrottleRetryBudget <= 0 {
+		return withHint(fmt.Errorf("--throttle-retry-budget %v: must be positive", o.cfg.ThrottleRetryBudget), "lambdagate serve --throttle-retry-budget 1s")
 	}
 	dir, err := g.dataDir()
 	if err != nil {

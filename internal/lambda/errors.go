@@ -1,7 +1,12 @@
 package lambda
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
 	"time"
 )
 
@@ -89,3 +94,79 @@ func (e *Error) Error() string {
 }
 
 func (e *Error) Unwrap() error { return e.Err }
+
+// errorObjectKeys are the members of the error object a runtime reports
+// (errorMessage, errorType and the stack: stackTrace in Python, Java and
+// the Runtime Interface Emulator, trace in Node.js; requestId and cause in
+// some runtimes).
+var errorObjectKeys = map[string]bool{
+	"errorMessage": true, "errorType": true, "stackTrace": true, "trace": true, "requestId": true, "cause": true,
+}
+
+// taskTimedOut matches the timeout text of Lambda and of the Runtime
+// Interface Emulator, with Lambda's optional timestamp and request id
+// before it.
+var taskTimedOut = regexp.MustCompile(`^(?:\S+ ){0,2}Task timed out after \d+(?:\.\d+)? seconds$`)
+
+// UnflaggedError recognises the error answers of endpoints that never set
+// X-Amz-Function-Error (AWS's Runtime Interface Emulator, the usual local
+// runner for container images): a successful status with
+//
+//   - the text "Task timed out after N seconds", which no JSON-speaking
+//     function returns, recognised always: a KindFunctionTimeout;
+//   - an error object, {"errorMessage": "...", ...} with no member other
+//     than those of errorObjectKeys, recognised only when errorObject is
+//     set. The caller sets it when the route unwraps a proxy response that
+//     such an object cannot be (payload 1.0, ALB); elsewhere a function
+//     may legitimately return that object as its result.
+//
+// It returns nil for any other body. Lambda itself always flags errors, so
+// nothing changes for it.
+func UnflaggedError(body []byte, errorObject bool) *Error {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 {
+		return nil
+	}
+	if trimmed[0] != '{' {
+		if bytes.Contains(trimmed, []byte("Task timed out after")) && taskTimedOut.Match(trimmed) {
+			return &Error{Kind: KindFunctionTimeout, Status: http.StatusOK, Type: "Sandbox.Timedout", FunctionError: "Unhandled", Message: truncate(string(trimmed), 256), Body: body}
+		}
+		return nil
+	}
+	if !errorObject || !bytes.Contains(trimmed, []byte(`"errorMessage"`)) {
+		return nil
+	}
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(trimmed, &obj) != nil {
+		return nil
+	}
+	var msg, typ string
+	for k, v := range obj {
+		if !errorObjectKeys[k] {
+			return nil
+		}
+		switch k {
+		case "errorMessage":
+			if json.Unmarshal(v, &msg) != nil {
+				return nil
+			}
+		case "errorType":
+			if json.Unmarshal(v, &typ) != nil {
+				return nil
+			}
+		}
+	}
+	if _, ok := obj["errorMessage"]; !ok {
+		return nil
+	}
+	kind := KindFunction
+	if isTimeout(typ, msg) {
+		kind = KindFunctionTimeout
+	}
+	return &Error{Kind: kind, Status: http.StatusOK, Type: typ, FunctionError: "Unhandled", Message: truncate(msg, 256), Body: body}
+}
+
+// isTimeout reports whether a function error is Lambda's timeout.
+func isTimeout(errorType, errorMessage string) bool {
+	return errorType == "Sandbox.Timedout" || strings.Contains(errorMessage, "Task timed out after")
+}

@@ -43,6 +43,10 @@ type Invoker struct {
 	signer sigv4
 	// now is replaceable in tests.
 	now func() time.Time
+	// throttleRetries and throttleBudget bound the retries of a throttled
+	// Invoke (see Options).
+	throttleRetries int
+	throttleBudget  time.Duration
 }
 
 // Client names the HTTP client an Invoker uses.
@@ -67,7 +71,22 @@ type Options struct {
 	IdleConnTimeout time.Duration
 	// TLSConfig for https endpoints. Default: system roots, TLS 1.2+.
 	TLSConfig *tls.Config
+	// ThrottleRetries is how many times a throttled (429) Invoke is sent
+	// again. Default 3; negative: never. A throttle that clears (a burst
+	// over the account's concurrency) usually clears within them; one that
+	// cannot (reserved concurrency 0) is then answered 429 at once instead
+	// of at the route timeout.
+	ThrottleRetries int
+	// ThrottleRetryBudget bounds the time spent retrying after the first
+	// throttle, whatever ThrottleRetries allows. Default 1s.
+	ThrottleRetryBudget time.Duration
 }
+
+// Defaults of Options' throttle retry budget.
+const (
+	DefaultThrottleRetries     = 3
+	DefaultThrottleRetryBudget = time.Second
+)
 
 // NewInvoker returns an Invoker with pooled connections. It panics on an
 // unknown Options.Client (a programming error: callers validate flags).
@@ -81,7 +100,16 @@ func NewInvoker(o Options) *Invoker {
 	if o.TLSConfig == nil {
 		o.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 	}
-	iv := &Invoker{now: time.Now}
+	switch {
+	case o.ThrottleRetries == 0:
+		o.ThrottleRetries = DefaultThrottleRetries
+	case o.ThrottleRetries < 0:
+		o.ThrottleRetries = 0
+	}
+	if o.ThrottleRetryBudget <= 0 {
+		o.ThrottleRetryBudget = DefaultThrottleRetryBudget
+	}
+	iv := &Invoker{now: time.Now, throttleRetries: o.ThrottleRetries, throttleBudget: o.ThrottleRetryBudget}
 	switch o.Client {
 	case "", ClientLambdagate:
 		iv.h1 = newH1Client(o)
@@ -122,9 +150,9 @@ type Header struct{ Name, Value string }
 // Invoke calls the function with payload. The invocation, retries
 // included, ends at the target's Timeout (or ctx's deadline when sooner);
 // ctx's cancellation aborts it. Throttling (429) is retried with jittered
-// exponential backoff. Extra headers (trace context, original routing) are
-// added; nothing else from the client is sent, so a client cannot choose
-// the invocation or log type.
+// exponential backoff, within the invoker's throttle retry budget. Extra
+// headers (trace context, original routing) are added; nothing else from
+// the client is sent, so a client cannot choose the invocation or log type.
 func (iv *Invoker) Invoke(ctx context.Context, t *Target, payload []byte, extra []Header) (*Result, error) {
 	limit := MaxSyncPayload
 	if t.Async {
@@ -151,6 +179,7 @@ func (iv *Invoker) Invoke(ctx context.Context, t *Target, payload []byte, extra 
 	payloadHash := hashBuf[:] // a string of it would be allocated (64 bytes)
 
 	backoff := 25 * time.Millisecond
+	var retryEnd time.Time // when retrying after throttles stops
 	for attempt := 1; ; attempt++ {
 		var res *Result
 		if iv.h1 != nil {
@@ -170,10 +199,16 @@ func (iv *Invoker) Invoke(ctx context.Context, t *Target, payload []byte, extra 
 			return res, err
 		}
 		le.Attempts = attempt
+		if attempt == 1 {
+			retryEnd = time.Now().Add(iv.throttleBudget)
+			if retryEnd.After(deadline) {
+				retryEnd = deadline
+			}
+		}
 		// Full jitter (AWS Architecture Blog): sleep uniformly in
 		// [0, backoff), doubling up to 1s.
 		sleep := time.Duration(rand.Int64N(int64(backoff)))
-		if time.Until(deadline) < sleep+10*time.Millisecond {
+		if attempt > iv.throttleRetries || time.Until(retryEnd) < sleep+10*time.Millisecond {
 			if le.RetryAfter == 0 {
 				le.RetryAfter = time.Second
 			}
@@ -384,7 +419,7 @@ func functionError(m *respMeta, body []byte) error {
 	}
 	_ = json.Unmarshal(body, &payload)
 	kind := KindFunction
-	if payload.ErrorType == "Sandbox.Timedout" || strings.Contains(payload.ErrorMessage, "Task timed out after") {
+	if isTimeout(payload.ErrorType, payload.ErrorMessage) {
 		kind = KindFunctionTimeout
 	}
 	typ := payload.ErrorType

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -106,6 +107,51 @@ func TestThrottledUntilTheDeadline(t *testing.T) {
 	}
 	if le.Attempts < 2 || !strings.Contains(le.Message, "ReservedFunctionConcurrentInvocationLimitExceeded") {
 		t.Fatalf("attempts %d, message %q: want retries and Lambda's reason", le.Attempts, le.Message)
+	}
+}
+
+// A throttle that never clears (reserved concurrency 0) is reported after
+// a small retry budget, not at the route timeout: at most ThrottleRetries
+// retries within ThrottleRetryBudget.
+func TestThrottleRetryBudget(t *testing.T) {
+	var calls atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.Header().Set("X-Amzn-ErrorType", "TooManyRequestsException")
+		w.WriteHeader(429)
+		_, _ = w.Write([]byte(`{"Type":"User","Message":"Rate Exceeded.","Reason":"ReservedFunctionConcurrentInvocationLimitExceeded"}`))
+	}))
+	defer srv.Close()
+	u, _ := url.Parse(srv.URL)
+	tg := &Target{FunctionName: "f", Region: "us-east-1", Endpoint: u, Timeout: 5 * time.Second,
+		Credentials: credentials.NewStaticCredentialsProvider("AKID", "secret", "")}
+	tg.Prepare()
+	for _, tc := range []struct {
+		name       string
+		o          Options
+		attempts   int // exact, or 0: at least 2
+		maxElapsed time.Duration
+	}{
+		{"default: 3 retries", Options{}, 4, time.Second},
+		{"no retries", Options{ThrottleRetries: -1}, 1, 200 * time.Millisecond},
+		{"time budget", Options{ThrottleRetries: 1000, ThrottleRetryBudget: 300 * time.Millisecond}, 0, 800 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			calls.Store(0)
+			start := time.Now()
+			_, err := NewInvoker(tc.o).Invoke(context.Background(), tg, []byte(`{}`), nil)
+			elapsed := time.Since(start)
+			le, ok := err.(*Error)
+			if !ok || le.Kind != KindThrottled || le.RetryAfter <= 0 {
+				t.Fatalf("err = %#v, want KindThrottled with RetryAfter", err)
+			}
+			if elapsed > tc.maxElapsed {
+				t.Errorf("429 after %v, want within %v", elapsed, tc.maxElapsed)
+			}
+			if n := int(calls.Load()); le.Attempts != n || (tc.attempts > 0 && n != tc.attempts) || (tc.attempts == 0 && n < 2) {
+				t.Errorf("%d Invoke requests, error says %d attempts; want %d", n, le.Attempts, tc.attempts)
+			}
+		})
 	}
 }
 

@@ -45,11 +45,18 @@ func (u Unwrap) String() string { return unwrapNames[u] }
 // common case fast to fail while covering typical functions.
 const DefaultTimeout = 15 * time.Second
 
-// Payload limits of the Invoke API (gettingstarted-limits.md).
+// Payload limits of the Invoke API: "For synchronous invocations, the
+// maximum payload size is 6 MB. For asynchronous invocations, the maximum
+// payload size is 1 MB" (API_Invoke).
 const (
 	MaxSyncPayload  = 6 << 20
-	MaxAsyncPayload = 256 << 10
+	MaxAsyncPayload = 1 << 20
 )
+
+// MaxALBPayload is an Application Load Balancer's limit on the request
+// body it sends to a Lambda target and on the response JSON it accepts
+// ("1 MB", ELB guide lambda-functions.md).
+const MaxALBPayload = 1 << 20
 
 // Target is everything needed to invoke one function from one route. It is
 // built by the translator and never modified afterwards.
@@ -70,7 +77,10 @@ type Target struct {
 	Unwrap      Unwrap
 	// ALBMultiValue is the ALB target group's multi-value headers mode.
 	ALBMultiValue bool
-	Timeout       time.Duration
+	// ALBLimits applies MaxALBPayload to the request body and the
+	// function's response (ALB modes unless disableAlbPayloadLimits).
+	ALBLimits bool
+	Timeout   time.Duration
 	// PropagateOriginalRouting adds x-envoy-original-path and -method.
 	PropagateOriginalRouting bool
 

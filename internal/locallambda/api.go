@@ -18,9 +18,10 @@ import (
 const (
 	apiPrefix = "/2015-03-31/functions"
 
-	// maxSyncPayload and maxAsyncPayload are AWS's request payload limits.
+	// maxSyncPayload and maxAsyncPayload are AWS's request payload limits
+	// (API_Invoke: 6 MB synchronous, 1 MB asynchronous).
 	maxSyncPayload  = 6 * 1024 * 1024
-	maxAsyncPayload = 256 * 1024
+	maxAsyncPayload = 1024 * 1024
 	maxListPage     = 50
 	// asyncRetryWindow bounds how long a throttled Event invocation waits
 	// for a free instance before it is dropped (AWS retries for up to six

@@ -458,7 +458,7 @@ func TestPayloadLimits(t *testing.T) {
 		payload []byte
 	}{
 		{"sync over 6 MB", types.InvocationTypeRequestResponse, big(maxSyncPayload + 1)},
-		{"event over 256 KB", types.InvocationTypeEvent, big(maxAsyncPayload + 1)},
+		{"event over 1 MB", types.InvocationTypeEvent, big(maxAsyncPayload + 1)},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -474,6 +474,12 @@ func TestPayloadLimits(t *testing.T) {
 				t.Errorf("status = %d, want 413", re.HTTPStatusCode())
 			}
 		})
+	}
+	// API_Invoke: "For asynchronous invocations, the maximum payload size
+	// is 1 MB".
+	out, err := env.client.Invoke(ctxT(t), &lambda.InvokeInput{FunctionName: aws.String("echo"), InvocationType: types.InvocationTypeEvent, Payload: big(1 << 20)})
+	if err != nil || out.StatusCode != 202 {
+		t.Fatalf("Event invocation of 1 MB: %v, want 202", err)
 	}
 }
 

@@ -357,6 +357,9 @@ func (v *validator) awsDestination(p string, a *gloo.AWSDestinationSpec) {
 	if a.AlbMultiValueHeaders && !a.WrapAsAlb && !a.UnwrapAsAlb {
 		v.warnf(p+".albMultiValueHeaders", "has no effect without wrapAsAlb or unwrapAsAlb")
 	}
+	if a.DisableAlbPayloadLimits && !a.WrapAsAlb && !a.UnwrapAsAlb {
+		v.warnf(p+".disableAlbPayloadLimits", "has no effect without wrapAsAlb or unwrapAsAlb")
+	}
 }
 
 func (v *validator) ssl(s *gateway.SSLConfig) {

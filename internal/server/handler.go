@@ -163,11 +163,14 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, o *Outcome) erro
 	t := rt.Target.(*lambda.Target)
 	o.Target = t
 
-	limit := int64(lambda.MaxSyncPayload)
+	limit, tooBig := int64(lambda.MaxSyncPayload), tooLarge
 	if t.Async {
 		limit = lambda.MaxAsyncPayload
 	}
-	body, err := readBody(r, limit)
+	if t.ALBLimits && limit > lambda.MaxALBPayload {
+		limit, tooBig = lambda.MaxALBPayload, albRequestTooLarge
+	}
+	body, err := readBody(r, limit, tooBig)
 	o.BytesIn = len(body)
 	if err != nil {
 		return err
@@ -181,6 +184,16 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, o *Outcome) erro
 	// The invoker bounds the call by the route's timeout itself: no
 	// context.WithTimeout (and its timer) per request.
 	res, err := g.invoker.Invoke(r.Context(), t, payload, extraHeaders(extra[:0], t, r, o))
+	if err == nil && !t.Async {
+		// An error object is recognised only where it cannot be a
+		// response the unwrapper accepts (see lambda.UnflaggedError).
+		errorObject := t.Unwrap == lambda.UnwrapAPIGatewayV1 || t.Unwrap == lambda.UnwrapALB
+		if ue := lambda.UnflaggedError(res.Body, errorObject); ue != nil {
+			ue.Attempts = res.Attempts
+			o.LambdaRequestID = res.RequestID
+			res, err = nil, ue
+		}
+	}
 	o.Lambda = time.Since(lstart)
 	noteInvoke(o, res, err)
 	g.noteResult(t, err)
@@ -192,6 +205,9 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, o *Outcome) erro
 		return err
 	}
 	o.LambdaRequestID = res.RequestID
+	if t.ALBLimits && len(res.Body) > lambda.MaxALBPayload {
+		return albResponseTooLarge()
+	}
 	switch {
 	case t.Async:
 		w.Header()["Content-Length"] = []string{"0"}
@@ -228,14 +244,12 @@ func lambdaError(err error) *lambda.Error {
 // copies header values when it writes them and nothing modifies them.
 var contentTypeJSON = []string{"application/json"}
 
-// setContentLength declares the body's length. A body that fits net/http's
-// 2 KiB response buffer and is written in full before the handler returns
-// gets its Content-Length from net/http without the two allocations that
-// formatting it here costs; a larger one must be declared, or net/http
-// would send it chunked, and so must one that is not written (HEAD), which
-// net/http cannot count.
-func setContentLength(h http.Header, n int, written bool) {
-	if n >= 2048 || !written {
+// setContentLength declares the length of a body written in full. One
+// that fits net/http's 2 KiB response buffer gets its Content-Length from
+// net/http without the two allocations that formatting it here costs; a
+// larger one must be declared, or net/http would send it chunked.
+func setContentLength(h http.Header, n int) {
+	if n >= 2048 {
 		h["Content-Length"] = []string{strconv.Itoa(n)}
 	}
 }
@@ -246,7 +260,11 @@ func setContentLength(h http.Header, n int, written bool) {
 func (g *Gateway) writeFunctionError(w http.ResponseWriter, o *Outcome, err error, le *lambda.Error) {
 	status, code, _, _ := httperr.Map(err)
 	h := w.Header()
-	h["Content-Type"] = []string{"application/json"}
+	h["Content-Type"] = contentTypeJSON
+	if le.Body[0] != '{' {
+		// An emulator's "Task timed out after N seconds" text.
+		h["Content-Type"] = []string{"text/plain; charset=utf-8"}
+	}
 	h["X-Amz-Function-Error"] = []string{le.FunctionError}
 	h["Content-Length"] = []string{strconv.Itoa(len(le.Body))}
 	w.WriteHeader(status)
@@ -269,7 +287,7 @@ func writePassthrough(w http.ResponseWriter, res *lambda.Result, o *Outcome) {
 	if res.ExecutedVersion != "" {
 		h["X-Amz-Executed-Version"] = []string{res.ExecutedVersion}
 	}
-	setContentLength(h, len(res.Body), true)
+	setContentLength(h, len(res.Body))
 	w.WriteHeader(res.Status)
 	o.BytesOut, _ = w.Write(res.Body)
 	o.Status = res.Status
@@ -297,17 +315,59 @@ func writeUnwrapped(w http.ResponseWriter, r *http.Request, resp *transform.Resp
 		// guess one from the body.
 		h["Content-Type"] = nil
 	}
-	setContentLength(h, len(resp.Body), r.Method != http.MethodHead)
-	w.WriteHeader(resp.StatusCode)
-	if r.Method != http.MethodHead {
-		o.BytesOut, _ = w.Write(resp.Body)
+	if r.Method == http.MethodHead {
+		headContentLength(h, resp)
+		w.WriteHeader(resp.StatusCode)
+		o.Status = resp.StatusCode
+		return
 	}
+	setContentLength(h, len(resp.Body))
+	w.WriteHeader(resp.StatusCode)
+	o.BytesOut, _ = w.Write(resp.Body)
 	o.Status = resp.StatusCode
 }
 
-func readBody(r *http.Request, limit int64) ([]byte, error) {
+// headContentLength declares the length of a HEAD answer, which must be
+// the length a GET would send or absent (RFC 9110 §8.6). A function that
+// returned a body answered HEAD as GET: that body's length. One that
+// returned none may have declared the GET length itself (Express does);
+// it is kept when valid. Otherwise the length is unknown and not sent.
+func headContentLength(h http.Header, resp *transform.Response) {
+	switch {
+	case len(resp.Body) > 0:
+		h["Content-Length"] = []string{strconv.Itoa(len(resp.Body))}
+	case len(resp.ContentLength) > 0:
+		if n, ok := declaredLength(resp.ContentLength); ok {
+			h["Content-Length"] = []string{n}
+		}
+	}
+}
+
+// declaredLength returns the one length that Content-Length values
+// declare: a decimal number, repeated values identical (RFC 9110 §8.6).
+func declaredLength(values []string) (string, bool) {
+	v := values[0]
+	if len(v) == 0 || len(v) > 18 {
+		return "", false
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] < '0' || v[i] > '9' {
+			return "", false
+		}
+	}
+	for _, o := range values[1:] {
+		if o != v {
+			return "", false
+		}
+	}
+	return v, true
+}
+
+// readBody reads the request body, refusing with tooBig(limit) one longer
+// than limit.
+func readBody(r *http.Request, limit int64, tooBig func(int64) error) ([]byte, error) {
 	if r.ContentLength > limit {
-		return nil, tooLarge(limit)
+		return nil, tooBig(limit)
 	}
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil, nil
@@ -334,7 +394,7 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 		}
 	}
 	if int64(len(buf)) > limit {
-		return nil, tooLarge(limit)
+		return nil, tooBig(limit)
 	}
 	return buf, nil
 }
@@ -342,6 +402,21 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 func tooLarge(limit int64) error {
 	return httperr.New(http.StatusRequestEntityTooLarge, "PayloadTooLarge",
 		"request body larger than "+strconv.FormatInt(limit>>10, 10)+" KiB, Lambda's limit for this invocation type")
+}
+
+// albRequestTooLarge is an Application Load Balancer's answer to a request
+// body over its Lambda limit: 413 (ELB guide, load-balancer-troubleshooting).
+func albRequestTooLarge(limit int64) error {
+	return httperr.New(http.StatusRequestEntityTooLarge, "PayloadTooLarge",
+		"request body larger than "+strconv.FormatInt(limit>>10, 10)+" KiB, an Application Load Balancer's limit for Lambda targets (disableAlbPayloadLimits lifts it)")
+}
+
+// albResponseTooLarge is an Application Load Balancer's answer to a
+// function response over its limit: 502 (ELB guide,
+// load-balancer-troubleshooting).
+func albResponseTooLarge() error {
+	return httperr.New(http.StatusBadGateway, "LambdaResponseTooLarge",
+		"function response larger than "+strconv.Itoa(lambda.MaxALBPayload>>10)+" KiB, an Application Load Balancer's limit for Lambda targets (disableAlbPayloadLimits lifts it)")
 }
 
 func buildPayload(t *lambda.Target, r *http.Request, body []byte, scheme, rawPath, path string, m *router.Matcher, o *Outcome) ([]byte, error) {
@@ -410,17 +485,31 @@ func hasContentLength(h http.Header, n int64) bool {
 // the matcher that matched: exact paths are their own resource, prefix
 // routes are the greedy "{proxy+}" resource under the prefix, and a regex's
 // named groups become path parameters.
+//
+// API Gateway's greedy variable holds whole segments: "/api/{proxy+}"
+// serves only paths below "/api/". The prefix itself ("/api", "/api/") is
+// then the resource "/api", without parameters. A prefix match that ends
+// inside a segment ("/apiary/x" for prefix "/api") is what a root greedy
+// resource would serve in API Gateway: "/{proxy+}" with the whole path,
+// so the function never sees part of a segment cut off.
 func resourceOf(m *router.Matcher, path string) (string, map[string]string) {
 	switch m.Kind {
 	case router.PathExact:
 		return m.Path, nil
 	case router.PathPrefix:
 		base := strings.TrimSuffix(m.Path, "/")
-		rest := strings.TrimPrefix(path[min(len(m.Path), len(path)):], "/")
-		if rest == "" {
-			return base + "/", nil
+		if len(path) >= len(base) && samePrefix(path[:len(base)], base, m.CaseSensitive) {
+			switch rest := path[len(base):]; {
+			case rest == "" || rest == "/":
+				if base == "" {
+					return "/", nil
+				}
+				return base, nil
+			case rest[0] == '/':
+				return base + "/{proxy+}", map[string]string{"proxy": rest[1:]}
+			}
 		}
-		return base + "/{proxy+}", map[string]string{"proxy": rest}
+		return "/{proxy+}", map[string]string{"proxy": strings.TrimPrefix(path, "/")}
 	case router.PathRegex:
 		names := m.Regex.SubexpNames()
 		sub := m.Regex.FindStringSubmatch(path)
@@ -436,6 +525,16 @@ func resourceOf(m *router.Matcher, path string) (string, map[string]string) {
 		return "", params
 	}
 	return "", nil
+}
+
+// samePrefix compares a path's leading bytes with a route prefix as the
+// route does. Case folding that changes the byte length (the Kelvin sign
+// and "K") gives false: the split point is then unknown.
+func samePrefix(lead, prefix string, caseSensitive bool) bool {
+	if caseSensitive {
+		return lead == prefix
+	}
+	return strings.EqualFold(lead, prefix)
 }
 
 // extraHeaders are the only client-derived headers sent to Lambda: trace

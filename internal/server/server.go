@@ -72,6 +72,11 @@ type Config struct {
 	// lambda.ClientLambdagate (the gateway's own HTTP/1.1 client) or
 	// lambda.ClientNetHTTP. Default lambda.ClientLambdagate.
 	LambdaClient string
+	// ThrottleRetries and ThrottleRetryBudget bound the retries of a
+	// throttled Invoke (lambda.Options). Defaults 3 and 1s; negative
+	// ThrottleRetries: none.
+	ThrottleRetries     int
+	ThrottleRetryBudget time.Duration
 	// DiscoveryInterval is how often each upstream's functions are listed.
 	// Default 5s; negative disables discovery in this process.
 	DiscoveryInterval time.Duration
@@ -162,7 +167,7 @@ func New(cfg Config, st store.Store) *Server {
 	s := &Server{
 		cfg:      cfg,
 		store:    st,
-		invoker:  lambda.NewInvoker(lambda.Options{Client: cfg.LambdaClient}),
+		invoker:  lambda.NewInvoker(lambda.Options{Client: cfg.LambdaClient, ThrottleRetries: cfg.ThrottleRetries, ThrottleRetryBudget: cfg.ThrottleRetryBudget}),
 		log:      cfg.Logger,
 		lastGood: map[string]lastGood{},
 		trigger:  make(chan struct{}, 1),

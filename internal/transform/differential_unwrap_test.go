@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -45,6 +46,8 @@ func sameResult(got *Response, gotErr error, want *Response, wantErr error) stri
 		return "headers differ"
 	case !bytes.Equal(got.Body, want.Body) || (got.Body == nil) != (want.Body == nil):
 		return "body differs"
+	case !slices.Equal(got.ContentLength, want.ContentLength):
+		return "declared Content-Length differs"
 	}
 	return ""
 }

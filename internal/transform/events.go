@@ -4,8 +4,9 @@ import "strings"
 
 // APIGatewayV1Event builds the API Gateway REST API proxy event (payload
 // 1.0, the event of Gloo's wrapAsApiGateway) from the original request.
-// multiValue* maps hold every value, including single ones; the query maps
-// are null without a query and body is null when empty, as API Gateway does.
+// multiValue* maps hold every value, including single ones; query keys and
+// values are form-decoded ('+' is a space); the query maps are null without
+// a query and body is null when empty, as API Gateway does.
 func APIGatewayV1Event(r *Request) ([]byte, error) {
 	return AppendAPIGatewayV1Event(make([]byte, 0, eventSizeHint(r)), r)
 }
@@ -36,7 +37,7 @@ func AppendAPIGatewayV1Event(dst []byte, r *Request) ([]byte, error) {
 	dst = appendHeaderObject(dst, headers, hdrAll)
 
 	var pbuf paramBuf
-	params := sortedQuery(&pbuf, r.RawQuery, true)
+	params := sortedQuery(&pbuf, r.RawQuery, queryForm)
 	if len(params) == 0 {
 		dst = append(dst, `,"queryStringParameters":null,"multiValueQueryStringParameters":null`...)
 	} else {
@@ -100,7 +101,8 @@ func AppendAPIGatewayV1Event(dst []byte, r *Request) ([]byte, error) {
 
 // APIGatewayV2Event builds the HTTP API event, payload format 2.0: lowercased
 // headers with repeated values comma-joined, Cookie headers moved to cookies,
-// query values percent-decoded and comma-joined.
+// query values form-decoded ('+' is a space) and comma-joined; rawQueryString
+// is the query as received.
 func APIGatewayV2Event(r *Request) ([]byte, error) {
 	return AppendAPIGatewayV2Event(make([]byte, 0, eventSizeHint(r)), r)
 }
@@ -132,7 +134,7 @@ func AppendAPIGatewayV2Event(dst []byte, r *Request) ([]byte, error) {
 	dst = append(dst, `,"headers":`...)
 	dst = appendHeaderObject(dst, headers, hdrJoined)
 	var pbuf paramBuf
-	if params := sortedQuery(&pbuf, r.RawQuery, true); len(params) > 0 {
+	if params := sortedQuery(&pbuf, r.RawQuery, queryForm); len(params) > 0 {
 		dst = append(dst, `,"queryStringParameters":`...)
 		dst = appendQueryObject(dst, params, hdrJoined, 0)
 	}
@@ -229,7 +231,7 @@ func AppendALBEvent(dst []byte, r *Request, multiValue bool, targetGroupARN stri
 	dst = appendStringField(dst, "httpMethod", r.Method)
 	dst = appendStringField(dst, "path", r.Path)
 	var pbuf paramBuf
-	params := sortedQuery(&pbuf, r.RawQuery, false)
+	params := sortedQuery(&pbuf, r.RawQuery, queryRaw)
 	if multiValue {
 		dst = append(dst, `,"multiValueQueryStringParameters":`...)
 		dst = appendQueryObject(dst, params, hdrAll, 0)

@@ -86,7 +86,7 @@ func AppendGlooRequestTransform(dst []byte, r *Request) ([]byte, error) {
 	}
 	dst = append(dst, '}')
 	var pbuf paramBuf
-	params := sortedQuery(&pbuf, r.RawQuery, true)
+	params := sortedQuery(&pbuf, r.RawQuery, queryPercent)
 	dst = append(dst, `,"multiValueQueryStringParameters":`...)
 	dst = appendQueryObject(dst, params, hdrAll, 2)
 	dst = appendStringField(dst, "path", r.Path)

@@ -8,12 +8,27 @@ import (
 // queryParam is one key=value pair of a query string, in arrival order.
 type queryParam struct{ key, value string }
 
+// queryDecoding says how keys and values of a query are decoded.
+type queryDecoding int
+
+const (
+	// queryRaw keeps keys and values as received (ALB: "the load balancer
+	// does not decode them").
+	queryRaw queryDecoding = iota
+	// queryPercent decodes %XX and keeps '+' (Envoy's parseQueryString, the
+	// Gloo payload).
+	queryPercent
+	// queryForm decodes '+' as a space, then %XX, as HTML forms encode a
+	// query and as API Gateway decodes it ("%2B" stays a plus).
+	queryForm
+)
+
 // parseQuery appends to dst the parameters of a raw query string, split on
-// '&'. A parameter without '=' has the value "". Empty parameters ("a=1&&b=2") are skipped, as Envoy's
-// parseQueryString does. When decode is set, keys and values are
-// percent-decoded leniently (see percentDecode); '+' is never turned into a
-// space, matching Envoy and API Gateway.
-func parseQuery(dst []queryParam, raw string, decode bool) []queryParam {
+// '&'. A parameter without '=' has the value "". Empty parameters
+// ("a=1&&b=2") are skipped, as Envoy's parseQueryString does. Keys and
+// values are decoded as dec says; percent-decoding is lenient (see
+// percentDecode).
+func parseQuery(dst []queryParam, raw string, dec queryDecoding) []queryParam {
 	params := dst
 	for raw != "" {
 		var part string
@@ -22,12 +37,24 @@ func parseQuery(dst []queryParam, raw string, decode bool) []queryParam {
 			continue
 		}
 		k, v, _ := strings.Cut(part, "=")
-		if decode {
+		switch dec {
+		case queryPercent:
 			k, v = percentDecode(k), percentDecode(v)
+		case queryForm:
+			k, v = formDecode(k), formDecode(v)
 		}
 		params = append(params, queryParam{k, v})
 	}
 	return params
+}
+
+// formDecode is percentDecode after turning '+' into a space, so that an
+// encoded plus ("%2B") survives as '+'.
+func formDecode(s string) string {
+	if strings.IndexByte(s, '+') >= 0 {
+		s = strings.ReplaceAll(s, "+", " ")
+	}
+	return percentDecode(s)
 }
 
 // percentDecode decodes %XX sequences and leaves malformed ones (such as
@@ -75,8 +102,8 @@ type paramBuf struct{ buf [16]queryParam }
 // sortedQuery parses raw and sorts the parameters stably by key: each key's
 // values stay in arrival order, and the keys come in encoding/json's map
 // order.
-func sortedQuery(b *paramBuf, raw string, decode bool) []queryParam {
-	params := parseQuery(b.buf[:0], raw, decode)
+func sortedQuery(b *paramBuf, raw string, dec queryDecoding) []queryParam {
+	params := parseQuery(b.buf[:0], raw, dec)
 	if !slices.IsSortedFunc(params, cmpParam) {
 		slices.SortStableFunc(params, cmpParam)
 	}

@@ -98,7 +98,7 @@ func refAPIGatewayV1Event(r *Request) ([]byte, error) {
 		ev.MultiValueHeaders[name] = []string{value}
 	}, "Host", "X-Forwarded-For", "X-Forwarded-Port", "X-Forwarded-Proto")
 
-	params := refParseQuery(r.RawQuery, true)
+	params := refParseQuery(r.RawQuery, queryForm)
 	ev.QueryStringParameters = refLastValues(params)
 	ev.MultiValueQueryStringParameters = refAllValues(params)
 	if len(r.PathParameters) > 0 {
@@ -198,7 +198,7 @@ func refAPIGatewayV2Event(r *Request) ([]byte, error) {
 	}
 	refAddForwarded(r, func(name, value string) { ev.Headers[name] = value },
 		"host", "x-forwarded-for", "x-forwarded-port", "x-forwarded-proto")
-	ev.QueryStringParameters = refJoinedValues(refParseQuery(r.RawQuery, true))
+	ev.QueryStringParameters = refJoinedValues(refParseQuery(r.RawQuery, queryForm))
 	if len(r.PathParameters) > 0 {
 		ev.PathParameters = r.PathParameters
 	}
@@ -261,7 +261,7 @@ func refALBEvent(r *Request, multiValue bool, targetGroupARN string) ([]byte, er
 	ev := refAlbEvent{HTTPMethod: r.Method, Path: r.Path}
 	ev.RequestContext.ELB.TargetGroupARN = targetGroupARN
 	groups := refLowerHeaderGroups(r.Header)
-	params := refParseQuery(r.RawQuery, false)
+	params := refParseQuery(r.RawQuery, queryRaw)
 	var set func(name, value string)
 	if multiValue {
 		ev.MultiValueHeaders = make(map[string][]string, len(groups)+4)
@@ -388,7 +388,7 @@ func refGlooRequestTransform(r *Request) ([]byte, error) {
 		ev.Headers["x-request-id"] = r.RequestID
 	}
 
-	params := refParseQuery(r.RawQuery, true)
+	params := refParseQuery(r.RawQuery, queryPercent)
 	for _, p := range params {
 		ev.QueryStringParameters[p.key] = p.value
 	}
@@ -471,10 +471,10 @@ type refQueryParam struct{ key, value string }
 
 // refParseQuery splits a raw query string on '&'. A parameter without '='
 // has the value "". Empty parameters ("a=1&&b=2") are skipped, as Envoy's
-// parseQueryString does. When decode is set, keys and values are
-// percent-decoded leniently (see refPercentDecode); '+' is never turned into a
-// space, matching Envoy and API Gateway.
-func refParseQuery(raw string, decode bool) []refQueryParam {
+// parseQueryString does. Keys and values are decoded as dec says: raw (ALB),
+// percent-decoded leniently with '+' kept (Envoy), or with '+' as a space
+// before percent-decoding (API Gateway).
+func refParseQuery(raw string, dec queryDecoding) []refQueryParam {
 	if raw == "" {
 		return nil
 	}
@@ -486,8 +486,12 @@ func refParseQuery(raw string, decode bool) []refQueryParam {
 			continue
 		}
 		k, v, _ := strings.Cut(part, "=")
-		if decode {
+		switch dec {
+		case queryPercent:
 			k, v = percentDecode(k), percentDecode(v)
+		case queryForm:
+			k = percentDecode(strings.ReplaceAll(k, "+", " "))
+			v = percentDecode(strings.ReplaceAll(v, "+", " "))
 		}
 		params = append(params, refQueryParam{k, v})
 	}

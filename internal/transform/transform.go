@@ -78,6 +78,11 @@ type Response struct {
 	StatusCode int
 	Header     http.Header
 	Body       []byte
+	// ContentLength holds the Content-Length values the function set (nil
+	// when none). They are not in Header: the server computes the length,
+	// except on a HEAD answer without a body, where only the function
+	// knows what a GET would send.
+	ContentLength []string
 }
 
 // MalformedError means the function's output cannot be turned into a

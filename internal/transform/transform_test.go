@@ -234,3 +234,26 @@ func eachArchive(t *testing.T, dir string, fn func(t *testing.T, file string, a 
 		})
 	}
 }
+
+// The function's Content-Length never reaches Header but is kept for a
+// HEAD answer, by the fast path and by the encoding/json fallback (an
+// escaped key sends the output there).
+func TestUnwrapKeepsDeclaredContentLength(t *testing.T) {
+	for name, unwrap := range unwrappers {
+		for _, payload := range []string{
+			`{"statusCode":200,"headers":{"content-length":"1234"},"multiValueHeaders":{"Content-Length":["1234"]},"body":""}`,
+			`{"statusCode":200,"headers":{"content-length":"1234"},"multiValueHeaders":{"Content-Length":["1234"]},"b\u006fdy":""}`,
+		} {
+			resp, err := unwrap([]byte(payload))
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			if _, ok := resp.Header["Content-Length"]; ok {
+				t.Errorf("%s %s: Content-Length in Header", name, payload)
+			}
+			if len(resp.ContentLength) == 0 || resp.ContentLength[0] != "1234" {
+				t.Errorf("%s %s: ContentLength %q, want [1234]", name, payload, resp.ContentLength)
+			}
+		}
+	}
+}

@@ -50,6 +50,7 @@ func slowUnwrapALB(payload []byte, multiValue bool) (*Response, error) {
 	if err != nil {
 		return nil, err
 	}
+	resp.ContentLength = hb.contentLength
 	if resp.Body, err = decodeBody(obj, format); err != nil {
 		return nil, err
 	}
@@ -150,6 +151,7 @@ func unwrapAPIGateway(obj map[string]json.RawMessage, format string, v2 bool) (*
 			return nil, err
 		}
 	}
+	resp.ContentLength = hb.contentLength
 	var err error
 	if resp.Body, err = decodeBody(obj, format); err != nil {
 		return nil, err
@@ -274,6 +276,8 @@ type headerBuilder struct {
 	// strict (ALB) accepts only strings as values; otherwise booleans and
 	// numbers are written as their JSON text.
 	strict bool
+	// contentLength collects the function's Content-Length values.
+	contentLength []string
 }
 
 // addSingle adds a headers object {"name": "value"}. Names in skip are
@@ -414,6 +418,10 @@ func (hb *headerBuilder) add(name, value string) error {
 		return malformed(hb.format, "header "+quote(name)+" value "+problem)
 	}
 	key := http.CanonicalHeaderKey(name)
+	if key == "Content-Length" {
+		hb.contentLength = append(hb.contentLength, value)
+		return nil
+	}
 	if droppedResponseHeader(key) {
 		return nil
 	}

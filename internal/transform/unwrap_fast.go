@@ -137,7 +137,7 @@ func fastUnwrap(payload []byte, format string, multiValue bool) *Response {
 	if !ok {
 		return nil
 	}
-	return &Response{StatusCode: status, Header: header, Body: body}
+	return &Response{StatusCode: status, Header: header, Body: body, ContentLength: hb.contentLength}
 }
 
 // fastStatus reads statusCode as parseStatus does; false means the
@@ -208,6 +208,8 @@ type fastHeaders struct {
 	arena  []byte
 	recs   []hrec
 	nvals  int
+	// contentLength collects the function's Content-Length values.
+	contentLength []string
 }
 
 type member struct {
@@ -462,6 +464,10 @@ func (hb *fastHeaders) build() (http.Header, bool) {
 		value := strings.Trim(at(r.value), " \t")
 		if !httpguts.ValidHeaderFieldValue(value) {
 			return nil, false
+		}
+		if key == "Content-Length" {
+			hb.contentLength = append(hb.contentLength, value)
+			continue
 		}
 		if droppedResponseHeader(key) {
 			continue

@@ -108,6 +108,25 @@ func TestBuildersDoNotMutateRequest(t *testing.T) {
 	}
 }
 
+func TestFormDecode(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"a+b", "a b"},
+		{"-+createdAt", "- createdAt"},
+		{"c%2Bd", "c+d"},
+		{"a%20b+c", "a b c"},
+		{"%2B+%2b", "+ +"},
+		{"++", "  "},
+		{"%zz+", "%zz "},
+	}
+	for _, tc := range tests {
+		t.Run(tc.in, func(t *testing.T) {
+			if got := formDecode(tc.in); got != tc.want {
+				t.Errorf("formDecode(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+}
+
 func TestPercentDecode(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"a%20b", "a b"},

@@ -25,6 +25,7 @@ func mergeZero(dst, src *gloo.AWSDestinationSpec) {
 	dst.WrapAsApiGateway = dst.WrapAsApiGateway || src.WrapAsApiGateway
 	dst.WrapAsAlb = dst.WrapAsAlb || src.WrapAsAlb
 	dst.AlbMultiValueHeaders = dst.AlbMultiValueHeaders || src.AlbMultiValueHeaders
+	dst.DisableAlbPayloadLimits = dst.DisableAlbPayloadLimits || src.DisableAlbPayloadLimits
 	if dst.PayloadFormatVersion == "" {
 		dst.PayloadFormatVersion = src.PayloadFormatVersion
 	}

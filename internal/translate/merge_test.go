@@ -30,8 +30,8 @@ func TestMergeZero(t *testing.T) {
 		{
 			name:     "booleans are an OR",
 			route:    gloo.AWSDestinationSpec{WrapAsApiGateway: true},
-			upstream: gloo.AWSDestinationSpec{RequestTransformation: true, ResponseTransformation: true, UnwrapAsApiGateway: true, WrapAsAlb: true, AlbMultiValueHeaders: true},
-			want:     gloo.AWSDestinationSpec{WrapAsApiGateway: true, RequestTransformation: true, ResponseTransformation: true, UnwrapAsApiGateway: true, WrapAsAlb: true, AlbMultiValueHeaders: true},
+			upstream: gloo.AWSDestinationSpec{RequestTransformation: true, ResponseTransformation: true, UnwrapAsApiGateway: true, WrapAsAlb: true, AlbMultiValueHeaders: true, DisableAlbPayloadLimits: true},
+			want:     gloo.AWSDestinationSpec{WrapAsApiGateway: true, RequestTransformation: true, ResponseTransformation: true, UnwrapAsApiGateway: true, WrapAsAlb: true, AlbMultiValueHeaders: true, DisableAlbPayloadLimits: true},
 		},
 		{
 			name:     "SYNC override cannot undo a route's ASYNC",

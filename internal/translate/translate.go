@@ -426,6 +426,8 @@ func (b *builder) route(vs *resource.VirtualService, i int, r *gateway.Route) (*
 	case dest.UnwrapAsApiGateway || dest.ResponseTransformation:
 		t.Unwrap = lambda.UnwrapAPIGatewayV1
 	}
+	// A route written for an ALB gets an ALB's payload limits.
+	t.ALBLimits = (t.Wrap == lambda.WrapALB || t.Unwrap == lambda.UnwrapALB) && !dest.DisableAlbPayloadLimits
 	t.Prepare()
 	rt := &router.Route{Name: t.Route, Target: t}
 	matchers := r.Matchers

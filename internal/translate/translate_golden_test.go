@@ -431,6 +431,9 @@ func targetString(rt *router.Route) string {
 	if tg.ALBMultiValue {
 		s += " albMultiValue=true"
 	}
+	if tg.ALBLimits {
+		s += " albLimits=true"
+	}
 	if tg.PropagateOriginalRouting {
 		s += " propagateOriginalRouting=true"
 	}

@@ -30,7 +30,7 @@ const (
 	wrongSecret                = "not-the-secret"
 	otherKeyID, otherSecret    = "AKIDOTHER000000000", "other/secret+key"
 	arnFunction                = "arn:aws:lambda:us-east-1:" + accountID + ":function:arn-fn"
-	maxSync, maxAsync          = 6 << 20, 256 << 10
+	maxSync, maxAsync          = 6 << 20, 1 << 20
 	functionErrorPayload       = `{"errorType":"Error","errorMessage":"boom","trace":["Error: boom","    at handler (/var/task/index.js:2:9)"]}`
 	functionTimeoutPayload     = `{"errorType":"Sandbox.Timedout","errorMessage":"2024-05-01T10:00:00.000Z 1f2e3d4c-0000-4000-8000-000000000000 Task timed out after 3.00 seconds"}`
 	lambda413Message           = "Request must be smaller than 6291456 bytes for the InvokeFunction operation"
@@ -64,6 +64,7 @@ func setupDataPlane(t *testing.T) *dataPlane {
 		{Exact: "/headers", AWS: harness.Dest("headers-echo")},
 		{Exact: "/transforms-req-test", AWS: harness.Dest("vector-echo", "requestTransformation", true)},
 		{Prefix: "/wrap1/", AWS: harness.Dest("wrap1", "wrapAsApiGateway", true)},
+		{Prefix: "/wrapseg", AWS: harness.Dest("wrap1", "wrapAsApiGateway", true)},
 		{Prefix: "/wrap2/", AWS: harness.Dest("wrap2", "wrapAsApiGateway", true, "payloadFormatVersion", "2.0")},
 		{Prefix: "/wrapalb/", AWS: harness.Dest("wrapalb", "wrapAsAlb", true)},
 		{Prefix: "/wrapalbmulti/", AWS: harness.Dest("wrapalbmulti", "wrapAsAlb", true, "albMultiValueHeaders", true)},
@@ -81,6 +82,7 @@ func setupDataPlane(t *testing.T) *dataPlane {
 		{Exact: "/fn-timeout-unwrap", AWS: apigw("fn-timeout")},
 		{Exact: "/throttle-then-ok", AWS: harness.Dest("throttle-then-ok")},
 		{Exact: "/throttle-always", AWS: harness.Dest("throttle-always"), Timeout: "1s"},
+		{Exact: "/throttle-forever", AWS: harness.Dest("throttle-forever")},
 		{Exact: "/lambda-404", AWS: harness.Dest("lambda-404")},
 		{Exact: "/lambda-403", AWS: harness.Dest("lambda-403")},
 		{Exact: "/lambda-413", AWS: harness.Dest("lambda-413")},
@@ -160,6 +162,7 @@ func setupDataPlane(t *testing.T) *dataPlane {
 	stub.On("fn-timeout", harness.FunctionError(functionTimeoutPayload))
 	stub.On("throttle-then-ok", harness.ThrottleThen(3, harness.LambdaOK(`{"ok":true}`)))
 	stub.On("throttle-always", harness.ThrottleThen(1<<30, nil))
+	stub.On("throttle-forever", harness.ThrottleThen(1<<30, nil))
 	stub.On("lambda-404", harness.APIError(404, "ResourceNotFoundException", `{"Type":"User","Message":"Function not found: arn:aws:lambda:us-east-1:123456789012:function:lambda-404"}`))
 	stub.On("lambda-403", harness.APIError(403, "AccessDeniedException", `{"Type":"User","Message":"User: arn:aws:iam::123456789012:user/gw is not authorized to perform: lambda:InvokeFunction"}`))
 	stub.On("lambda-413", harness.APIError(413, "RequestTooLargeException", `{"Type":"User","message":"`+lambda413Message+`"}`))
@@ -413,7 +416,7 @@ func TestDataPlane(t *testing.T) {
 		name, path, function string
 		check                func(t *testing.T, ev map[string]any)
 	}{
-		{"wrapAsApiGateway 1.0", "/wrap1/a/b?x=1&x=2&y=%20z", "wrap1", func(t *testing.T, ev map[string]any) {
+		{"wrapAsApiGateway 1.0", "/wrap1/a/b?x=1&x=2&y=%20z&p=a+b%2B", "wrap1", func(t *testing.T, ev map[string]any) {
 			expect(t, ev, "version", "1.0")
 			expect(t, ev, "path", "/wrap1/a/b")
 			expect(t, ev, "httpMethod", "POST")
@@ -422,43 +425,43 @@ func TestDataPlane(t *testing.T) {
 			expect(t, ev, "headers.X-Multi", "b")
 			expect(t, ev, "multiValueHeaders.X-Multi", []any{"a", "b"})
 			expect(t, ev, "headers.Cookie", "c=1; d=2")
-			expect(t, ev, "queryStringParameters", map[string]any{"x": "2", "y": " z"})
-			expect(t, ev, "multiValueQueryStringParameters", map[string]any{"x": []any{"1", "2"}, "y": []any{" z"}})
+			expect(t, ev, "queryStringParameters", map[string]any{"x": "2", "y": " z", "p": "a b+"})
+			expect(t, ev, "multiValueQueryStringParameters", map[string]any{"x": []any{"1", "2"}, "y": []any{" z"}, "p": []any{"a b+"}})
 			expect(t, ev, "requestContext.identity.sourceIp", "127.0.0.1")
 			expect(t, ev, "requestContext.httpMethod", "POST")
 			expect(t, ev, "body", `{"k":"v"}`)
 			expect(t, ev, "isBase64Encoded", false)
 		}},
-		{"wrapAsApiGateway 2.0", "/wrap2/a/b?x=1&x=2&y=%20z", "wrap2", func(t *testing.T, ev map[string]any) {
+		{"wrapAsApiGateway 2.0", "/wrap2/a/b?x=1&x=2&y=%20z&p=a+b%2B", "wrap2", func(t *testing.T, ev map[string]any) {
 			expect(t, ev, "version", "2.0")
 			expect(t, ev, "rawPath", "/wrap2/a/b")
-			expect(t, ev, "rawQueryString", "x=1&x=2&y=%20z")
+			expect(t, ev, "rawQueryString", "x=1&x=2&y=%20z&p=a+b%2B")
 			expect(t, ev, "headers.x-multi", "a,b")
 			expect(t, ev, "headers.cookie", nil)
 			expect(t, ev, "cookies", []any{"c=1", "d=2"})
-			expect(t, ev, "queryStringParameters", map[string]any{"x": "1,2", "y": " z"})
+			expect(t, ev, "queryStringParameters", map[string]any{"x": "1,2", "y": " z", "p": "a b+"})
 			expect(t, ev, "requestContext.http.method", "POST")
 			expect(t, ev, "requestContext.http.path", "/wrap2/a/b")
 			expect(t, ev, "requestContext.http.sourceIp", "127.0.0.1")
 			expect(t, ev, "body", `{"k":"v"}`)
 			expect(t, ev, "isBase64Encoded", false)
 		}},
-		{"wrapAsAlb", "/wrapalb/a/b?x=1&x=2&y=%20z", "wrapalb", func(t *testing.T, ev map[string]any) {
+		{"wrapAsAlb", "/wrapalb/a/b?x=1&x=2&y=%20z&p=a+b%2B", "wrapalb", func(t *testing.T, ev map[string]any) {
 			expect(t, ev, "path", "/wrapalb/a/b")
 			expect(t, ev, "httpMethod", "POST")
 			expect(t, ev, "headers.x-multi", "b")
 			expect(t, ev, "multiValueHeaders", nil)
-			expect(t, ev, "queryStringParameters", map[string]any{"x": "2", "y": "%20z"})
+			expect(t, ev, "queryStringParameters", map[string]any{"x": "2", "y": "%20z", "p": "a+b%2B"})
 			expect(t, ev, "headers.x-forwarded-for", "127.0.0.1")
 			expect(t, ev, "requestContext.elb.targetGroupArn", "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/lambdagate/0000000000000000")
 			expect(t, ev, "body", `{"k":"v"}`)
 			expect(t, ev, "isBase64Encoded", false)
 		}},
-		{"wrapAsAlb multi-value", "/wrapalbmulti/a/b?x=1&x=2&y=%20z", "wrapalbmulti", func(t *testing.T, ev map[string]any) {
+		{"wrapAsAlb multi-value", "/wrapalbmulti/a/b?x=1&x=2&y=%20z&p=a+b%2B", "wrapalbmulti", func(t *testing.T, ev map[string]any) {
 			expect(t, ev, "path", "/wrapalbmulti/a/b")
 			expect(t, ev, "headers", nil)
 			expect(t, ev, "multiValueHeaders.x-multi", []any{"a", "b"})
-			expect(t, ev, "multiValueQueryStringParameters", map[string]any{"x": []any{"1", "2"}, "y": []any{"%20z"}})
+			expect(t, ev, "multiValueQueryStringParameters", map[string]any{"x": []any{"1", "2"}, "y": []any{"%20z"}, "p": []any{"a+b%2B"}})
 		}},
 	}
 	for _, tc := range wrapCases {
@@ -496,6 +499,35 @@ func TestDataPlane(t *testing.T) {
 			}
 		})
 	}
+
+	// {proxy+} holds whole segments: prefix /wrapseg serves /wrapsegx/y as
+	// the root greedy resource and /wrapseg itself as its own resource.
+	t.Run("proxy holds whole segments", func(t *testing.T) {
+		for _, tc := range []struct {
+			path, resource string
+			params         any
+		}{
+			{"/wrapseg/a/b", "/wrapseg/{proxy+}", map[string]any{"proxy": "a/b"}},
+			{"/wrapsegx/y", "/{proxy+}", map[string]any{"proxy": "wrapsegx/y"}},
+			{"/wrapseg", "/wrapseg", nil},
+		} {
+			t.Run(tc.path, func(t *testing.T) {
+				stub.Reset("wrap1")
+				resp := harness.Do(t, "GET", g.URL+tc.path, nil, nil)
+				if resp.StatusCode != 200 {
+					t.Fatalf("status %d: %s", resp.StatusCode, resp.Body)
+				}
+				var ev map[string]any
+				if err := json.Unmarshal(stub.Only(t, "wrap1").Body, &ev); err != nil {
+					t.Fatal(err)
+				}
+				expect(t, ev, "path", tc.path)
+				expect(t, ev, "resource", tc.resource)
+				expect(t, ev, "requestContext.resourcePath", tc.resource)
+				expect(t, ev, "pathParameters", tc.params)
+			})
+		}
+	})
 
 	unwrapCases := []struct {
 		name, path string
@@ -547,11 +579,11 @@ func TestDataPlane(t *testing.T) {
 		{name: "no route", path: "/no-such-route", status: 404, code: "NoRoute", msg: "no route matches this request"},
 		{name: "body over 6 MB sync", path: "/big-sync", body: bytes.NewReader(make([]byte, maxSync+1)), status: 413, code: "PayloadTooLarge",
 			msg: "request body larger than 6144 KiB, Lambda's limit for this invocation type", functions: []string{"big-sync"}},
-		{name: "body over 256 KB async", path: "/big-async", body: bytes.NewReader(make([]byte, maxAsync+1)), status: 413, code: "PayloadTooLarge",
-			msg: "request body larger than 256 KiB, Lambda's limit for this invocation type", functions: []string{"big-async"}},
+		{name: "body over 1 MB async", path: "/big-async", body: bytes.NewReader(make([]byte, maxAsync+1)), status: 413, code: "PayloadTooLarge",
+			msg: "request body larger than 1024 KiB, Lambda's limit for this invocation type", functions: []string{"big-async"}},
 		// Without a Content-Length the gateway has to count.
-		{name: "chunked body over 256 KB async", path: "/big-async", body: io.MultiReader(bytes.NewReader(make([]byte, maxAsync)), strings.NewReader("x")), status: 413, code: "PayloadTooLarge",
-			msg: "request body larger than 256 KiB, Lambda's limit for this invocation type", functions: []string{"big-async"}},
+		{name: "chunked body over 1 MB async", path: "/big-async", body: io.MultiReader(bytes.NewReader(make([]byte, maxAsync)), strings.NewReader("x")), status: 413, code: "PayloadTooLarge",
+			msg: "request body larger than 1024 KiB, Lambda's limit for this invocation type", functions: []string{"big-async"}},
 	}
 	for _, tc := range errCases {
 		t.Run("error/"+tc.name, func(t *testing.T) {
@@ -639,10 +671,26 @@ func TestDataPlane(t *testing.T) {
 		if n := len(stub.Requests("throttle-always")); n < 2 {
 			t.Errorf("the stub received %d attempts, want retries within the 1s route timeout", n)
 		}
-		// A generous bound: the answer must come from the 1s route
-		// timeout, not from the 15s default.
+		// A generous bound: the answer must come within the 1s route
+		// timeout (or the shorter retry budget), not at the 15s default.
 		if elapsed > 6*time.Second {
 			t.Errorf("429 came after %s; the route timeout is 1s", elapsed)
+		}
+	})
+
+	// A throttle that cannot clear (reserved concurrency 0) is answered
+	// after the small retry budget (3 retries, at most 1s), not at the
+	// default 15s route timeout.
+	t.Run("error/throttled for good answers 429 quickly", func(t *testing.T) {
+		start := time.Now()
+		resp := harness.Do(t, "POST", g.URL+"/throttle-forever", strings.NewReader(`{}`), nil)
+		elapsed := time.Since(start)
+		checkGatewayError(t, resp, 429, "Throttled", "the function is throttled; retry later", http.Header{"Retry-After": {"1"}})
+		if n := len(stub.Requests("throttle-forever")); n != 4 {
+			t.Errorf("the stub received %d attempts, want 4 (the first and 3 retries)", n)
+		}
+		if elapsed > 3*time.Second {
+			t.Errorf("429 came after %s, want it within the 1s retry budget", elapsed)
 		}
 	})
 
@@ -736,7 +784,7 @@ func TestDataPlane(t *testing.T) {
 		stub.Reset("big-async")
 		resp := harness.Do(t, "POST", g.URL+"/big-async", bytes.NewReader(bytes.Repeat([]byte("a"), maxAsync)), nil)
 		if resp.StatusCode != 202 {
-			t.Errorf("exactly 256 KiB async: %d %s, want 202", resp.StatusCode, resp.Body)
+			t.Errorf("exactly 1 MiB async: %d %s, want 202", resp.StatusCode, resp.Body)
 		}
 		if rec := stub.Only(t, "big-async"); len(rec.Body) != maxAsync {
 			t.Errorf("the stub received %d bytes", len(rec.Body))

@@ -108,6 +108,12 @@ type AWSDestinationSpec struct {
 	// AlbMultiValueHeaders is a lambdagate extension: the ALB target
 	// group's lambda.multi_value_headers.enabled. Default false.
 	AlbMultiValueHeaders bool `json:"albMultiValueHeaders,omitempty"`
+	// DisableAlbPayloadLimits is a lambdagate extension. With wrapAsAlb or
+	// unwrapAsAlb, a request body over 1 MiB is refused with 413 and a
+	// function response over 1 MiB with 502, as an Application Load
+	// Balancer does; true lifts both (Lambda's own limits remain). Default
+	// false.
+	DisableAlbPayloadLimits bool `json:"disableAlbPayloadLimits,omitempty"`
 }
 
 // Settings is Gloo's process-wide Settings; lambdagate reads its AWS options.
