@@ -107,7 +107,72 @@ type h1Conn struct {
 	peek      func(fd uintptr) bool
 	peekBuf   [1]byte
 	peekAlive bool
+	// records follows the TLS records read from the socket; nil on
+	// plain TCP.
+	records *recordTracker
 }
+
+// drained reports whether nothing beyond the answer just read has been
+// received, so that the connection may carry another request. On plain
+// TCP the only place such bytes can sit is the bufio buffer (bytes still
+// in the socket are seen by alive before reuse). Under TLS they can also
+// sit inside tls.Conn: plaintext decrypted from a record that also held
+// the end of the answer, or the start of a record not read in full. A
+// read with a deadline in the past returns the first, without touching
+// the socket; a timeout there is not sticky in crypto/tls, and a partial
+// record read so far stays buffered, which recordTracker tells.
+func (pc *h1Conn) drained() bool {
+	if pc.br.Buffered() > 0 {
+		return false
+	}
+	if pc.records == nil {
+		return true
+	}
+	_ = pc.Conn.SetReadDeadline(aLongTimeAgo)
+	_, err := pc.br.Peek(1)
+	// No deadline while idle: alive's peek fails on a passed one.
+	_ = pc.Conn.SetReadDeadline(time.Time{})
+	pc.deadline = time.Time{} // the next setDeadline must set it again
+	var ne net.Error
+	if pc.br.Buffered() > 0 || !errors.As(err, &ne) || !ne.Timeout() {
+		return false
+	}
+	return pc.records.atBoundary()
+}
+
+// recordTracker sits between tls.Conn and the socket and follows the TLS
+// record framing of what was read (a 5-byte header whose last two bytes
+// give the length of the rest), so that a record tls.Conn holds only in
+// part is known.
+type recordTracker struct {
+	net.Conn
+	hdr  [5]byte
+	nhdr int // header bytes of the current record seen so far
+	left int // bytes of the current record's body still to come
+}
+
+func (r *recordTracker) Read(p []byte) (int, error) {
+	n, err := r.Conn.Read(p)
+	for b := p[:n]; len(b) > 0; {
+		if r.left > 0 {
+			k := min(r.left, len(b))
+			r.left -= k
+			b = b[k:]
+			continue
+		}
+		k := copy(r.hdr[r.nhdr:], b)
+		r.nhdr += k
+		b = b[k:]
+		if r.nhdr == len(r.hdr) {
+			r.left = int(r.hdr[3])<<8 | int(r.hdr[4])
+			r.nhdr = 0
+		}
+	}
+	return n, err
+}
+
+// atBoundary reports whether everything read ends a whole record.
+func (r *recordTracker) atBoundary() bool { return r.nhdr == 0 && r.left == 0 }
 
 var aLongTimeAgo = time.Unix(1, 0)
 
@@ -145,8 +210,9 @@ func (c *h1Client) get(key connKey, now time.Time) *h1Conn {
 
 // put keeps pc for the next request, or closes it when the pool is full.
 func (c *h1Client) put(pc *h1Conn, now time.Time) {
-	if pc.br.Buffered() > 0 {
-		// Bytes after the response: the server is out of step.
+	if !pc.drained() {
+		// Bytes after the response: the server is out of step, and the
+		// next request on this connection would read them as its answer.
 		pc.Close()
 		return
 	}
@@ -210,7 +276,8 @@ func (c *h1Client) dial(ctx context.Context, key connKey, deadline time.Time) (*
 		}
 		// HTTP/1.1 only: this client speaks nothing else.
 		cfg.NextProtos = []string{"http/1.1"}
-		tc := tls.Client(nc, cfg)
+		pc.records = &recordTracker{Conn: nc}
+		tc := tls.Client(pc.records, cfg)
 		hctx, cancel := context.WithDeadline(ctx, deadline)
 		err := tc.HandshakeContext(hctx)
 		cancel()
