@@ -2,20 +2,27 @@ package lambda
 
 import (
 	"bufio"
+	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/lambdagate/lambdagate/test/harness"
 )
 
@@ -238,5 +245,373 @@ func TestTLSKeptAlive(t *testing.T) {
 				t.Fatalf("20 sequential invocations opened %d connections, want 1", n)
 			}
 		})
+	}
+}
+
+// ans is a well-formed answer with extra head lines.
+func ans(head, body string) string {
+	return "HTTP/1.1 200 OK\r\n" + head + fmt.Sprintf("Content-Length: %d\r\n\r\n", len(body)) + body
+}
+
+// stall writes parts, then holds the connection without a byte more
+// until the client goes away.
+func stall(parts ...string) script {
+	return func(c net.Conn) bool {
+		if writes(parts...)(c) {
+			_, _ = io.Copy(io.Discard, c)
+		}
+		return false
+	}
+}
+
+// closing writes parts, then closes the connection.
+func closing(parts ...string) script {
+	return func(c net.Conn) bool {
+		writes(parts...)(c)
+		return false
+	}
+}
+
+// later writes first, then rest after d, keeping the connection.
+func later(first string, d time.Duration, rest string) script {
+	return func(c net.Conn) bool {
+		if _, err := io.WriteString(c, first); err != nil {
+			return false
+		}
+		time.Sleep(d)
+		_, err := io.WriteString(c, rest)
+		return err == nil
+	}
+}
+
+// endless writes s every interval until the client goes away.
+func endless(s string, every time.Duration) script {
+	return func(c net.Conn) bool {
+		for {
+			if _, err := io.WriteString(c, s); err != nil {
+				return false
+			}
+			time.Sleep(every)
+		}
+	}
+}
+
+func gzipped(s string) string {
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	_, _ = io.WriteString(zw, s)
+	_ = zw.Close()
+	return b.String()
+}
+
+// hostileCase is one scripted answer of the differential suite.
+type hostileCase struct {
+	name   string
+	answer script
+	// next answers the next request on the same connection before its
+	// own (well-formed) answer.
+	next script
+	// want is what the hostile exchange gives: "ok" (status and body as
+	// below), "error" (any error), a Kind name, or "" (either ok or any
+	// error). Whatever it is, an answer that is not an error carries
+	// the hostile function's own body.
+	want   string
+	status int    // when ok; default 200
+	body   string // when ok
+	check  func(res *Result, err error) error
+	// stallCase: the route timeout is short.
+	stallCase bool
+	// settle is a wait before the follow-up exchanges.
+	settle time.Duration
+	// nextMayFail: the first follow-up may fail (not get another's bytes).
+	nextMayFail bool
+}
+
+const stallTimeout = 100 * time.Millisecond
+
+func hostileCases() []hostileCase {
+	chunked := "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+	body30k := strings.Repeat("x", 30000)
+	oneByteChunks := strings.Repeat("1\r\nx\r\n", 20002) + "0\r\n\r\n"
+	bomb := gzipped(strings.Repeat("0", maxResponseBody+1))
+	cases := []hostileCase{
+		// Framing.
+		{name: "Content-Length then chunked", answer: writes("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n"), want: "ok", body: "ok"},
+		{name: "chunked then Content-Length", answer: writes("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n2\r\nok\r\n0\r\n\r\n"), want: "ok", body: "ok"},
+		{name: "Content-Length 0 and chunked, an answer inside the chunk", answer: writes(fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n0\r\n\r\n", len(extraAnswer), extraAnswer)), want: "ok", body: extraAnswer},
+		{name: "chunked and a longer Content-Length", answer: writes("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 100\r\n\r\n2\r\nok\r\n0\r\n\r\n" + extraAnswer), want: "ok", body: "ok"},
+		{name: "Transfer-Encoding gzip, chunked", answer: writes("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n"), want: "error"},
+		{name: "two different Content-Lengths", answer: writes("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 12\r\n\r\n{}" + extraAnswer), want: "error"},
+		{name: "repeated equal Content-Length", answer: writes("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n{}"), want: "ok", body: "{}"},
+		{name: "Content-Length list", answer: writes("HTTP/1.1 200 OK\r\nContent-Length: 2, 2\r\n\r\n{}"), want: "error"},
+		{name: "negative Content-Length", answer: writes("HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n{}"), want: "error"},
+		{name: "Content-Length with +", answer: writes("HTTP/1.1 200 OK\r\nContent-Length: +2\r\n\r\n{}"), want: "error"},
+		{name: "Content-Length of 20 digits", answer: writes("HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\n{}"), want: "error"},
+		{name: "Content-Length over the limit, no body sent", answer: stall("HTTP/1.1 200 OK\r\nContent-Length: 7000000\r\n\r\n"), want: "ResponseTooLarge"},
+		{name: "chunk extensions", answer: writes(chunked + "2;a=b;c=\"d\"\r\nok\r\n0;e\r\n\r\n"), want: "ok", body: "ok"},
+		{name: "bad chunk size", answer: writes(chunked + "zz\r\nok\r\n0\r\n\r\n"), want: "error"},
+		{name: "negative chunk size", answer: writes(chunked + "-2\r\nok\r\n0\r\n\r\n"), want: "error"},
+		{name: "chunk size 0x2", answer: writes(chunked + "0x2\r\nok\r\n0\r\n\r\n"), want: "error"},
+		{name: "chunk size overflow", answer: writes(chunked + "10000000000000002\r\nok\r\n0\r\n\r\n"), want: "error"},
+		{name: "chunk overrun", answer: writes(chunked + "2\r\nok" + extraAnswer + "\r\n0\r\n\r\n"), want: "error"},
+		{name: "20,002 one-byte chunks", answer: writes(chunked + oneByteChunks), want: "ok", body: strings.Repeat("x", 20002)},
+		{name: "trailers", answer: writes(chunked + "2\r\nok\r\n0\r\nX-Trailer: 1\r\nX-Other: 2\r\n\r\n"), want: "ok", body: "ok"},
+		{name: "no length, closed after the body", answer: closing("HTTP/1.1 200 OK\r\n\r\n{}"), want: "ok", body: "{}"},
+		{name: "HTTP/1.0 without length", answer: closing("HTTP/1.0 200 OK\r\n\r\n{}"), want: "ok", body: "{}"},
+		// 1xx.
+		{name: "ten 100 Continue", answer: writes(strings.Repeat("HTTP/1.1 100 Continue\r\n\r\n", 10) + ans("", "{}")), want: "ok", body: "{}"},
+		{name: "103 Early Hints with headers", answer: writes("HTTP/1.1 103 Early Hints\r\nLink: </a>; rel=preload\r\n\r\n" + ans("", "{}")), want: "ok", body: "{}"},
+		{name: "101 Switching Protocols", answer: stall("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: x\r\n\r\n" + extraAnswer), want: "error", stallCase: true},
+		{name: "endless 102", answer: endless("HTTP/1.1 102 Processing\r\n\r\n", time.Millisecond), want: "Timeout", stallCase: true},
+		{name: "102 flood", answer: writes(strings.Repeat("HTTP/1.1 102 Processing\r\n\r\n", 4000)), want: "error"},
+		// Head syntax.
+		{name: "bare LF", answer: writes("HTTP/1.1 200 OK\nContent-Length: 2\n\n{}"), want: "ok", body: "{}"},
+		{name: "obs-fold", answer: writes("HTTP/1.1 200 OK\r\nX-A: b\r\n c\r\nContent-Length: 2\r\n\r\n{}"), body: "{}"},
+		{name: "NUL in a name", answer: writes("HTTP/1.1 200 OK\r\nX-A\x00b: 1\r\nContent-Length: 2\r\n\r\n{}"), want: "error"},
+		{name: "space before the colon", answer: writes("HTTP/1.1 200 OK\r\nContent-Length : 2\r\n\r\n{}"), want: "error", stallCase: true},
+		{name: "no reason phrase", answer: writes("HTTP/1.1 200\r\nContent-Length: 2\r\n\r\n{}"), want: "ok", body: "{}"},
+		{name: "headers over 64 KiB", answer: writes("HTTP/1.1 200 OK\r\n" + strings.Repeat("X-Pad: "+strings.Repeat("p", 1000)+"\r\n", 70) + "Content-Length: 2\r\n\r\n{}"), want: "error"},
+		{name: "one 9 KiB header line", answer: writes("HTTP/1.1 200 OK\r\nX-Pad: " + strings.Repeat("p", 9000) + "\r\nContent-Length: 2\r\n\r\n{}"), body: "{}"},
+		{name: "control bytes in header values", answer: writes(ans("Content-Type: application/json\x1b[2J\r\nX-Amzn-RequestId: r\x00-1\r\n", "{}")), want: "LambdaUnreachable"},
+		{name: "DEL and 0x01 in X-Amz-Function-Error", answer: writes(ans("X-Amz-Function-Error: Unhandled\x7f\x01\r\n", `{"errorMessage":"x"}`)), want: "LambdaUnreachable"},
+		// Bodies that must not be there.
+		{name: "204 with a body", answer: writes("HTTP/1.1 204 No Content\r\nContent-Length: 13\r\n\r\n" + extraAnswer), want: "ok", status: 204},
+		{name: "304 with a body", answer: writes("HTTP/1.1 304 Not Modified\r\n\r\n" + extraAnswer), status: 304},
+		// Connection closed early.
+		{name: "close before any byte", answer: closing(), want: "LambdaUnreachable"},
+		{name: "close inside the status line", answer: closing("HTTP/1.1 20"), want: "LambdaUnreachable"},
+		{name: "close inside the head", answer: closing("HTTP/1.1 200 OK\r\nContent-Le"), want: "LambdaUnreachable"},
+		{name: "close after the head", answer: closing("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n"), want: "LambdaUnreachable"},
+		{name: "close mid-chunk", answer: closing(chunked + "4\r\nok"), want: "LambdaUnreachable"},
+		{name: "close before the final CRLF", answer: closing(chunked + "2\r\nok\r\n0\r\n"), want: "LambdaUnreachable"},
+		// Extra bytes after the answer.
+		{name: "extra answer in the same write", answer: writes(ans("", "{}") + extraAnswer), want: "ok", body: "{}"},
+		{name: "extra answer in the next write", answer: writes(ans("", "{}"), extraAnswer), want: "ok", body: "{}"},
+		{name: "extra answer 20 ms later", answer: later(ans("", "{}"), 20*time.Millisecond, extraAnswer), want: "ok", body: "{}", settle: 100 * time.Millisecond},
+		{name: "extra answer with the body's last 10,000 bytes", answer: later("HTTP/1.1 200 OK\r\nContent-Length: 30000\r\n\r\n"+body30k[:20000], 5*time.Millisecond, body30k[20000:]+extraAnswer), want: "ok", body: body30k},
+		{name: "extra answer in the record of a 16,000-byte body", answer: writes("HTTP/1.1 200 OK\r\nContent-Length: 16000\r\n\r\n", strings.Repeat("y", 16000)+extraAnswer), want: "ok", body: strings.Repeat("y", 16000)},
+		{name: "extra answer after a chunked body", answer: writes(chunked + "2\r\nok\r\n0\r\n\r\n" + extraAnswer), want: "ok", body: "ok"},
+		{name: "garbage after the body", answer: writes(ans("", "{}") + "\x00\x01garbage"), want: "ok", body: "{}"},
+		{name: "garbage before the next answer", answer: writes(ans("", "{}")), next: writes("garbage\r\n"), want: "ok", body: "{}", nextMayFail: true},
+		// Content codings.
+		{name: "Content-Encoding gzip", answer: writes(ans("Content-Encoding: gzip\r\n", gzipped(`{"ok":true}`))), want: "ok", body: `{"ok":true}`},
+		{name: "gzip over the limit once decoded", answer: writes(ans("Content-Encoding: gzip\r\n", bomb)), want: "ResponseTooLarge"},
+		{name: "corrupt gzip", answer: writes(ans("Content-Encoding: gzip\r\n", "not gzip")), want: "LambdaUnreachable"},
+		{name: "Content-Encoding br", answer: writes(ans("Content-Encoding: br\r\n", "\x0b\x01\x80{}\x03")), want: "LambdaUnreachable"},
+	}
+	// A stall at every point of an answer.
+	for _, s := range []struct{ name, sent string }{
+		{"before the status line", ""},
+		{"inside the status line", "HTTP/1.1 20"},
+		{"after the status line", "HTTP/1.1 200 OK\r\n"},
+		{"inside a header", "HTTP/1.1 200 OK\r\nContent-Len"},
+		{"between 100 Continue and the answer", "HTTP/1.1 100 Continue\r\n\r\n"},
+		{"after the head", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n"},
+		{"mid-body", "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n{\"a\""},
+		{"inside a chunk size", chunked + "1"},
+		{"after a chunk size", chunked + "2\r\n"},
+		{"mid-chunk", chunked + "4\r\nok"},
+		{"before a chunk's CRLF", chunked + "2\r\nok"},
+		{"before the last chunk", chunked + "2\r\nok\r\n"},
+		{"in the trailer", chunked + "2\r\nok\r\n0\r\nX-T: 1\r\n"},
+		{"before the final CRLF", chunked + "2\r\nok\r\n0\r\n"},
+	} {
+		cases = append(cases, hostileCase{name: "stall " + s.name, answer: stall(s.sent), want: "Timeout", stallCase: true})
+	}
+	return cases
+}
+
+// hostileRuns is how often each case runs per client and transport:
+// HOSTILE_RUNS, default 2 (1 for stalls).
+func hostileRuns(stallCase bool) int {
+	if n, err := strconv.Atoi(os.Getenv("HOSTILE_RUNS")); err == nil && n > 0 {
+		return n
+	}
+	if stallCase {
+		return 1
+	}
+	return 2
+}
+
+// TestHostileEndpoint runs every case over plain TCP and TLS with both
+// clients. The invariant: no exchange ever receives bytes of another;
+// after each case two exchanges with another function on the same
+// client get exactly their own answers. The lines "hostile: case
+// transport client passed/runs outcome" are the figures of
+// docs/reliability.md.
+func TestHostileEndpoint(t *testing.T) {
+	for _, tc := range hostileCases() {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			for _, tlsOn := range []bool{false, true} {
+				transport := "plain"
+				if tlsOn {
+					transport = "TLS"
+				}
+				ep := startEndpoint(t, tlsOn, tc.answer, tc.next)
+				for _, client := range clients {
+					runs := hostileRuns(tc.stallCase)
+					passed := 0
+					var outcome string
+					for range runs {
+						var ok bool
+						ok, outcome = runHostile(t, tc, ep, client)
+						if ok {
+							passed++
+						}
+					}
+					t.Logf("hostile: %s\t%s\t%s\t%d/%d\t%s", tc.name, transport, client, passed, runs, outcome)
+					if passed != runs {
+						t.Errorf("%s, %s: the invariant held in %d of %d runs (last: %s)", transport, client, passed, runs, outcome)
+					}
+				}
+			}
+		})
+	}
+}
+
+// runHostile runs one case once on a new client; it reports whether the
+// case held and what the hostile exchange gave.
+func runHostile(t *testing.T, tc hostileCase, ep endpoint, client string) (bool, string) {
+	t.Helper()
+	iv := hostileClient(ep, client)
+	defer iv.CloseIdle()
+	timeout := 2 * time.Second
+	if tc.stallCase {
+		timeout = stallTimeout
+	}
+	tg := target(t, ep.url, timeout)
+	tg.FunctionName = "hostile"
+	tg.Prepare()
+	start := time.Now()
+	res, err := iv.Invoke(context.Background(), tg, []byte(`{}`), nil)
+	took := time.Since(start)
+	outcome := "ok"
+	var problem string
+	if err != nil {
+		outcome = "error"
+		var le *Error
+		if errors.As(err, &le) {
+			outcome = le.Kind.String()
+		}
+		if tc.stallCase {
+			outcome += fmt.Sprintf(" after %d ms", took.Milliseconds())
+		}
+		if tc.want == "ok" || tc.want != "" && tc.want != "error" && tc.want != outcome && !strings.HasPrefix(outcome, tc.want+" ") {
+			problem = fmt.Sprintf("want %s, got %v", tc.want, err)
+		}
+	} else {
+		status := tc.status
+		if status == 0 {
+			status = 200
+		}
+		if res.Status != status || string(res.Body) != tc.body {
+			problem = fmt.Sprintf("another answer: status %d, body %.60q", res.Status, res.Body)
+		} else if tc.want != "" && tc.want != "ok" {
+			problem = "want " + tc.want + ", got an answer"
+		}
+	}
+	if problem == "" && tc.check != nil {
+		if cerr := tc.check(res, err); cerr != nil {
+			problem = cerr.Error()
+		}
+	}
+	time.Sleep(tc.settle)
+	for i := range 2 {
+		own, got, err := exchange(t, iv, ep, "next")
+		if own || (err != nil && i == 0 && tc.nextMayFail) {
+			continue
+		}
+		if problem == "" {
+			problem = fmt.Sprintf("follow-up %d got %.60q (err %v)", i+1, got, err)
+		}
+	}
+	if problem != "" {
+		return false, outcome + ": " + problem
+	}
+	return true, outcome
+}
+
+// TestAnswerBufferGrowsWithBytes: answers that announce 6,000,000 bytes
+// and send none cost memory for what arrived, not for what was
+// announced.
+func TestAnswerBufferGrowsWithBytes(t *testing.T) {
+	const inFlight = 40
+	for _, client := range clients {
+		t.Run(strings.ReplaceAll(client, "/", ""), func(t *testing.T) {
+			var heads sync.WaitGroup
+			heads.Add(inFlight)
+			release := make(chan struct{})
+			ep := startEndpoint(t, false, func(c net.Conn) bool {
+				_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 6000000\r\n\r\n{")
+				heads.Done()
+				<-release
+				return false
+			}, nil)
+			iv := hostileClient(ep, client)
+			defer iv.CloseIdle()
+			tg := target(t, ep.url, 5*time.Second)
+			tg.FunctionName = "hostile"
+			tg.Prepare()
+			var ms runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&ms)
+			before := ms.HeapAlloc
+			ctx, cancel := context.WithCancel(context.Background())
+			var done sync.WaitGroup
+			for range inFlight {
+				done.Add(1)
+				go func() {
+					defer done.Done()
+					_, _ = iv.Invoke(ctx, tg, []byte(`{}`), nil)
+				}()
+			}
+			heads.Wait()
+			time.Sleep(50 * time.Millisecond) // the clients read the head and wait in the body
+			runtime.GC()
+			runtime.ReadMemStats(&ms)
+			grown := int64(ms.HeapAlloc) - int64(before)
+			cancel()
+			close(release)
+			done.Wait()
+			t.Logf("%d answers announcing 6,000,000 bytes each, 1 byte sent: heap +%d KiB", inFlight, grown>>10)
+			if limit := int64(16 << 20); grown > limit {
+				t.Fatalf("heap grew by %d MiB for %d answers that sent 1 byte each (limit %d MiB)", grown>>20, inFlight, limit>>20)
+			}
+		})
+	}
+}
+
+// TestCredentialsWithControlBytes: a key id or session token holding CR,
+// LF or another control byte is refused before any byte is written,
+// naming the field and never the value.
+func TestCredentialsWithControlBytes(t *testing.T) {
+	ep := startEndpoint(t, false, writes(ans("", "{}")), nil)
+	for _, tc := range []struct{ name, keyID, token, field string }{
+		{"CR LF in the session token", "AKVALUE", "TOKVALUE\r\nX-Injected: 1", "aws_session_token"},
+		{"LF in the session token", "AKVALUE", "TOKVALUE\nPOST /x HTTP/1.1", "aws_session_token"},
+		{"NUL in the key id", "AKVALUE\x00", "", "aws_access_key_id"},
+		{"CR LF in the key id", "AKVALUE\r\nX-Injected: 1", "TOKVALUE", "aws_access_key_id"},
+	} {
+		for _, client := range clients {
+			t.Run(tc.name+"/"+strings.ReplaceAll(client, "/", ""), func(t *testing.T) {
+				before := ep.conns.Load()
+				tg := target(t, ep.url, 2*time.Second)
+				tg.FunctionName = "hostile"
+				tg.Credentials = credentials.NewStaticCredentialsProvider(tc.keyID, "secret", tc.token)
+				tg.Prepare()
+				_, err := hostileClient(ep, client).Invoke(context.Background(), tg, []byte(`{}`), nil)
+				var le *Error
+				if !errors.As(err, &le) || le.Kind != KindNoCredentials || !strings.Contains(err.Error(), tc.field) {
+					t.Fatalf("err %v, want NoCredentials naming %s", err, tc.field)
+				}
+				if strings.Contains(err.Error(), "VALUE") || strings.Contains(err.Error(), "Injected") {
+					t.Fatalf("the error shows the value: %v", err)
+				}
+				if n := ep.conns.Load() - before; n != 0 {
+					t.Fatalf("%d connections opened for a request that cannot be sent", n)
+				}
+			})
+		}
 	}
 }
