@@ -327,7 +327,7 @@ type hostileCase struct {
 	nextMayFail bool
 }
 
-const stallTimeout = 100 * time.Millisecond
+const stallTimeout = 50 * time.Millisecond
 
 func hostileCases() []hostileCase {
 	chunked := "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
