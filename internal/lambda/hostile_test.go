@@ -643,3 +643,48 @@ func TestCredentialsWithControlBytes(t *testing.T) {
 		}
 	}
 }
+
+// FuzzRecordTracker: however the bytes of a stream are split into reads,
+// the tracker says the stream ends a whole TLS record exactly when a
+// parse of the whole stream does.
+func FuzzRecordTracker(f *testing.F) {
+	f.Add([]byte("\x17\x03\x03\x00\x02ok"), uint8(3))
+	f.Add([]byte("\x17\x03\x03\x00\x02ok\x17\x03"), uint8(1))
+	f.Add([]byte("\x16\x03\x01\x00\x00"), uint8(7))
+	f.Fuzz(func(t *testing.T, stream []byte, step uint8) {
+		rt := &recordTracker{Conn: &chunkConn{data: stream, step: int(step%16) + 1}}
+		if _, err := io.Copy(io.Discard, readerOnly{rt}); err != nil {
+			t.Fatal(err)
+		}
+		rest := stream
+		for len(rest) >= 5 {
+			n := 5 + (int(rest[3])<<8 | int(rest[4]))
+			if len(rest) < n {
+				break
+			}
+			rest = rest[n:]
+		}
+		if want := len(rest) == 0; rt.atBoundary() != want {
+			t.Fatalf("atBoundary %v, want %v (%d bytes left unparsed)", rt.atBoundary(), want, len(rest))
+		}
+	})
+}
+
+// chunkConn reads data at most step bytes at a time.
+type chunkConn struct {
+	net.Conn
+	data []byte
+	step int
+}
+
+func (c *chunkConn) Read(p []byte) (int, error) {
+	if len(c.data) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p[:min(len(p), c.step)], c.data)
+	c.data = c.data[n:]
+	return n, nil
+}
+
+// readerOnly hides every method but Read, so io.Copy reads through it.
+type readerOnly struct{ io.Reader }
