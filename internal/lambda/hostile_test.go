@@ -41,6 +41,8 @@ type endpoint struct {
 	url   string
 	roots *x509.CertPool // nil for plain TCP
 	conns *atomic.Int64  // connections accepted
+	// scripts counts the hostile answers written in full.
+	scripts *atomic.Int64
 }
 
 // startEndpoint serves hostile on a new loopback port until the test
@@ -52,7 +54,7 @@ func startEndpoint(t testing.TB, tlsOn bool, hostile, next script) endpoint {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ep := endpoint{url: "http://" + ln.Addr().String(), conns: new(atomic.Int64)}
+	ep := endpoint{url: "http://" + ln.Addr().String(), conns: new(atomic.Int64), scripts: new(atomic.Int64)}
 	var cfg *tls.Config
 	if tlsOn {
 		certPEM, keyPEM, pool := harness.SelfSigned(t, "127.0.0.1")
@@ -102,14 +104,14 @@ func startEndpoint(t testing.TB, tlsOn bool, hostile, next script) endpoint {
 				if cfg != nil {
 					c = tls.Server(c, cfg)
 				}
-				serveScripted(c, hostile, next)
+				serveScripted(c, hostile, next, ep.scripts)
 			}()
 		}
 	}()
 	return ep
 }
 
-func serveScripted(c net.Conn, hostile, next script) {
+func serveScripted(c net.Conn, hostile, next script, scripts *atomic.Int64) {
 	br := bufio.NewReader(c)
 	afterHostile := false
 	for {
@@ -118,7 +120,9 @@ func serveScripted(c net.Conn, hostile, next script) {
 			return
 		}
 		if strings.Contains(req.URL.Path, "/functions/hostile/") {
-			if !hostile(c) {
+			ok := hostile(c)
+			scripts.Add(1)
+			if !ok {
 				return
 			}
 			afterHostile = true
@@ -321,7 +325,8 @@ type hostileCase struct {
 	check  func(res *Result, err error) error
 	// stallCase: the route timeout is short.
 	stallCase bool
-	// settle is a wait before the follow-up exchanges.
+	// settle: the follow-up exchanges wait until the hostile answer was
+	// written in full, then this long.
 	settle time.Duration
 	// nextMayFail: the first follow-up may fail (not get another's bytes).
 	nextMayFail bool
@@ -386,8 +391,8 @@ func hostileCases() []hostileCase {
 		{name: "close before the final CRLF", answer: closing(chunked + "2\r\nok\r\n0\r\n"), want: "LambdaUnreachable"},
 		// Extra bytes after the answer.
 		{name: "extra answer in the same write", answer: writes(ans("", "{}") + extraAnswer), want: "ok", body: "{}"},
-		{name: "extra answer in the next write", answer: writes(ans("", "{}"), extraAnswer), want: "ok", body: "{}", settle: 50 * time.Millisecond},
-		{name: "extra answer 20 ms later", answer: later(ans("", "{}"), 20*time.Millisecond, extraAnswer), want: "ok", body: "{}", settle: 100 * time.Millisecond},
+		{name: "extra answer in the next write", answer: writes(ans("", "{}"), extraAnswer), want: "ok", body: "{}", settle: 5 * time.Millisecond},
+		{name: "extra answer 20 ms later", answer: later(ans("", "{}"), 20*time.Millisecond, extraAnswer), want: "ok", body: "{}", settle: 5 * time.Millisecond},
 		{name: "extra answer with the body's last 10,000 bytes", answer: later("HTTP/1.1 200 OK\r\nContent-Length: 30000\r\n\r\n"+body30k[:20000], 5*time.Millisecond, body30k[20000:]+extraAnswer), want: "ok", body: body30k},
 		{name: "extra answer in the record of a 16,000-byte body", answer: writes("HTTP/1.1 200 OK\r\nContent-Length: 16000\r\n\r\n", strings.Repeat("y", 16000)+extraAnswer), want: "ok", body: strings.Repeat("y", 16000)},
 		{name: "extra answer after a chunked body", answer: writes(chunked + "2\r\nok\r\n0\r\n\r\n" + extraAnswer), want: "ok", body: "ok"},
@@ -448,7 +453,7 @@ var raceMode = os.Getenv("HOSTILE_RACE") == "1"
 // asserted suite: net/http puts a connection back in its pool before its
 // reader goroutine sees unsolicited bytes (the own client checks before),
 // and a request taken from the pool in between reads them.
-const netHTTPSettle = 5 * time.Millisecond
+const netHTTPSettle = 10 * time.Millisecond
 
 // TestHostileEndpoint runs every case over plain TCP and TLS with both
 // clients. The invariant: no exchange ever receives bytes of another;
@@ -505,6 +510,7 @@ func runHostile(t *testing.T, tc hostileCase, ep endpoint, client string) (bool,
 	tg := target(t, ep.url, timeout)
 	tg.FunctionName = "hostile"
 	tg.Prepare()
+	scripted := ep.scripts.Load()
 	start := time.Now()
 	res, err := iv.Invoke(context.Background(), tg, []byte(`{}`), nil)
 	took := time.Since(start)
@@ -536,6 +542,11 @@ func runHostile(t *testing.T, tc hostileCase, ep endpoint, client string) (bool,
 	if problem == "" && tc.check != nil {
 		if cerr := tc.check(res, err); cerr != nil {
 			problem = cerr.Error()
+		}
+	}
+	if tc.settle > 0 && !raceMode {
+		for end := time.Now().Add(5 * time.Second); ep.scripts.Load() == scripted && time.Now().Before(end); {
+			time.Sleep(time.Millisecond)
 		}
 	}
 	switch {
