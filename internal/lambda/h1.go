@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -133,8 +134,7 @@ func (pc *h1Conn) drained() bool {
 	// No deadline while idle: alive's peek fails on a passed one.
 	_ = pc.Conn.SetReadDeadline(time.Time{})
 	pc.deadline = time.Time{} // the next setDeadline must set it again
-	var ne net.Error
-	if pc.br.Buffered() > 0 || !errors.As(err, &ne) || !ne.Timeout() {
+	if pc.br.Buffered() > 0 || !errors.Is(err, os.ErrDeadlineExceeded) {
 		return false
 	}
 	return pc.records.atBoundary()
