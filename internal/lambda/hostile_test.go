@@ -413,6 +413,7 @@ func hostileCases() []hostileCase {
 		{"between 100 Continue and the answer", "HTTP/1.1 100 Continue\r\n\r\n"},
 		{"after the head", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n"},
 		{"mid-body", "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n{\"a\""},
+		{"in a body without length", "HTTP/1.1 200 OK\r\n\r\n{\"a\""},
 		{"inside a chunk size", chunked + "1"},
 		{"after a chunk size", chunked + "2\r\n"},
 		{"mid-chunk", chunked + "4\r\nok"},
