@@ -332,10 +332,10 @@ func (iv *Invoker) onceNetHTTP(ctx context.Context, t *Target, payload []byte, p
 		return nil, &Error{Kind: KindUnreachable, Status: resp.StatusCode, Message: "malformed HTTP response from Lambda: unexpected " + resp.Status}
 	}
 	body, err := readBody(resp.Body, resp.ContentLength)
-	if err == nil && ctx.Err() != nil {
-		// Over TLS, net/http can end a body read up to the connection's
-		// end with EOF when the deadline closes the connection: what
-		// arrived by then is not the whole answer.
+	if (err == nil || err == errTruncated) && ctx.Err() != nil {
+		// Over TLS, net/http can end a body with EOF when the deadline
+		// closes the connection: what arrived by then is not the whole
+		// answer, and the deadline, not the endpoint, cut it.
 		err = ctx.Err()
 	}
 	if err != nil {
