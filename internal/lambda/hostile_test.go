@@ -367,7 +367,7 @@ func hostileCases() []hostileCase {
 		{name: "103 Early Hints with headers", answer: writes("HTTP/1.1 103 Early Hints\r\nLink: </a>; rel=preload\r\n\r\n" + ans("", "{}")), want: "ok", body: "{}"},
 		{name: "101 Switching Protocols", answer: stall("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: x\r\n\r\n" + extraAnswer), want: "error", stallCase: true},
 		{name: "endless 102", answer: endless("HTTP/1.1 102 Processing\r\n\r\n", time.Millisecond), want: "Timeout", stallCase: true},
-		{name: "102 flood", answer: writes(strings.Repeat("HTTP/1.1 102 Processing\r\n\r\n", 4000)), want: "error"},
+		{name: "102 flood", answer: writes(strings.Repeat("HTTP/1.1 102 Processing\r\n\r\n", 4000)), want: "LambdaUnreachable"},
 		// Head syntax.
 		{name: "bare LF", answer: writes("HTTP/1.1 200 OK\nContent-Length: 2\n\n{}"), want: "ok", body: "{}"},
 		{name: "obs-fold", answer: writes("HTTP/1.1 200 OK\r\nX-A: b\r\n c\r\nContent-Length: 2\r\n\r\n{}"), body: "{}"},
