@@ -693,3 +693,47 @@ func (c *chunkConn) Read(p []byte) (int, error) {
 
 // readerOnly hides every method but Read, so io.Copy reads through it.
 type readerOnly struct{ io.Reader }
+
+// TestTLSHandshakeStall: an endpoint that accepts the connection and
+// never answers the TLS handshake (or answers half of it) ends in a 504 at
+// the route timeout, with both clients.
+func TestTLSHandshakeStall(t *testing.T) {
+	for _, half := range []bool{false, true} {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ln.Close() })
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				go func() {
+					defer c.Close()
+					if half {
+						// A ServerHello record header that promises more.
+						_, _ = c.Write([]byte("\x16\x03\x03\x01\x00\x02"))
+					}
+					_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+					_, _ = io.Copy(io.Discard, c)
+				}()
+			}
+		}()
+		for _, client := range clients {
+			t.Run(fmt.Sprintf("half=%v/%s", half, strings.ReplaceAll(client, "/", "")), func(t *testing.T) {
+				ep := endpoint{url: "https://" + ln.Addr().String()}
+				start := time.Now()
+				_, err := hostileClient(ep, client).Invoke(context.Background(), target(t, ep.url, stallTimeout), []byte(`{}`), nil)
+				var le *Error
+				if !errors.As(err, &le) || le.Kind != KindTimeout {
+					t.Fatalf("err %v after %v, want Timeout", err, time.Since(start))
+				}
+				if took := time.Since(start); took > time.Second {
+					t.Fatalf("took %v for a route timeout of %v", took, stallTimeout)
+				}
+			})
+		}
+	}
+}
