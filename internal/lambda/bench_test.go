@@ -3,8 +3,12 @@ package lambda
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -88,6 +92,36 @@ func BenchmarkInvoke(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				if _, err := iv.Invoke(ctx, tg, payload, extra); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkInvokeTLS is BenchmarkInvoke against an HTTPS endpoint, the
+// production path (AWS endpoints are HTTPS). The stub is net/http's
+// server in the same process, so its allocations are counted too; compare
+// the clients with each other, not with BenchmarkInvoke.
+func BenchmarkInvokeTLS(b *testing.B) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"ok":true,"message":"hello from the stub"}`)
+	}))
+	srv.StartTLS()
+	defer srv.Close()
+	pool := x509.NewCertPool()
+	pool.AddCert(srv.Certificate())
+	payload := []byte(`{"hello":"world","n":42}`)
+	for _, client := range []string{ClientLambdagate, ClientNetHTTP} {
+		b.Run(strings.ReplaceAll(client, "/", ""), func(b *testing.B) {
+			iv := NewInvoker(Options{Client: client, TLSConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}})
+			defer iv.CloseIdle()
+			tg := target(b, srv.URL, 5*time.Second)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := iv.Invoke(context.Background(), tg, payload, nil); err != nil {
 					b.Fatal(err)
 				}
 			}

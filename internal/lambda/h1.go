@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -107,7 +108,71 @@ type h1Conn struct {
 	peek      func(fd uintptr) bool
 	peekBuf   [1]byte
 	peekAlive bool
+	// records follows the TLS records read from the socket; nil on
+	// plain TCP.
+	records *recordTracker
 }
+
+// drained reports whether nothing beyond the answer just read has been
+// received, so that the connection may carry another request. On plain
+// TCP the only place such bytes can sit is the bufio buffer (bytes still
+// in the socket are seen by alive before reuse). Under TLS they can also
+// sit inside tls.Conn: plaintext decrypted from a record that also held
+// the end of the answer, or the start of a record not read in full. A
+// read with a deadline in the past returns the first, without touching
+// the socket; a timeout there is not sticky in crypto/tls, and a partial
+// record read so far stays buffered, which recordTracker tells.
+func (pc *h1Conn) drained() bool {
+	if pc.br.Buffered() > 0 {
+		return false
+	}
+	if pc.records == nil {
+		return true
+	}
+	_ = pc.Conn.SetReadDeadline(aLongTimeAgo)
+	_, err := pc.br.Peek(1)
+	// No deadline while idle: alive's peek fails on a passed one.
+	_ = pc.Conn.SetReadDeadline(time.Time{})
+	pc.deadline = time.Time{} // the next setDeadline must set it again
+	if pc.br.Buffered() > 0 || !errors.Is(err, os.ErrDeadlineExceeded) {
+		return false
+	}
+	return pc.records.atBoundary()
+}
+
+// recordTracker sits between tls.Conn and the socket and follows the TLS
+// record framing of what was read (a 5-byte header whose last two bytes
+// give the length of the rest), so that a record tls.Conn holds only in
+// part is known.
+type recordTracker struct {
+	net.Conn
+	hdr  [5]byte
+	nhdr int // header bytes of the current record seen so far
+	left int // bytes of the current record's body still to come
+}
+
+func (r *recordTracker) Read(p []byte) (int, error) {
+	n, err := r.Conn.Read(p)
+	for b := p[:n]; len(b) > 0; {
+		if r.left > 0 {
+			k := min(r.left, len(b))
+			r.left -= k
+			b = b[k:]
+			continue
+		}
+		k := copy(r.hdr[r.nhdr:], b)
+		r.nhdr += k
+		b = b[k:]
+		if r.nhdr == len(r.hdr) {
+			r.left = int(r.hdr[3])<<8 | int(r.hdr[4])
+			r.nhdr = 0
+		}
+	}
+	return n, err
+}
+
+// atBoundary reports whether everything read ends a whole record.
+func (r *recordTracker) atBoundary() bool { return r.nhdr == 0 && r.left == 0 }
 
 var aLongTimeAgo = time.Unix(1, 0)
 
@@ -145,8 +210,9 @@ func (c *h1Client) get(key connKey, now time.Time) *h1Conn {
 
 // put keeps pc for the next request, or closes it when the pool is full.
 func (c *h1Client) put(pc *h1Conn, now time.Time) {
-	if pc.br.Buffered() > 0 {
-		// Bytes after the response: the server is out of step.
+	if !pc.drained() {
+		// Bytes after the response: the server is out of step, and the
+		// next request on this connection would read them as its answer.
 		pc.Close()
 		return
 	}
@@ -210,7 +276,8 @@ func (c *h1Client) dial(ctx context.Context, key connKey, deadline time.Time) (*
 		}
 		// HTTP/1.1 only: this client speaks nothing else.
 		cfg.NextProtos = []string{"http/1.1"}
-		tc := tls.Client(nc, cfg)
+		pc.records = &recordTracker{Conn: nc}
+		tc := tls.Client(pc.records, cfg)
 		hctx, cancel := context.WithDeadline(ctx, deadline)
 		err := tc.HandshakeContext(hctx)
 		cancel()
@@ -249,11 +316,14 @@ type respMeta struct {
 	chunked       bool
 	close         bool
 	contentType   string
-	requestID     string
-	execVersion   string
-	functionError string
-	errorType     string
-	retryAfter    string
+	// contentEncoding is a content coding of the body (decoded by
+	// decodeContent).
+	contentEncoding string
+	requestID       string
+	execVersion     string
+	functionError   string
+	errorType       string
+	retryAfter      string
 }
 
 // protocolError is an answer that is not valid HTTP/1.1.
@@ -268,10 +338,13 @@ var errTooLarge = errors.New("response larger than Lambda's limit")
 var errTruncated = errors.New("truncated response from Lambda")
 
 // readResponse reads one response: status line, headers, body. 1xx
-// answers are skipped. It leaves the connection at the next response.
+// answers are skipped; their heads count against the final head's size
+// limit, as net/http counts them. It leaves the connection at the next
+// response.
 func (pc *h1Conn) readResponse() (respMeta, []byte, error) {
+	budget := maxResponseHeader
 	for {
-		m, err := pc.readHead()
+		m, err := pc.readHead(&budget)
 		if err != nil {
 			return m, nil, err
 		}
@@ -309,10 +382,9 @@ func (pc *h1Conn) readLine(budget *int) ([]byte, error) {
 	return line, nil
 }
 
-func (pc *h1Conn) readHead() (respMeta, error) {
+func (pc *h1Conn) readHead(budget *int) (respMeta, error) {
 	m := respMeta{contentLength: -1}
-	budget := maxResponseHeader
-	line, err := pc.readLine(&budget)
+	line, err := pc.readLine(budget)
 	if err != nil {
 		return m, err
 	}
@@ -336,7 +408,7 @@ func (pc *h1Conn) readHead() (respMeta, error) {
 		return m, &protocolError{"bad status code " + strconv.Quote(string(line[9:12]))}
 	}
 	for {
-		line, err := pc.readLine(&budget)
+		line, err := pc.readLine(budget)
 		if err != nil {
 			if err == io.EOF {
 				err = io.ErrUnexpectedEOF
@@ -362,6 +434,13 @@ func (pc *h1Conn) readHead() (respMeta, error) {
 			return m, &protocolError{"bad header line " + strconv.Quote(string(line[:min(len(line), 64)]))}
 		}
 		name, value := line[:colon], trimOWS(line[colon+1:])
+		if !validHeaderValue(value) {
+			// RFC 9110 5.5 lets a recipient reject such a field or
+			// replace the bytes with SP; net/http rejects the answer,
+			// and so does this client, so that no control byte reaches
+			// a client whichever client reads Lambda.
+			return m, &protocolError{"control character in the value of header " + strconv.Quote(string(name[:min(len(name), 64)]))}
+		}
 		if err := m.set(name, value); err != nil {
 			return m, err
 		}
@@ -395,12 +474,14 @@ func (m *respMeta) set(name, value []byte) error {
 			}
 			m.contentLength = n
 		}
-	case 16: // X-Amzn-Requestid, X-Amzn-Errortype
+	case 16: // X-Amzn-Requestid, X-Amzn-Errortype, Content-Encoding
 		switch {
 		case equalFoldASCII(name, "x-amzn-requestid"):
 			m.requestID = string(value)
 		case equalFoldASCII(name, "x-amzn-errortype"):
 			m.errorType = string(value)
+		case equalFoldASCII(name, "content-encoding"):
+			m.contentEncoding = string(value)
 		}
 	case 17: // Transfer-Encoding
 		if equalFoldASCII(name, "transfer-encoding") {
@@ -438,22 +519,15 @@ func (pc *h1Conn) readBody(m *respMeta) ([]byte, error) {
 	return readBody(pc.br, m.contentLength)
 }
 
-// readBody reads a body of n bytes from r (to r's end when n < 0): in one
-// allocation when the length is known (Lambda always sends it), never more
-// than maxResponseBody. It fails with errTooLarge or errTruncated.
+// readBody reads a body of n bytes from r (to r's end when n < 0), never
+// more than maxResponseBody. It fails with errTooLarge, errTruncated or
+// the read's error.
 func readBody(r io.Reader, n int64) ([]byte, error) {
 	if n > maxResponseBody {
 		return nil, errTooLarge
 	}
 	if n >= 0 {
-		body := make([]byte, n)
-		if _, err := io.ReadFull(r, body); err != nil {
-			if err == io.EOF || err == io.ErrUnexpectedEOF {
-				return nil, errTruncated
-			}
-			return nil, err
-		}
-		return body, nil
+		return appendN(nil, r, int(n), int(n))
 	}
 	body, err := io.ReadAll(io.LimitReader(r, maxResponseBody+1))
 	if err != nil {
@@ -465,17 +539,63 @@ func readBody(r io.Reader, n int64) ([]byte, error) {
 	return body, nil
 }
 
-func (pc *h1Conn) readChunked() ([]byte, error) {
-	var body []byte
-	budget := maxResponseHeader
-	for {
-		line, err := pc.readLine(&budget)
-		if err != nil {
-			if err == io.EOF {
-				err = errTruncated
+// initialBody is the most a body buffer is given before its bytes
+// arrive: an answer that announces a large length and sends nothing costs
+// no more than this.
+const initialBody = 64 << 10
+
+// appendN appends n bytes read from r to body, which never grows past
+// limit. Its buffer grows with the bytes received, not with the length
+// announced; a body of up to initialBody bytes still takes one
+// allocation, and many small appends grow it geometrically.
+func appendN(body []byte, r io.Reader, n, limit int) ([]byte, error) {
+	want := len(body) + n
+	for len(body) < want {
+		if len(body) == cap(body) {
+			grown := make([]byte, len(body), min(limit, max(2*cap(body), len(body)+min(want-len(body), initialBody))))
+			copy(grown, body)
+			body = grown
+		}
+		k, err := r.Read(body[len(body):min(cap(body), want)])
+		body = body[:len(body)+k]
+		if err != nil && len(body) < want {
+			if err == io.EOF || err == io.ErrUnexpectedEOF {
+				return nil, errTruncated
 			}
 			return nil, err
 		}
+	}
+	return body, nil
+}
+
+// maxChunkOverhead bounds the bytes of chunk framing (size lines,
+// extensions, line ends) beyond an allowance per chunk, as net/http's
+// chunked reader does: a legal answer in many small chunks is read,
+// while framing that carries almost no data is refused. Time is bounded
+// by the route timeout.
+const maxChunkOverhead = 64 << 10
+
+// readErr maps the connection's end to errTruncated and keeps other
+// errors (a deadline) as they are.
+func readErr(err error) error {
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		return errTruncated
+	}
+	return err
+}
+
+func (pc *h1Conn) readChunked() ([]byte, error) {
+	var body []byte
+	overhead := 0
+	for {
+		// Each line is bounded by the buffer (8 KiB), the lines together
+		// by overhead below.
+		budget := maxResponseHeader
+		line, err := pc.readLine(&budget)
+		if err != nil {
+			return nil, readErr(err)
+		}
+		overhead += len(line) + 2
 		if i := indexByte(line, ';'); i >= 0 {
 			line = line[:i] // chunk extensions are ignored
 		}
@@ -490,21 +610,27 @@ func (pc *h1Conn) readChunked() ([]byte, error) {
 		if int64(len(body))+size > maxResponseBody {
 			return nil, errTooLarge
 		}
-		n := len(body)
-		body = append(body, make([]byte, size)...)
-		if _, err := io.ReadFull(pc.br, body[n:]); err != nil {
-			return nil, errTruncated
+		if overhead -= 16 + 2*int(size); overhead > maxChunkOverhead {
+			return nil, &protocolError{"chunked framing with too little data"}
+		}
+		overhead = max(overhead, 0)
+		if body, err = appendN(body, pc.br, int(size), maxResponseBody); err != nil {
+			return nil, err
 		}
 		crlf, err := pc.readLine(&budget)
-		if err != nil || len(crlf) != 0 {
+		if err != nil {
+			return nil, readErr(err)
+		}
+		if len(crlf) != 0 {
 			return nil, &protocolError{"chunk not followed by CRLF"}
 		}
 	}
 	// Trailers are read and ignored.
+	budget := maxResponseHeader
 	for {
 		line, err := pc.readLine(&budget)
 		if err != nil {
-			return nil, errTruncated
+			return nil, readErr(err)
 		}
 		if len(line) == 0 {
 			return body, nil
@@ -623,7 +749,7 @@ func isTokenChar(c byte) bool {
 
 // validHeaderValue reports whether v can be sent as a header value: no
 // control characters but tab.
-func validHeaderValue(v string) bool {
+func validHeaderValue[T string | []byte](v T) bool {
 	for i := 0; i < len(v); i++ {
 		if c := v[i]; c < ' ' && c != '\t' || c == 0x7f {
 			return false

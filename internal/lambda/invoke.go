@@ -236,6 +236,9 @@ func (iv *Invoker) Invoke(ctx context.Context, t *Target, payload []byte, extra 
 // at most); once it is written the outcome is reported, never retried,
 // since the function may have run.
 func (iv *Invoker) onceH1(ctx context.Context, t *Target, payload []byte, payloadHash []byte, creds aws.Credentials, extra []Header, deadline time.Time) (*Result, error) {
+	if err := checkCredentials(creds); err != nil {
+		return nil, err
+	}
 	for try := 0; ; try++ {
 		pc := iv.h1.get(t.conn, time.Now())
 		reused := pc != nil
@@ -328,6 +331,9 @@ func appendHeader(dst []byte, name, value string) []byte {
 
 // onceNetHTTP sends one Invoke with net/http's client.
 func (iv *Invoker) onceNetHTTP(ctx context.Context, t *Target, payload []byte, payloadHash []byte, creds aws.Credentials, extra []Header, deadline time.Time) (*Result, error) {
+	if err := checkCredentials(creds); err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	u := *t.invokeURL
@@ -355,25 +361,41 @@ func (iv *Invoker) onceNetHTTP(ctx context.Context, t *Target, payload []byte, p
 		return nil, transportError(ctx, deadline, err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode < 200 {
+		// net/http returns a 101 (other 1xx are skipped); this client
+		// never asks to switch protocols.
+		return nil, &Error{Kind: KindUnreachable, Status: resp.StatusCode, Message: "malformed HTTP response from Lambda: unexpected " + resp.Status}
+	}
 	body, err := readBody(resp.Body, resp.ContentLength)
+	if (err == nil || err == errTruncated) && ctx.Err() != nil {
+		// Over TLS, net/http can end a body with EOF when the deadline
+		// closes the connection: what arrived by then is not the whole
+		// answer, and the deadline, not the endpoint, cut it.
+		err = ctx.Err()
+	}
 	if err != nil {
 		return nil, readError(ctx, deadline, resp.StatusCode, err)
 	}
 	m := respMeta{
-		status:        resp.StatusCode,
-		contentLength: resp.ContentLength,
-		contentType:   resp.Header.Get("Content-Type"),
-		requestID:     resp.Header.Get("X-Amzn-Requestid"),
-		execVersion:   resp.Header.Get("X-Amz-Executed-Version"),
-		functionError: resp.Header.Get("X-Amz-Function-Error"),
-		errorType:     resp.Header.Get("X-Amzn-Errortype"),
-		retryAfter:    resp.Header.Get("Retry-After"),
+		status:          resp.StatusCode,
+		contentLength:   resp.ContentLength,
+		contentType:     resp.Header.Get("Content-Type"),
+		contentEncoding: resp.Header.Get("Content-Encoding"),
+		requestID:       resp.Header.Get("X-Amzn-Requestid"),
+		execVersion:     resp.Header.Get("X-Amz-Executed-Version"),
+		functionError:   resp.Header.Get("X-Amz-Function-Error"),
+		errorType:       resp.Header.Get("X-Amzn-Errortype"),
+		retryAfter:      resp.Header.Get("Retry-After"),
 	}
 	return classify(&m, body)
 }
 
 // classify turns Lambda's answer into a Result or an Error.
 func classify(m *respMeta, body []byte) (*Result, error) {
+	body, err := decodeContent(m.contentEncoding, body)
+	if err != nil {
+		return nil, err
+	}
 	if m.functionError != "" && m.status < 300 {
 		return nil, functionError(m, body)
 	}

@@ -8,12 +8,13 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"math/big"
+	"net"
 	"testing"
 	"time"
 )
 
 // SelfSigned returns a PEM certificate and key for names (the first is
-// also the common name), valid from an hour ago for a day, and a pool
+// also the common name; an IP literal becomes an IP address name), valid from an hour ago for a day, and a pool
 // trusting it. Each certificate gets its own serial number.
 func SelfSigned(t testing.TB, names ...string) (certPEM, keyPEM []byte, pool *x509.CertPool) {
 	t.Helper()
@@ -31,6 +32,11 @@ func SelfSigned(t testing.TB, names ...string) (certPEM, keyPEM []byte, pool *x5
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		BasicConstraintsValid: true,
 		IsCA:                  true,
+	}
+	for _, n := range names {
+		if ip := net.ParseIP(n); ip != nil {
+			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+		}
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
