@@ -4,8 +4,20 @@
 # document can be regenerated instead of kept up to date by hand. Imports
 # only a package's tests make are listed apart: they do not shape the
 # program but do tie packages together.
+#
+# With --check it prints nothing and fails when docs/design.md does not
+# hold the current table.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [[ ${1-} == --check ]]; then
+  table=$("$0")
+  if ! grep -qxF -- "$(head -1 <<<"$table")" docs/design.md ||
+    ! diff <(grep -A "$(($(wc -l <<<"$table") - 1))" -xF -- "$(head -1 <<<"$table")" docs/design.md) - <<<"$table" >/dev/null; then
+    echo "docs/design.md's package map is out of date: run scripts/pkgmap.sh and paste its table" >&2
+    exit 1
+  fi
+  exit 0
+fi
 mod=$(go list -m)
 echo "| package | imports (this module) | tests also import |"
 echo "|---|---|---|"
