@@ -236,8 +236,8 @@ start caddy caddy run --config "$WORK/Caddyfile" --adapter caddyfile
 
 start_lambdagate lg "$P_LG"
 # The same gateway with Go's net/http client to Lambda instead of its own:
-# the baseline the own client has to beat (issue 5 allows a faster HTTP
-# stack only when it pays in the same run).
+# the baseline the own client has to beat (a faster HTTP stack of our own
+# is kept only while it pays in the same run).
 SERVE_FLAGS="--lambda-client net/http" start_lambdagate lgnet "$P_LGNET"
 for p in $P_NGINX $P_HAPROXY $P_CADDY; do wait_http "http://127.0.0.1:$p$INVOKE" POST; done
 
@@ -435,7 +435,7 @@ CPU_MODEL=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
     echo "- 10,000 idle keep-alive connections (each served one request): RSS $RSS_IDLE0 MB before, **$RSS_IDLE MB** with them open."
   fi
   echo
-  echo "## Targets (issue 5)"
+  echo "## Targets"
   echo
   verdict() { awk -v v="$1" -v lim="$2" -v op="$3" 'BEGIN { if (v !~ /^-?[0-9.]+$/) print "not measured"; else if ((op == ">=" && v + 0 >= lim + 0) || (op == "<=" && v + 0 <= lim + 0) || (op == "<" && v + 0 < lim + 0)) print "met"; else print "missed" }'; }
   R1=$(rratio "lambdagate passthrough" nginx 3) C1=$(rratio "lambdagate passthrough" nginx 6 1)

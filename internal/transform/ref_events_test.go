@@ -1,9 +1,10 @@
 package transform
 
 // This file freezes the encoding/json event builders that the hand-written
-// encoder replaced (see encode.go). They are the reference the differential
-// tests and FuzzEventEncodingMatchesJSON compare against byte for byte, so
-// they must not be edited to make a test pass.
+// encoder replaced (see encode.go). They are the reference whose output the
+// differential tests and FuzzEventEncodingMatchesJSON compare, as decoded
+// values, with the encoder's, so they must not be edited to make a test
+// pass.
 
 import (
 	"bytes"
