@@ -164,7 +164,10 @@ func TestClientsAgree(t *testing.T) {
 				w.Header().Set("Retry-After", "3")
 				w.WriteHeader(429)
 			},
-			timeout: 100 * time.Millisecond,
+			// Longer than the throttle retry budget (1s), so the last
+			// retry always ends in Lambda's 429, never in the route
+			// timeout, however slow the machine.
+			timeout: 3 * time.Second,
 			check: func(t *testing.T, res *Result, err error) {
 				var le *Error
 				if !errors.As(err, &le) || le.Kind != KindThrottled || le.RetryAfter != 3*time.Second {
