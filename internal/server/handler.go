@@ -145,6 +145,9 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, o *Outcome) erro
 	if snap == nil {
 		return httperr.ErrNoConfig
 	}
+	if err := frontDoor(w, r); err != nil {
+		return err
+	}
 	table := snap.HTTP
 	scheme := "http"
 	if r.TLS != nil {
