@@ -91,6 +91,15 @@ type Config struct {
 	// function's (see trace.go). Default nil: no spans, trace context
 	// only propagated.
 	Tracer trace.Tracer
+	// AdminHosts are the host names, besides IP literals and "localhost",
+	// that the admin listener answers (its Host header, port aside; case
+	// insensitive). Any other name gets 403, so a web page that rebinds
+	// its own DNS name to the admin address cannot read it. Default: none.
+	AdminHosts []string
+	// DisableH2C turns off HTTP/2 with prior knowledge (h2c) on the plain
+	// HTTP and admin listeners, leaving HTTP/1.1 only. Default false: both
+	// speak h2c (HTTPS negotiates HTTP/2 through ALPN either way).
+	DisableH2C bool
 	// Inherited are listeners passed in by a supervisor (socket
 	// activation, see activation.go); each one set is used instead of
 	// binding its address. Default: none.
@@ -282,7 +291,7 @@ func (s *Server) Run(ctx context.Context, l *Listeners) error {
 
 	protocols := new(http.Protocols)
 	protocols.SetHTTP1(true)
-	protocols.SetUnencryptedHTTP2(true)
+	protocols.SetUnencryptedHTTP2(!s.cfg.DisableH2C)
 	nc := &newConns{} // see drain.go
 	mk := func(h http.Handler) *http.Server {
 		return &http.Server{
