@@ -157,3 +157,119 @@ func FuzzValidHost(f *testing.F) {
 		}
 	})
 }
+
+// A client that writes its whole request before reading (no Expect:
+// 100-continue) reads the error answer to a body the gateway will not
+// take, instead of a reset: the gateway discards the rest of the body
+// (bounded) before it closes.
+func TestOversizeBodyAnswerReachesAClientThatWritesFirst(t *testing.T) {
+	h, stub := startRouted(t)
+	big := strings.Repeat("x", 7_000_000)
+	var chunked strings.Builder
+	for i := 0; i < len(big); i += 1 << 16 {
+		part := big[i:min(i+1<<16, len(big))]
+		fmt.Fprintf(&chunked, "%x\r\n%s\r\n", len(part), part)
+	}
+	chunked.WriteString("0\r\n\r\n")
+	for _, tc := range []struct {
+		name, raw string
+		want      int
+	}{
+		{"Content-Length over the limit", "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 7000000\r\n\r\n" + big, 413},
+		{"chunked over the limit", "POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked.String(), 413},
+		{"no route, large body", "POST /nothing HTTP/1.1\r\nHost: x\r\nContent-Length: 7000000\r\n\r\n" + big, 404},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := net.Dial("tcp", strings.TrimPrefix(h.url, "http://"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			_ = c.SetDeadline(time.Now().Add(20 * time.Second))
+			start := time.Now()
+			if _, err := io.WriteString(c, tc.raw); err != nil {
+				t.Fatalf("writing the request: %v", err)
+			}
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err != nil {
+				t.Fatalf("reading the answer: %v", err)
+			}
+			resp.Body.Close()
+			t.Logf("%d bytes written, then %d read, %s after the first byte", len(tc.raw), resp.StatusCode, time.Since(start).Round(time.Millisecond))
+			if resp.StatusCode != tc.want || !resp.Close {
+				t.Errorf("status %d, close %v: want %d and Connection: close", resp.StatusCode, resp.Close, tc.want)
+			}
+		})
+	}
+	if n := stub.calls.Load(); n != 0 {
+		t.Errorf("Lambda called %d times", n)
+	}
+	// A client that waits for 100 Continue gets the 413 at once: nothing to
+	// discard.
+	c, err := net.Dial("tcp", strings.TrimPrefix(h.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	start := time.Now()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	_, _ = io.WriteString(c, "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 7000000\r\nExpect: 100-continue\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil || resp.StatusCode != 413 || time.Since(start) > time.Second {
+		t.Errorf("Expect: 100-continue: %v %v after %s, want 413 at once", resp, err, time.Since(start))
+	}
+}
+
+// The discarding is bounded in time and in bytes: the answer is sent
+// first, then the connection closes when either bound is reached.
+func TestBodyDiscardBounds(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		bound BodyDiscard
+	}{
+		{"time", BodyDiscard{Bytes: 1 << 40, Timeout: 300 * time.Millisecond}},
+		{"bytes", BodyDiscard{Bytes: 1 << 20, Timeout: time.Minute}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o, _ := startObserved(t, func(c *Config) { c.BodyDiscard = tc.bound })
+			c, err := net.Dial("tcp", strings.TrimPrefix(o.url, "http://"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			_ = c.SetDeadline(time.Now().Add(20 * time.Second))
+			// The body announced is never sent in full: 10 MB, slowly.
+			_, _ = io.WriteString(c, "POST /ok HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n\r\n")
+			stop := make(chan struct{})
+			defer close(stop)
+			go func() {
+				chunk := make([]byte, 64<<10)
+				for range 160 {
+					select {
+					case <-stop:
+						return
+					case <-time.After(5 * time.Millisecond):
+					}
+					if _, err := c.Write(chunk); err != nil {
+						return
+					}
+				}
+			}()
+			start := time.Now()
+			br := bufio.NewReader(c)
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatalf("reading the answer: %v", err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			if resp.StatusCode != 413 {
+				t.Fatalf("status %d, want 413", resp.StatusCode)
+			}
+			_, err = br.ReadByte()
+			took := time.Since(start)
+			if err == nil || took > 3*time.Second {
+				t.Errorf("after the answer: %v after %s, want the connection closed within 3s (bound %+v)", err, took, tc.bound)
+			}
+		})
+	}
+}

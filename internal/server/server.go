@@ -91,6 +91,10 @@ type Config struct {
 	// function's (see trace.go). Default nil: no spans, trace context
 	// only propagated.
 	Tracer trace.Tracer
+	// BodyDiscard bounds reading an unread request body after an error
+	// answer, so that a client writing its whole request first reads the
+	// answer. Defaults: 64 MiB, 10s.
+	BodyDiscard BodyDiscard
 	// AdminHosts are the host names, besides IP literals and "localhost",
 	// that the admin listener answers (its Host header, port aside; case
 	// insensitive). Any other name gets 403, so a web page that rebinds
@@ -137,6 +141,7 @@ func (c *Config) defaults() {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	c.BodyDiscard.defaults()
 }
 
 // Server is a running gateway.
@@ -181,6 +186,7 @@ func New(cfg Config, st store.Store) *Server {
 	s.resolver = awscreds.New(awscreds.Options{Logger: s.log.With("component", "credentials"), OnChange: s.Trigger})
 	s.gateway = NewGateway(&s.holder, s.invoker, s.log)
 	s.gateway.onWarningChange = s.Trigger
+	s.gateway.discard = cfg.BodyDiscard
 	s.initObservability()
 	if cfg.DiscoveryInterval >= 0 {
 		s.discovery = discovery.New(st, discovery.Options{
