@@ -66,19 +66,12 @@ func FromSecret(s *core.Secret) (aws.Credentials, error) {
 		names = [3]string{"data.aws accessKey", "data.aws secretKey", "data.aws sessionToken"}
 	}
 	for i, v := range [3]string{id, key, token} {
-		if at := strings.IndexFunc(v, notCredentialChar); at >= 0 {
-			// The value is never quoted: it is a secret.
-			return aws.Credentials{}, fmt.Errorf("secret %s: %s has a character that is not printable ASCII at byte %d (AWS credentials are letters, digits and + / =; a control character such as CR or LF would corrupt the signed request)", ref, names[i], at)
+		if at := core.BadCredentialByte(v); at >= 0 {
+			return aws.Credentials{}, fmt.Errorf("secret %s: %s %s", ref, names[i], core.BadCredentialMessage(at))
 		}
 	}
 	return aws.Credentials{AccessKeyID: id, SecretAccessKey: key, SessionToken: token, Source: "secret " + ref}, nil
 }
-
-// notCredentialChar is true outside printable ASCII without space. The key
-// id and the session token are sent as header values, where CR or LF would
-// inject headers or a second request; AWS issues them from a base64 or
-// upper-case alphanumeric alphabet.
-func notCredentialChar(r rune) bool { return r <= ' ' || r >= 0x7f }
 
 func first(a, b string) string {
 	if a != "" {
