@@ -18,9 +18,12 @@ var connectionClose = []string{"close"}
 // request by Content-Length may have sent a second, smuggled request after
 // the chunked body. The dropped header cannot be seen here, so every
 // chunked request closes: keep-alive is lost only for chunked uploads,
-// which Lambda's buffered payloads make rare.
+// which Lambda's buffered payloads make rare. An HTTP/1.0 request with a
+// body closes too: net/http ignores and removes Transfer-Encoding there
+// and frames by Content-Length, where RFC 9112 §6.1 asks to treat the
+// framing as faulty and close.
 func frontDoor(w http.ResponseWriter, r *http.Request) error {
-	if len(r.TransferEncoding) > 0 && r.ProtoMajor == 1 {
+	if r.ProtoMajor == 1 && (len(r.TransferEncoding) > 0 || (r.ProtoMinor == 0 && r.ContentLength > 0)) {
 		w.Header()["Connection"] = connectionClose
 	}
 	if !validHost(r.Host) {

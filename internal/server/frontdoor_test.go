@@ -92,6 +92,22 @@ func TestContentLengthWithTransferEncodingClosesTheConnection(t *testing.T) {
 			}
 		})
 	}
+	// HTTP/1.0 ignores Transfer-Encoding (net/http frames by
+	// Content-Length and removes the header); RFC 9112 §6.1 asks to close
+	// after such a message. A front proxy framing by the chunks would see
+	// the second request as chunk data.
+	t.Run("HTTP/1.0 with Transfer-Encoding", func(t *testing.T) {
+		before := stub.calls.Load()
+		smuggled := "GET /a/smuggled HTTP/1.1\r\nHost: x\r\n\r\n"
+		st, closed := rawAnswers(t, h, "POST /a HTTP/1.0\r\nHost: x\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n"+
+			fmt.Sprintf("%x\r\n", len(smuggled))+smuggled+"\r\n0\r\n\r\n")
+		if len(st) != 1 || !closed {
+			t.Fatalf("answers %v, closed %v: want one answer, then the connection closed", st, closed)
+		}
+		if n := stub.calls.Load() - before; n != 1 {
+			t.Errorf("Lambda called %d times, want 1", n)
+		}
+	})
 	// Content-Length alone keeps the connection: pipelined requests are
 	// all answered.
 	st, _ := rawAnswers(t, h, "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}"+second+"GET /a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")

@@ -147,12 +147,12 @@ func (g *Gateway) logError(o *Outcome) {
 }
 
 func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, o *Outcome) error {
+	if err := frontDoor(w, r); err != nil {
+		return err
+	}
 	snap := g.holder.Load()
 	if snap == nil {
 		return httperr.ErrNoConfig
-	}
-	if err := frontDoor(w, r); err != nil {
-		return err
 	}
 	table := snap.HTTP
 	scheme := "http"
