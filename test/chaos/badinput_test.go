@@ -124,7 +124,15 @@ func TestBadInput(t *testing.T) {
 				t.Errorf("%s: answers %v, closed %v; want one answer and the connection closed", tc.name, statuses, closed)
 			}
 		}
-		statuses, _ := rawAnswers(t, p.g.Addr, "GET /echo HTTP/1.1\r\nHost: x:abc\r\nConnection: close\r\n\r\n")
+		// HTTP/1.0: Go ignores Transfer-Encoding and frames by
+		// Content-Length, so a chunk holding a request would be served.
+		chunk := "GET /admin/smuggled HTTP/1.1\r\nHost: x\r\n\r\n"
+		statuses, closed := rawAnswers(t, p.g.Addr, fmt.Sprintf("POST /echo HTTP/1.0\r\nHost: x\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n%x\r\n%s\r\n0\r\n\r\n", len(chunk), chunk))
+		record(t, "HTTP/1.0 chunked + Content-Length with a request in the chunk: answers %v, closed %v", statuses, closed)
+		if len(statuses) != 1 || !closed {
+			t.Errorf("HTTP/1.0 with Transfer-Encoding: answers %v, closed %v; want one answer and the connection closed", statuses, closed)
+		}
+		statuses, _ = rawAnswers(t, p.g.Addr, "GET /echo HTTP/1.1\r\nHost: x:abc\r\nConnection: close\r\n\r\n")
 		record(t, "Host x:abc: answers %v", statuses)
 		if len(statuses) != 1 || statuses[0] != 400 {
 			t.Errorf("Host x:abc: answers %v, want 400", statuses)
