@@ -62,11 +62,16 @@ func (s *Server) adminHandler() http.Handler {
 }
 
 // adminHostCheck answers 403 to a Host that is neither an IP literal,
-// "localhost" nor one of Config.AdminHosts. A browser sends the page's own
-// name as Host, so a page whose DNS name was rebound to the admin address
-// (DNS rebinding) cannot read /config_dump or /debug/pprof through it.
+// "localhost", the host of Config.AdminAddr nor one of Config.AdminHosts.
+// A browser sends the page's own name as Host, so a page whose DNS name was
+// rebound to the admin address (DNS rebinding) cannot read /config_dump or
+// /debug/pprof through it.
 func (s *Server) adminHostCheck(next http.Handler) http.Handler {
 	allowed := map[string]bool{"localhost": true}
+	// The name --admin-addr binds is configured too.
+	if h, _, err := net.SplitHostPort(s.cfg.AdminAddr); err == nil && h != "" {
+		allowed[strings.ToLower(strings.TrimSuffix(h, "."))] = true
+	}
 	for _, h := range s.cfg.AdminHosts {
 		allowed[strings.ToLower(strings.TrimSuffix(h, "."))] = true
 	}

@@ -95,8 +95,8 @@ type Config struct {
 	// answer, so that a client writing its whole request first reads the
 	// answer. Defaults: 64 MiB, 10s.
 	BodyDiscard BodyDiscard
-	// AdminHosts are the host names, besides IP literals and "localhost",
-	// that the admin listener answers (its Host header, port aside; case
+	// AdminHosts are the host names, besides IP literals, "localhost" and
+	// the host of AdminAddr, that the admin listener answers (its Host header, port aside; case
 	// insensitive). Any other name gets 403, so a web page that rebinds
 	// its own DNS name to the admin address cannot read it. Default: none.
 	AdminHosts []string
