@@ -170,7 +170,7 @@ func createFile(path string) (created bool, err error) {
 // emptyFileWait is how long Open waits for an existing empty file to get
 // its first page: the Open of another process that has just created the
 // file writes it within milliseconds.
-const emptyFileWait = time.Second
+const emptyFileWait = 2 * time.Second
 
 // awaitContent refuses an existing database file that stays empty. SQLite
 // would take a zero-length file for a new database, and the gateway would
