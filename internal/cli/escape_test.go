@@ -76,3 +76,23 @@ func TestErrorsEscapeControlCharacters(t *testing.T) {
 		t.Errorf("printError wrote %q, want %q", out, want)
 	}
 }
+
+func FuzzPrintable(f *testing.F) {
+	for _, s := range []string{"", "plain", "\x1b[2J", "a\nb", "\u009b", "\xff", "日本\x07"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		out := printable(s)
+		if !utf8.ValidString(out) {
+			t.Fatalf("printable(%q) = %q is not UTF-8", s, out)
+		}
+		for _, r := range out {
+			if r < 0x20 || (r >= 0x7f && r < 0xa0) {
+				t.Fatalf("printable(%q) = %q keeps control character %U", s, out, r)
+			}
+		}
+		if strings.Contains(s, "\n") != strings.Contains(printableText(s), "\n") {
+			t.Fatalf("printableText(%q) lost or added a line", s)
+		}
+	})
+}
