@@ -60,7 +60,17 @@ func FromSecret(s *core.Secret) (aws.Credentials, error) {
 	case !utf8.ValidString(token):
 		return aws.Credentials{}, fmt.Errorf("secret %s: session_token is not a valid string", ref)
 	}
-	return aws.Credentials{AccessKeyID: strings.TrimSpace(id), SecretAccessKey: strings.TrimSpace(key), SessionToken: strings.TrimSpace(token), Source: "secret " + ref}, nil
+	id, key, token = strings.TrimSpace(id), strings.TrimSpace(key), strings.TrimSpace(token)
+	names := [3]string{core.AWSAccessKeyID, core.AWSSecretAccessKey, core.AWSSessionToken}
+	if len(s.Data[core.AWSAccessKeyID]) == 0 && len(s.Data[core.AWSSecretAccessKey]) == 0 {
+		names = [3]string{"data.aws accessKey", "data.aws secretKey", "data.aws sessionToken"}
+	}
+	for i, v := range [3]string{id, key, token} {
+		if at := core.BadCredentialByte(v); at >= 0 {
+			return aws.Credentials{}, fmt.Errorf("secret %s: %s %s", ref, names[i], core.BadCredentialMessage(at))
+		}
+	}
+	return aws.Credentials{AccessKeyID: id, SecretAccessKey: key, SessionToken: token, Source: "secret " + ref}, nil
 }
 
 func first(a, b string) string {

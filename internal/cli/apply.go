@@ -150,7 +150,7 @@ func runApply(ctx context.Context, g *globals, files []string, dryRun bool, nsFl
 		}
 		ps := resource.Validate(o)
 		for _, w := range ps.Warnings() {
-			fmt.Fprintf(g.stderr, "Warning: %s: %s\n", resource.Ref(o), w)
+			fmt.Fprintf(g.stderr, "Warning: %s: %s\n", printable(resource.Ref(o)), printableText(w.String()))
 		}
 		if err := resource.Check(o); err != nil {
 			report(err)

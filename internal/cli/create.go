@@ -239,7 +239,7 @@ func createObject(ctx context.Context, g *globals, obj resource.Object, out crea
 		return &usageError{errors.New("-o prints the resource only with --dry-run")}
 	}
 	for _, w := range resource.Validate(obj).Warnings() {
-		fmt.Fprintf(g.stderr, "Warning: %s: %s\n", resource.Ref(obj), w)
+		fmt.Fprintf(g.stderr, "Warning: %s: %s\n", printable(resource.Ref(obj)), printableText(w.String()))
 	}
 	if err := resource.Check(obj); err != nil {
 		return err

@@ -112,6 +112,8 @@ func (t *table) row(cols ...string) {
 	for i, c := range cols {
 		if c == "" {
 			cols[i] = "<none>"
+		} else {
+			cols[i] = printable(c)
 		}
 	}
 	fmt.Fprintln(t.tw, strings.Join(cols, "\t"))

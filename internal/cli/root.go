@@ -209,12 +209,12 @@ func printError(w io.Writer, cmd *cobra.Command, err error) {
 	if errors.Is(err, errReported) {
 		return
 	}
-	fmt.Fprintf(w, "Error: %s\n", err)
+	fmt.Fprintf(w, "Error: %s\n", printableText(err.Error()))
 	var he *hintError
 	var ue *usageError
 	switch {
 	case errors.As(err, &he):
-		fmt.Fprintf(w, "Try: %s\n", he.hint)
+		fmt.Fprintf(w, "Try: %s\n", printableText(he.hint))
 	case errors.As(err, &ue) || isCobraUsage(err):
 		path := "lambdagate"
 		if cmd != nil {

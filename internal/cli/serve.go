@@ -37,6 +37,7 @@ type serveOptions struct {
 	accessLogFormat string
 	otlpEndpoint    string
 	gcMinHeapMiB    int
+	h2c             bool
 	election        electionFlags // --leader-* (kubestore.go)
 }
 
@@ -61,6 +62,10 @@ their own endpointUrl call it.`,
 	f.DurationVar(&o.cfg.ShutdownDelay, "shutdown-delay", 0, "time the gateway keeps serving after SIGTERM with /readyz already failing, before it stops accepting connections (default 0)")
 	f.BoolVar(&o.cfg.ReusePort, "reuse-port", false, "set SO_REUSEPORT on the HTTP and HTTPS listeners, so a new gateway can start on the same port before the old one stops")
 	f.DurationVar(&o.cfg.ReadHeaderTimeout, "read-header-timeout", 0, "time a client gets to send the request headers (default 10s)")
+	f.StringSliceVar(&o.cfg.AdminHosts, "admin-hosts", nil, `host names the admin listener answers besides IP addresses, "localhost" and the host of --admin-addr (comma-separated; default none): any other Host header gets 403, which stops DNS-rebinding pages`)
+	f.Int64Var(&o.cfg.BodyDiscard.Bytes, "body-discard-bytes", 0, "after an error answer to a request whose body was not read (over Lambda's size limit, no route), at most this many body bytes are read and dropped before the connection closes, so a client that writes its whole request first can read the answer (default 64 MiB; negative disables)")
+	f.DurationVar(&o.cfg.BodyDiscard.Timeout, "body-discard-timeout", 0, "the longest time spent reading such a body (default 10s)")
+	f.BoolVar(&o.h2c, "h2c", true, "accept HTTP/2 with prior knowledge (h2c) on the HTTP and admin listeners besides HTTP/1.1")
 	f.DurationVar(&o.cfg.DiscoveryInterval, "discovery-interval", 0, "how often each upstream's Lambda functions are discovered (default 5s; negative disables discovery)")
 	f.StringVar(&o.localLambda, "local-lambda", "", "run a local Lambda service with the functions in this directory")
 	f.StringVar(&o.localLambdaAddr, "local-lambda-addr", "127.0.0.1:9001", "address of the local Lambda service")
@@ -136,6 +141,7 @@ func runServe(cmd *cobra.Command, g *globals, o *serveOptions) error {
 		log.Info("local Lambda serving", "dir", o.localLambda, "url", llURL.String())
 	}
 	o.cfg.Logger = log
+	o.cfg.DisableH2C = !o.h2c
 	if o.gcMinHeapMiB < 0 {
 		return withHint(fmt.Errorf("--gc-min-heap-mib %d: must be 0 or more", o.gcMinHeapMiB), "lambdagate serve --gc-min-heap-mib 64")
 	}

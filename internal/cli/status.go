@@ -140,7 +140,7 @@ func printOverview(w io.Writer, base string, ov *server.Overview) error {
 	if !ov.Built.IsZero() {
 		built = fmt.Sprintf("snapshot v%d built %s ago", ov.Version, age(&ov.Built, ov.Now))
 	}
-	fmt.Fprintf(w, "Gateway %s: %s, %s\n", base, ready, built)
+	fmt.Fprintf(w, "Gateway %s: %s, %s\n", printable(base), printable(ready), built)
 	fmt.Fprintf(w, "Requests %d (%.1f/s), errors %d\n\n", ov.Totals.Requests, ov.Totals.RatePerSec, ov.Totals.Errors)
 
 	t := newTable(w, "VIRTUAL SERVICE", "STATE", "ROUTE", "MATCH", "FUNCTION", "REQ/S", "ERR/S", "LATENCY", "TOTAL", "ERRORS", "LAST 30S")

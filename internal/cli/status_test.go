@@ -141,6 +141,21 @@ spec:
 			t.Errorf("overview %+v", ov)
 		}
 	})
+	t.Run("control characters in a request path", func(t *testing.T) {
+		resp, err := http.Post(gw+"/broken/%1b%5b2J%1b%5d0%3bPWNED%07", "application/json", strings.NewReader("{}"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		out, errOut, code := runCLI(t, dir, "status")
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		terminalSafe(t, "status", out)
+		if !strings.Contains(out, `POST /broken/\x1b[2J\x1b]0;PWNED\a`) {
+			t.Errorf("status does not show the escaped path:\n%s", out)
+		}
+	})
 }
 
 func TestSpark(t *testing.T) {

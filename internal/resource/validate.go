@@ -398,6 +398,11 @@ func (v *validator) secret(s *core.Secret) {
 	if hasID != hasKey {
 		v.errorf("data", "an AWS secret needs both %s and %s", core.AWSAccessKeyID, core.AWSSecretAccessKey)
 	}
+	for _, k := range []string{core.AWSAccessKeyID, core.AWSSecretAccessKey, core.AWSSessionToken} {
+		if at := core.BadCredentialByte(strings.TrimSpace(string(s.Data[k]))); at >= 0 {
+			v.errorf("data."+k, "%s", core.BadCredentialMessage(at))
+		}
+	}
 	if s.Type == "kubernetes.io/tls" {
 		if len(s.Data[core.TLSCertKey]) == 0 || len(s.Data[core.TLSPrivateKeyKey]) == 0 {
 			v.errorf("data", "a kubernetes.io/tls secret needs tls.crt and tls.key")

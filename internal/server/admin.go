@@ -2,10 +2,14 @@ package server
 
 import (
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/http/pprof"
+	"strconv"
+	"strings"
 
 	"github.com/lambdagate/lambdagate/internal/dashboard"
+	"github.com/lambdagate/lambdagate/internal/httperr"
 )
 
 // adminHandler serves the admin listener (loopback by default):
@@ -54,7 +58,38 @@ func (s *Server) adminHandler() http.Handler {
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	mux.Handle("/", dashboard.Handler())
-	return mux
+	return s.adminHostCheck(mux)
+}
+
+// adminHostCheck answers 403 to a Host that is neither an IP literal,
+// "localhost", the host of Config.AdminAddr nor one of Config.AdminHosts.
+// A browser sends the page's own name as Host, so a page whose DNS name was
+// rebound to the admin address (DNS rebinding) cannot read /config_dump or
+// /debug/pprof through it.
+func (s *Server) adminHostCheck(next http.Handler) http.Handler {
+	allowed := map[string]bool{"localhost": true}
+	// The name --admin-addr binds is configured too.
+	if h, _, err := net.SplitHostPort(s.cfg.AdminAddr); err == nil && h != "" {
+		allowed[strings.ToLower(strings.TrimSuffix(h, "."))] = true
+	}
+	for _, h := range s.cfg.AdminHosts {
+		allowed[strings.ToLower(strings.TrimSuffix(h, "."))] = true
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host := r.Host
+		if validHost(host) {
+			if i := strings.LastIndexByte(host, ':'); i > strings.LastIndexByte(host, ']') {
+				host = host[:i]
+			}
+			host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+			if net.ParseIP(host) != nil || allowed[strings.ToLower(strings.TrimSuffix(host, "."))] {
+				next.ServeHTTP(w, r)
+				return
+			}
+		}
+		httperr.Write(w, httperr.New(http.StatusForbidden, "AdminHostNotAllowed",
+			"the admin listener answers IP addresses, localhost and the names of --admin-hosts, not Host "+strconv.Quote(r.Host)), "")
+	})
 }
 
 func writeJSON(w http.ResponseWriter, v any) {

@@ -42,6 +42,8 @@ type Gateway struct {
 	nWarnings       atomic.Int64
 	// tracer records a span per routed request (nil: none).
 	tracer trace.Tracer
+	// discard bounds reading an unwanted request body (see discard.go).
+	discard BodyDiscard
 }
 
 func routeKey(t *lambda.Target) string { return t.VirtualService + "\x00" + t.Route }
@@ -119,7 +121,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	err := g.serve(w, r, o)
 	if err != nil {
 		o.Err = err
+		rc := g.prepareDiscard(w, r, o)
 		o.Status, o.Code = httperr.Write(w, err, o.RequestID)
+		if rc != nil {
+			g.discardBody(rc, r)
+		}
 		g.logError(o)
 	}
 	o.Total = time.Since(o.Start)
@@ -141,6 +147,9 @@ func (g *Gateway) logError(o *Outcome) {
 }
 
 func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, o *Outcome) error {
+	if err := frontDoor(w, r); err != nil {
+		return err
+	}
 	snap := g.holder.Load()
 	if snap == nil {
 		return httperr.ErrNoConfig

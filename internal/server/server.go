@@ -96,6 +96,19 @@ type Config struct {
 	// function's (see trace.go). Default nil: no spans, trace context
 	// only propagated.
 	Tracer trace.Tracer
+	// BodyDiscard bounds reading an unread request body after an error
+	// answer, so that a client writing its whole request first reads the
+	// answer. Defaults: 64 MiB, 10s.
+	BodyDiscard BodyDiscard
+	// AdminHosts are the host names, besides IP literals, "localhost" and
+	// the host of AdminAddr, that the admin listener answers (its Host header, port aside; case
+	// insensitive). Any other name gets 403, so a web page that rebinds
+	// its own DNS name to the admin address cannot read it. Default: none.
+	AdminHosts []string
+	// DisableH2C turns off HTTP/2 with prior knowledge (h2c) on the plain
+	// HTTP and admin listeners, leaving HTTP/1.1 only. Default false: both
+	// speak h2c (HTTPS negotiates HTTP/2 through ALPN either way).
+	DisableH2C bool
 	// Inherited are listeners passed in by a supervisor (socket
 	// activation, see activation.go); each one set is used instead of
 	// binding its address. Default: none.
@@ -133,6 +146,7 @@ func (c *Config) defaults() {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	c.BodyDiscard.defaults()
 }
 
 // Server is a running gateway.
@@ -177,6 +191,7 @@ func New(cfg Config, st store.Store) *Server {
 	s.resolver = awscreds.New(awscreds.Options{Logger: s.log.With("component", "credentials"), OnChange: s.Trigger})
 	s.gateway = NewGateway(&s.holder, s.invoker, s.log)
 	s.gateway.onWarningChange = s.Trigger
+	s.gateway.discard = cfg.BodyDiscard
 	s.initObservability()
 	if cfg.DiscoveryInterval >= 0 {
 		s.discovery = discovery.New(st, discovery.Options{
@@ -287,7 +302,7 @@ func (s *Server) Run(ctx context.Context, l *Listeners) error {
 
 	protocols := new(http.Protocols)
 	protocols.SetHTTP1(true)
-	protocols.SetUnencryptedHTTP2(true)
+	protocols.SetUnencryptedHTTP2(!s.cfg.DisableH2C)
 	nc := &newConns{} // see drain.go
 	mk := func(h http.Handler) *http.Server {
 		return &http.Server{

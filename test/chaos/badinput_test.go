@@ -1,9 +1,11 @@
 package chaos
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -102,6 +104,61 @@ func TestBadInput(t *testing.T) {
 					}
 				}
 			})
+		}
+		p.stillServing(t)
+	})
+
+	t.Run("smuggling framing closes the connection", func(t *testing.T) {
+		// RFC 9112 §6.1: a request with Content-Length and
+		// Transfer-Encoding is answered, then its connection closes, so
+		// the request pipelined after its chunked body is never served.
+		second := "GET /admin/smuggled HTTP/1.1\r\nHost: x\r\n\r\n"
+		for _, tc := range []struct{ name, head string }{
+			{"CL.TE", "Content-Length: 4\r\nTransfer-Encoding: chunked\r\n"},
+			{"TE.CL", "Transfer-Encoding: chunked\r\nContent-Length: 4\r\n"},
+			{"TE CHUNKED", "Transfer-Encoding: CHUNKED\r\nContent-Length: 4\r\n"},
+		} {
+			statuses, closed := rawAnswers(t, p.g.Addr, "POST /echo HTTP/1.1\r\nHost: x\r\n"+tc.head+"\r\n0\r\n\r\n"+second)
+			record(t, "%s then a pipelined request: answers %v, closed %v", tc.name, statuses, closed)
+			if len(statuses) != 1 || !closed {
+				t.Errorf("%s: answers %v, closed %v; want one answer and the connection closed", tc.name, statuses, closed)
+			}
+		}
+		// HTTP/1.0: Go ignores Transfer-Encoding and frames by
+		// Content-Length, so a chunk holding a request would be served.
+		chunk := "GET /admin/smuggled HTTP/1.1\r\nHost: x\r\n\r\n"
+		statuses, closed := rawAnswers(t, p.g.Addr, fmt.Sprintf("POST /echo HTTP/1.0\r\nHost: x\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n%x\r\n%s\r\n0\r\n\r\n", len(chunk), chunk))
+		record(t, "HTTP/1.0 chunked + Content-Length with a request in the chunk: answers %v, closed %v", statuses, closed)
+		if len(statuses) != 1 || !closed {
+			t.Errorf("HTTP/1.0 with Transfer-Encoding: answers %v, closed %v; want one answer and the connection closed", statuses, closed)
+		}
+		statuses, _ = rawAnswers(t, p.g.Addr, "GET /echo HTTP/1.1\r\nHost: x:abc\r\nConnection: close\r\n\r\n")
+		record(t, "Host x:abc: answers %v", statuses)
+		if len(statuses) != 1 || statuses[0] != 400 {
+			t.Errorf("Host x:abc: answers %v, want 400", statuses)
+		}
+		p.stillServing(t)
+	})
+
+	t.Run("oversize body written before reading", func(t *testing.T) {
+		// A plain client that writes its whole 7 MB body before reading
+		// reads the 413 (the gateway drops the rest of the body first).
+		c, err := net.DialTimeout("tcp", p.g.Addr, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(20 * time.Second))
+		start := time.Now()
+		_, werr := io.WriteString(c, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 7000000\r\n\r\n"+strings.Repeat("x", 7_000_000))
+		resp, rerr := http.ReadResponse(bufio.NewReader(c), nil)
+		if werr != nil || rerr != nil {
+			t.Fatalf("write error %v, read error %v: want the whole body written and the 413 read", werr, rerr)
+		}
+		resp.Body.Close()
+		record(t, "7 MB body written before reading: %d after %s", resp.StatusCode, time.Since(start).Round(time.Millisecond))
+		if resp.StatusCode != 413 {
+			t.Errorf("status %d, want 413", resp.StatusCode)
 		}
 		p.stillServing(t)
 	})
@@ -302,4 +359,30 @@ func truncateString(s string, n int) string {
 		return s
 	}
 	return s[:n] + "..."
+}
+
+// rawAnswers writes raw on a new connection, then reads answers until the
+// gateway closes the connection or 5 s pass (closed false).
+func rawAnswers(t *testing.T, addr, raw string) (statuses []int, closed bool) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.WriteString(c, raw); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(c)
+	for {
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			var ne net.Error
+			return statuses, !(errors.As(err, &ne) && ne.Timeout())
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		statuses = append(statuses, resp.StatusCode)
+	}
 }

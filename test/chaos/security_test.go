@@ -177,6 +177,18 @@ func TestAdminLoopbackByDefault(t *testing.T) {
 		if r.StatusCode == 200 {
 			t.Errorf("the data listener serves %s", p)
 		}
+		if a.StatusCode != 200 {
+			t.Errorf("the admin listener answers %s with %d", p, a.StatusCode)
+		}
+	}
+	// DNS rebinding: a page at evil.example whose name now resolves to
+	// the admin address sends Host: evil.example.
+	for _, p := range []string{"/config_dump", "/debug/pprof/"} {
+		r := harness.Do(t, "GET", g.AdminURL+p, nil, map[string]string{"Host": "evil.example"})
+		record(t, "%s with Host evil.example: %d", p, r.StatusCode)
+		if r.StatusCode != 403 {
+			t.Errorf("%s with Host evil.example: %d, want 403", p, r.StatusCode)
+		}
 	}
 }
 

@@ -362,3 +362,37 @@ func TestStoreImmutable(t *testing.T) {
 	}
 	p.serving(t)
 }
+
+// TestStoreEmptyFile: an existing zero-length lambdagate.db (truncated, or
+// emptied by a bad copy) is not a new store: serve and the CLI refuse it,
+// naming the file and the fix, and leave it as it is.
+func TestStoreEmptyFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "lambdagate.db")
+	if err := os.WriteFile(db, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	start := time.Now()
+	cmd := exec.CommandContext(ctx, harness.Binary, "serve", "--http-addr", "127.0.0.1:0", "--https-addr", "", "--admin-addr", "127.0.0.1:0")
+	cmd.Env = append(os.Environ(), "LAMBDAGATE_DATA_DIR="+dir)
+	out, err := cmd.CombinedOutput()
+	record(t, "serve on an empty lambdagate.db: exit error %v after %s: %s", err, time.Since(start).Round(time.Millisecond), lastLine(string(out)))
+	if err == nil || ctx.Err() != nil {
+		t.Fatalf("serve did not refuse the empty store (exit %v, timed out %v): %s", err, ctx.Err() != nil, out)
+	}
+	for _, want := range []string{db, "empty", "restore it from a backup, or delete it"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("serve's error does not say %q: %s", want, out)
+		}
+	}
+	msg, err := harness.CLI(dir, "", "get", "virtualservices")
+	if err == nil || !strings.Contains(msg, db) {
+		t.Errorf("get on the empty store: %v %s", err, msg)
+	}
+	if fi, err := os.Stat(db); err != nil || fi.Size() != 0 {
+		t.Errorf("the empty file was changed: %v", err)
+	}
+}

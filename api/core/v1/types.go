@@ -143,3 +143,24 @@ const (
 	TLSPrivateKeyKey   = "tls.key"
 	TLSRootCAKey       = "ca.crt"
 )
+
+// BadCredentialByte returns the index of the first byte of an AWS
+// credential value (key id, secret key or session token, surrounding
+// white space already trimmed) outside printable ASCII without space, or
+// -1. The key id and the token are sent as header values, where CR or LF
+// would inject headers or a second request; AWS issues them from base64 or
+// upper-case alphanumeric alphabets.
+func BadCredentialByte(v string) int {
+	for i := 0; i < len(v); i++ {
+		if v[i] <= ' ' || v[i] >= 0x7f {
+			return i
+		}
+	}
+	return -1
+}
+
+// BadCredentialMessage says why a value BadCredentialByte refused is
+// refused, without quoting it (it is a secret).
+func BadCredentialMessage(at int) string {
+	return fmt.Sprintf("has a character that is not printable ASCII at byte %d (AWS credentials are letters, digits and + / =; a control character such as CR or LF would corrupt the signed request)", at)
+}

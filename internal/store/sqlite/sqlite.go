@@ -102,8 +102,14 @@ func Open(path string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening store %s: %w", path, err)
 	}
-	if err := createFile(abs); err != nil {
+	created, err := createFile(abs)
+	if err != nil {
 		return nil, err
+	}
+	if !created {
+		if err := awaitContent(abs); err != nil {
+			return nil, err
+		}
 	}
 	s := &Store{path: abs, opts: o, done: make(chan struct{})}
 	if s.wdb, err = sql.Open("sqlite", s.dsn(true)); err != nil {
@@ -131,34 +137,62 @@ func Open(path string, opts ...Option) (*Store, error) {
 	return s, nil
 }
 
-// createFile creates the database file with mode 0600 unless it exists. An
-// existing file is never opened here: closing a descriptor of a file drops
-// every POSIX lock this process holds on it, including those of another Store
-// on the same file.
-func createFile(path string) error {
+// createFile creates the database file with mode 0600 unless it exists, and
+// says whether it did. An existing file is never opened here: closing a
+// descriptor of a file drops every POSIX lock this process holds on it,
+// including those of another Store on the same file.
+func createFile(path string) (created bool, err error) {
 	if _, err := os.Stat(path); err == nil {
-		return nil
+		return false, nil
 	} else if !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("opening store %s: %w", path, err)
+		return false, fmt.Errorf("opening store %s: %w", path, err)
 	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, os.ErrExist) {
-		return nil // another process created it just now
+		return false, nil // another process created it just now
 	}
 	if err != nil {
 		var pe *fs.PathError
 		if errors.As(err, &pe) {
 			err = pe.Err // the path is in our message already
 		}
-		return fmt.Errorf("creating store %s: %w", path, err)
+		return false, fmt.Errorf("creating store %s: %w", path, err)
 	}
 	if err := f.Close(); err != nil {
-		return fmt.Errorf("creating store %s: %w", path, err)
+		return false, fmt.Errorf("creating store %s: %w", path, err)
 	}
 	if err := os.Chmod(path, 0o600); err != nil {
-		return fmt.Errorf("setting mode 0600 on store %s: %w", path, err)
+		return false, fmt.Errorf("setting mode 0600 on store %s: %w", path, err)
 	}
-	return nil
+	return true, nil
+}
+
+// emptyFileWait is how long Open waits for an existing empty file to get
+// its first page: the Open of another process that has just created the
+// file writes it within milliseconds.
+const emptyFileWait = 2 * time.Second
+
+// awaitContent refuses an existing database file that stays empty. SQLite
+// would take a zero-length file for a new database, and the gateway would
+// start with no configuration at all, answering 404 everywhere; a store
+// that has ever been opened always holds at least its header page (WAL
+// mode writes it to the main file), so an empty one was truncated or its
+// creator stopped before writing the schema.
+func awaitContent(path string) error {
+	deadline := time.Now().Add(emptyFileWait)
+	for {
+		fi, err := os.Stat(path)
+		if err != nil {
+			return fmt.Errorf("opening store %s: %w", path, err)
+		}
+		if fi.Size() > 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("opening store %s: the file is empty (0 bytes), so it holds no configuration: it was truncated, or a first start stopped before writing it; restore it from a backup, or delete it to start with an empty store", path)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func (s *Store) dsn(write bool) string {

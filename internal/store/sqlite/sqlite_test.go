@@ -537,9 +537,14 @@ func TestOpenErrors(t *testing.T) {
 		}
 		f.Close()
 	}
+	empty := filepath.Join(dir, "empty.db")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name, path, want string
 	}{
+		{"empty file", empty, "the file is empty"},
 		{"garbage", garbage, "not a SQLite database"},
 		{"foreign sqlite", foreign, "not a lambdagate store"},
 		{"newer schema", newer, "upgrade lambdagate"},
@@ -560,6 +565,39 @@ func TestOpenErrors(t *testing.T) {
 			}
 		})
 	}
+	// The empty file is left as it was: no schema written into it.
+	if fi, err := os.Stat(empty); err != nil || fi.Size() != 0 {
+		t.Errorf("the empty file was changed: %v %v", fi.Size(), err)
+	}
+}
+
+// A zero-length file another process has just created (its Open has not
+// written the schema yet) is not refused: Open waits for it to be written.
+func TestOpenWaitsForAStoreBeingCreated(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src.db")
+	s, err := Open(src, WithLogger(quiet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	full, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "lambdagate.db")
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		time.Sleep(200 * time.Millisecond)
+		_ = os.WriteFile(path, full, 0o600)
+	}()
+	s, err = Open(path, WithLogger(quiet))
+	if err != nil {
+		t.Fatalf("a store written 200ms after Open started: %v", err)
+	}
+	s.Close()
 }
 
 func TestBusyIsUnavailable(t *testing.T) {
