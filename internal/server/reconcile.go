@@ -187,6 +187,7 @@ func (s *Server) rebuild(ctx context.Context) {
 			delete(s.lastGood, ref)
 		}
 	}
+	snap.Resources = subst
 	s.holder.Store(snap)
 	s.observeSnapshot(snap)
 	s.log.Debug("snapshot built", "version", snap.Version, "routes", snap.Routes, "upstreams", snap.Upstreams, "took", time.Since(start))
