@@ -120,11 +120,12 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		o.Err = err
 		o.Status, o.Code = httperr.Write(w, err, o.RequestID)
-		g.logError(o)
 	}
 	o.Total = time.Since(o.Start)
 	if g.Observe != nil {
-		g.Observe(o)
+		g.Observe(o) // logs the failure once, in the access log or with logError
+	} else if o.Err != nil {
+		g.logError(o)
 	}
 }
 
@@ -134,7 +135,10 @@ func (g *Gateway) logError(o *Outcome) {
 		attrs = append(attrs, "virtual_service", t.VirtualService, "route", t.Route, "function", t.FunctionName, "qualifier", t.Qualifier)
 	}
 	lvl := slog.LevelWarn
-	if o.Status < 500 || o.Status == httperr.StatusClientClosed {
+	switch {
+	case errors.Is(o.Err, httperr.ErrNoRoute):
+		lvl = slog.LevelDebug // scanners and typos: the client's business
+	case o.Status < 500 || o.Status == httperr.StatusClientClosed:
 		lvl = slog.LevelInfo
 	}
 	g.log.Log(context.Background(), lvl, "request failed", attrs...)

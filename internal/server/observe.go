@@ -50,8 +50,12 @@ func (s *Server) observe(o *Outcome) {
 	if o.span != nil {
 		endSpan(o)
 	}
+	// A failed request is logged once: its access log line carries the
+	// error; without an access log, the application log has it.
 	if s.cfg.AccessLog != nil {
 		accessLog(s.cfg.AccessLog, o)
+	} else if o.Err != nil {
+		s.gateway.logError(o)
 	}
 }
 
@@ -98,6 +102,9 @@ func accessLog(l *slog.Logger, o *Outcome) {
 	}
 	if o.ErrorKind != "" {
 		attrs = append(attrs, slog.String("error_kind", o.ErrorKind))
+	}
+	if o.Err != nil {
+		attrs = append(attrs, slog.String("error", o.Err.Error()))
 	}
 	l.LogAttrs(context.Background(), slog.LevelInfo, "request", attrs...)
 }

@@ -148,6 +148,9 @@ type Server struct {
 	draining     atomic.Bool
 	version      atomic.Uint64
 	lastGood     map[string]lastGood
+	// logged is each resource's last logged configuration change; the
+	// reconcile loop owns it, as lastGood.
+	logged map[string]change
 	trigger      chan struct{}
 	statusW      *statusWriter // writes statuses off the reconcile loop
 	discovery    *discovery.Discoverer
