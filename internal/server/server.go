@@ -150,10 +150,10 @@ type Server struct {
 	lastGood     map[string]lastGood
 	// logged is each resource's last logged configuration change; the
 	// reconcile loop owns it, as lastGood.
-	logged map[string]change
-	trigger      chan struct{}
-	statusW      *statusWriter // writes statuses off the reconcile loop
-	discovery    *discovery.Discoverer
+	logged    map[string]change
+	trigger   chan struct{}
+	statusW   *statusWriter // writes statuses off the reconcile loop
+	discovery *discovery.Discoverer
 
 	// Addresses actually bound (port 0 resolved).
 	HTTPListenAddr, HTTPSListenAddr, AdminListenAddr net.Addr
