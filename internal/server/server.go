@@ -148,12 +148,13 @@ type Server struct {
 	draining     atomic.Bool
 	version      atomic.Uint64
 	lastGood     map[string]lastGood
+	trigger      chan struct{}
+	statusW      *statusWriter // writes statuses off the reconcile loop
+	discovery    *discovery.Discoverer
+
 	// logged is each resource's last logged configuration change; the
 	// reconcile loop owns it, as lastGood.
-	logged    map[string]change
-	trigger   chan struct{}
-	statusW   *statusWriter // writes statuses off the reconcile loop
-	discovery *discovery.Discoverer
+	logged map[string]change
 
 	// Addresses actually bound (port 0 resolved).
 	HTTPListenAddr, HTTPSListenAddr, AdminListenAddr net.Addr
