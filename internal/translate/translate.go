@@ -331,6 +331,21 @@ func (b *builder) virtualService(vs *resource.VirtualService, httpB, httpsB *rou
 	b.setStatus(vs, core.StateAccepted, "")
 }
 
+// logicalNames lists the names a route may use (the first ten), so that a
+// status naming an unknown one also shows the right spelling.
+func logicalNames(fns []gloo.LambdaFunctionSpec) string {
+	const shown = 10
+	names := make([]string, 0, min(len(fns), shown))
+	for _, f := range fns[:min(len(fns), shown)] {
+		names = append(names, f.LogicalName)
+	}
+	l := strings.Join(names, ", ")
+	if len(fns) > shown {
+		l += fmt.Sprintf(" and %d more", len(fns)-shown)
+	}
+	return l
+}
+
 func (b *builder) route(vs *resource.VirtualService, i int, r *gateway.Route) (*router.Route, string, error) {
 	d := r.RouteAction.Single
 	ref := *d.Upstream
@@ -368,7 +383,7 @@ func (b *builder) route(vs *resource.VirtualService, i int, r *gateway.Route) (*
 		case !fallback && dest.LogicalName == "":
 			return nil, "", fmt.Errorf("routeAction.single.destinationSpec.aws.logicalName: required value unless Settings sets fallbackToFirstFunction")
 		case !fallback:
-			return nil, "", fmt.Errorf("a route references %s AWS lambda which does not exist on the route's upstream", dest.LogicalName)
+			return nil, "", fmt.Errorf("a route references %s AWS lambda which does not exist on the route's upstream; its logicalNames: %s", dest.LogicalName, logicalNames(fns))
 		}
 		fn = fns[0]
 		if dest.LogicalName == "" {
