@@ -48,6 +48,9 @@ type Totals struct {
 	Requests   int64   `json:"requests"`
 	Errors     int64   `json:"errors"`
 	RatePerSec float64 `json:"ratePerSec"`
+	// Unrouted counts the requests no route took (404 NoRoute), which
+	// the route counters above leave out, since the gateway started.
+	Unrouted int64 `json:"unrouted"`
 }
 
 // VirtualServiceView is one virtual service and the routes it serves.
@@ -144,6 +147,7 @@ func (s *Server) Overview(context.Context) (*Overview, error) {
 	ov.StoreProblem, _ = s.storeProblem.Load().(string)
 	ser := s.cfg.Metrics.Series
 	ov.RecentErrors = ser.RecentErrors()
+	ov.Totals.Unrouted = ser.Unrouted()
 	statusOf := func(ref string) (string, string) {
 		if snap == nil {
 			return "Pending", ""
