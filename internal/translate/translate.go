@@ -6,6 +6,7 @@ package translate
 
 import (
 	"net/textproto"
+	"regexp"
 
 	"crypto/tls"
 	"fmt"
@@ -263,7 +264,7 @@ func (b *builder) virtualService(vs *resource.VirtualService, httpB, httpsB *rou
 			warnings = append(warnings, p)
 		case p.Route >= 0:
 			badRoutes[p.Route] = true
-			p.Message += " (route dropped)"
+			p.Message += routeDropped
 			warnings = append(warnings, p)
 		default:
 			fatal = append(fatal, p)
@@ -304,7 +305,7 @@ func (b *builder) virtualService(vs *resource.VirtualService, httpB, httpsB *rou
 		rt, warn, err := b.route(vs, i, &spec.VirtualHost.Routes[i])
 		if err != nil {
 			snap.DroppedRoutes[resource.Ref(vs)]++
-			warnings = append(warnings, resource.Problem{Field: fmt.Sprintf("spec.virtualHost.routes[%d]", i), Message: err.Error() + " (route dropped)", Route: i})
+			warnings = append(warnings, resource.Problem{Field: fmt.Sprintf("spec.virtualHost.routes[%d]", i), Message: err.Error() + routeDropped, Route: i})
 			continue
 		}
 		if b.env.RouteWarning != nil {
@@ -329,6 +330,30 @@ func (b *builder) virtualService(vs *resource.VirtualService, httpB, httpsB *rou
 		return
 	}
 	b.setStatus(vs, core.StateAccepted, "")
+}
+
+// routeDropped ends the status message of a route left out of service;
+// DroppedRoutes counts them back.
+const routeDropped = " (route dropped)"
+
+var routeProblem = regexp.MustCompile(`spec\.virtualHost\.routes\[(\d+)\]: `)
+
+// DroppedRoutes counts the routes a virtual service's status reason says
+// are left out of service, for readers (the CLI) that have the status but
+// not the snapshot.
+func DroppedRoutes(reason string) int {
+	locs := routeProblem.FindAllStringSubmatchIndex(reason, -1)
+	dropped := map[string]bool{}
+	for i, l := range locs {
+		end := len(reason)
+		if i+1 < len(locs) {
+			end = locs[i+1][0]
+		}
+		if strings.Contains(reason[l[1]:end], strings.TrimSpace(routeDropped)) {
+			dropped[reason[l[2]:l[3]]] = true
+		}
+	}
+	return len(dropped)
 }
 
 // logicalNames lists the names a route may use (the first ten), so that a
