@@ -2,6 +2,7 @@ package cli
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -34,6 +35,25 @@ func TestDocsRelativeLinks(t *testing.T) {
 			if _, err := os.Stat(filepath.Join(filepath.Dir(f), target)); err != nil {
 				t.Errorf("%s links to %s, which does not exist", f, m[1])
 			}
+		}
+	}
+}
+
+// TestMakeRunSaysWhatItDoes: make run, minutes long on a fresh machine,
+// says what each step does and where to find the URLs.
+func TestMakeRunSaysWhatItDoes(t *testing.T) {
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Skip("no make")
+	}
+	cmd := exec.Command("make", "-n", "run")
+	cmd.Dir = filepath.Join("..", "..")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("make -n run: %v\n%s", err, out)
+	}
+	for _, want := range []string{`echo "setup: `, `echo "build: compiling`, `echo "run: `, "dashboard"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("make run does not print %q:\n%s", want, out)
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -50,6 +51,7 @@ func TestScripts(t *testing.T) {
 			"maskvolatile":    cmdMaskVolatile,
 			"writeservestate": cmdWriteServeState,
 			"discover":        cmdDiscover,
+			"waitservestate":  cmdWaitServeState,
 		},
 	})
 }
@@ -119,4 +121,19 @@ func cmdDiscover(ts *testscript.TestScript, neg bool, args []string) {
 	us.Spec.AWS.LambdaFunctions = append(us.Spec.AWS.LambdaFunctions, gloo.LambdaFunctionSpec{LogicalName: args[1], LambdaFunctionName: args[1]})
 	_, err = st.Update(ctx, us)
 	ts.Check(err)
+}
+
+// cmdWaitServeState waits (at most 30 s) until a serve started in the
+// background has recorded its listeners in $LAMBDAGATE_DATA_DIR.
+func cmdWaitServeState(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 0 {
+		ts.Fatalf("usage: waitservestate")
+	}
+	path := ServeStatePath(ts.Getenv("LAMBDAGATE_DATA_DIR"))
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if _, err := os.Stat(path); err == nil {
+			return
+		}
+	}
+	ts.Fatalf("%s did not appear within 30s", path)
 }
