@@ -62,7 +62,8 @@ func (s *Server) observe(o *Outcome) {
 // accessLog writes one record for a request. It names the request as the
 // client sent it (method and path before any rewriting, gloo#5560) and
 // never logs headers, the query string or bodies, where credentials and
-// tokens travel.
+// tokens travel. A failed request's line carries its error message, as the
+// application log line it replaces did.
 func accessLog(l *slog.Logger, o *Outcome) {
 	attrs := make([]slog.Attr, 0, 20)
 	attrs = append(attrs,
