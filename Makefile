@@ -8,7 +8,10 @@ FUNCTIONS ?= examples/functions
 
 .PHONY: run test setup build lint unit fuzz bench clean dashboard chaos
 
+# Progress lines: on a fresh machine the first build downloads the modules
+# and compiles for minutes.
 build: dashboard
+	@echo "build: compiling $(BIN) (the first build downloads the Go modules and takes minutes; later ones seconds)"
 	$(GO) build -o $(BIN) ./cmd/lambdagate
 
 # The web dashboard (web/) built into internal/dashboard/dist, which the
@@ -19,9 +22,11 @@ dashboard:
 # The main job: the gateway with its embedded defaults (local store, local
 # Lambda with the walkthrough's echo function).
 run: setup-node build
+	@echo "run: starting the gateway; its \"lambdagate serving\" line gives the gateway, admin and dashboard URLs (Ctrl-C stops it)"
 	./$(BIN) serve --local-lambda $(FUNCTIONS)
 
 setup-node:
+	@echo "setup: checking Node.js and the dashboard's npm dependencies"
 	@SETUP_LINT=0 SETUP_BROWSER=0 scripts/setup.sh
 
 setup:

@@ -14,6 +14,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	jsonpatch "gopkg.in/evanphx/json-patch.v4"
+	"k8s.io/apimachinery/pkg/util/jsonmergepatch"
 
 	"github.com/lambdagate/lambdagate/internal/resource"
 	"github.com/lambdagate/lambdagate/internal/store"
@@ -36,7 +38,15 @@ order, not recursive) or "-" for standard input, and may be repeated. Every
 document is decoded strictly and validated; invalid documents are reported
 and skipped, the valid ones are still applied, and the exit code is 1 if any
 failed. Resources are applied in dependency order: Settings, Secret,
-Upstream, VirtualService.`,
+Upstream, VirtualService.
+
+An existing resource is merged with the manifest as kubectl apply merges a
+custom resource: what the manifest sets replaces the stored value (lists
+whole), fields it never set are kept (the functions discovery adds to
+spec.aws.lambdaFunctions, the status), and fields the previous apply set and
+this manifest no longer does are removed. The configuration applied is
+recorded in the annotation kubectl.kubernetes.io/last-applied-configuration
+(for a Secret with its values blanked).`,
 		Example: `  lambdagate apply -f upstream.yaml
   lambdagate apply -f manifests/
   cat vs.yaml | lambdagate apply -f -`,
@@ -210,13 +220,17 @@ func sortByKind(objs []resource.Object) {
 	sort.SliceStable(objs, func(i, j int) bool { return rank(objs[i]) < rank(objs[j]) })
 }
 
-// applyObject creates o or updates the stored object to match it and says
-// which: "created", "configured" or "unchanged". A nil st (dry run without
-// a store) means nothing exists yet.
+// applyObject creates o or merges it into the stored object as kubectl
+// apply does (see mergeApplied) and says which: "created", "configured" or
+// "unchanged". A nil st (dry run without a store) means nothing exists yet.
 func applyObject(ctx context.Context, st store.Store, o resource.Object, dryRun bool) (string, error) {
 	m := o.GetMetadata()
 	if st == nil {
 		return "created", nil
+	}
+	applied, err := withLastApplied(o)
+	if err != nil {
+		return "", err
 	}
 	var lastErr error
 	for range maxApplyAttempts {
@@ -225,7 +239,7 @@ func applyObject(ctx context.Context, st store.Store, o resource.Object, dryRun 
 			if dryRun {
 				return "created", nil
 			}
-			_, err := st.Create(ctx, o)
+			_, err := st.Create(ctx, applied)
 			if store.IsAlreadyExists(err) {
 				lastErr = err // created meanwhile: update it instead
 				continue
@@ -241,8 +255,7 @@ func applyObject(ctx context.Context, st store.Store, o resource.Object, dryRun 
 			if dryRun {
 				return "configured", nil
 			}
-			upd := resource.DeepCopy(o)
-			upd.GetMetadata().ResourceVersion = ""
+			upd := resource.DeepCopy(applied)
 			if _, err := st.Update(ctx, upd); err != nil {
 				return "", fmt.Errorf("repairing %s: %w", resource.Ref(o), err)
 			}
@@ -257,17 +270,30 @@ func applyObject(ctx context.Context, st store.Store, o resource.Object, dryRun 
 			return "", withHint(fmt.Errorf("applying %s: the manifest has resourceVersion %q but the stored object is at %q: it was changed since the manifest was read",
 				resource.Ref(o), rv, cur.GetMetadata().ResourceVersion), "remove metadata.resourceVersion from the manifest, or get the object again and edit that")
 		}
-		same, err := sameContent(cur, o)
+		upd, err := mergeApplied(cur, applied)
+		if err != nil {
+			return "", err
+		}
+		same, err := sameContent(cur, upd, true)
 		if err != nil {
 			return "", err
 		}
 		if same {
 			return "unchanged", nil
 		}
-		if dryRun {
-			return "configured", nil
+		// An object that only lacks the record of this configuration (made
+		// by create, or applied by an older lambdagate) is unchanged for
+		// the user; the record is still written so that the next apply can
+		// remove what this one set.
+		result := "configured"
+		if same, err = sameContent(cur, upd, false); err != nil {
+			return "", err
+		} else if same {
+			result = "unchanged"
 		}
-		upd := resource.DeepCopy(o)
+		if dryRun {
+			return result, nil
+		}
 		upd.GetMetadata().ResourceVersion = cur.GetMetadata().ResourceVersion
 		_, err = st.Update(ctx, upd)
 		if store.IsConflict(err) || store.IsNotFound(err) {
@@ -277,34 +303,119 @@ func applyObject(ctx context.Context, st store.Store, o resource.Object, dryRun 
 		if err != nil {
 			return "", fmt.Errorf("updating %s: %w", resource.Ref(o), err)
 		}
-		return "configured", nil
+		return result, nil
 	}
 	return "", withHint(fmt.Errorf("applying %s: gave up after %d attempts: %w", resource.Ref(o), maxApplyAttempts, lastErr), "run apply again")
 }
 
-// sameContent compares what apply controls: labels, annotations and spec
-// (for a Secret: type and data), ignoring store-owned metadata and status.
-func sameContent(a, b resource.Object) (bool, error) {
-	ja, err := contentJSON(a)
+// sameContent compares what apply controls: labels, annotations (the
+// last-applied one only with record) and spec (for a Secret: type and data),
+// ignoring store-owned metadata and status.
+func sameContent(a, b resource.Object, record bool) (bool, error) {
+	ja, err := contentJSON(a, record)
 	if err != nil {
 		return false, err
 	}
-	jb, err := contentJSON(b)
+	jb, err := contentJSON(b, record)
 	if err != nil {
 		return false, err
 	}
 	return bytes.Equal(ja, jb), nil
 }
 
-func contentJSON(o resource.Object) ([]byte, error) {
-	c := resource.DeepCopy(o)
-	resource.Default(c)
-	m := c.GetMetadata()
-	m.ResourceVersion, m.Generation, m.UID, m.CreationTimestamp = "", 0, "", nil
-	c.SetStatus(nil)
+func contentJSON(o resource.Object, record bool) ([]byte, error) {
+	c := content(o)
+	if !record {
+		delete(c.GetMetadata().Annotations, lastAppliedAnnotation)
+	}
 	b, err := json.Marshal(c)
 	if err != nil {
 		return nil, fmt.Errorf("encoding %s: %w", resource.Ref(o), err)
 	}
 	return b, nil
+}
+
+// content is a defaulted copy of o without store-owned metadata and
+// status: what a manifest sets.
+func content(o resource.Object) resource.Object {
+	c := resource.DeepCopy(o)
+	resource.Default(c)
+	m := c.GetMetadata()
+	m.ResourceVersion, m.Generation, m.UID, m.CreationTimestamp = "", 0, "", nil
+	c.SetStatus(nil)
+	if len(m.Annotations) == 0 {
+		m.Annotations = nil
+	}
+	return c
+}
+
+// lastAppliedAnnotation is where kubectl apply keeps the configuration it
+// last applied; using the same key lets kubectl and lambdagate take turns
+// on a cluster's resources.
+const lastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
+
+// withLastApplied returns what apply writes for the manifest o: its content
+// (no store-owned metadata, no status) with the last-applied annotation
+// recording that content. A secret's recorded values are blanked: only its
+// keys are needed to notice a removed key, and the annotation is printed by
+// get without the redaction data gets.
+func withLastApplied(o resource.Object) (resource.Object, error) {
+	c := content(o)
+	m := c.GetMetadata()
+	delete(m.Annotations, lastAppliedAnnotation)
+	record := c
+	if sec, ok := c.(*resource.Secret); ok && len(sec.Data) > 0 {
+		blank := resource.DeepCopy(sec).(*resource.Secret)
+		for k := range blank.Data {
+			blank.Data[k] = []byte{}
+		}
+		record = blank
+	}
+	b, err := json.Marshal(record)
+	if err != nil {
+		return nil, fmt.Errorf("encoding %s: %w", resource.Ref(o), err)
+	}
+	if m.Annotations == nil {
+		m.Annotations = map[string]string{}
+	}
+	m.Annotations[lastAppliedAnnotation] = string(b)
+	return c, nil
+}
+
+// mergeApplied is kubectl apply's three-way merge for resources without a
+// strategic-merge schema (custom resources): a JSON merge patch from the
+// stored object to applied, keeping fields the manifest never set (the
+// functions discovery adds, the status) and dropping the ones the last
+// applied configuration set and applied no longer does. Lists are replaced
+// whole. Without a last-applied configuration (an object made by create or
+// by another tool) nothing is dropped.
+func mergeApplied(cur, applied resource.Object) (resource.Object, error) {
+	original := []byte(cur.GetMetadata().Annotations[lastAppliedAnnotation])
+	if !json.Valid(original) {
+		original = nil
+	}
+	modified, err := json.Marshal(applied)
+	if err != nil {
+		return nil, fmt.Errorf("encoding %s: %w", resource.Ref(applied), err)
+	}
+	current, err := json.Marshal(cur)
+	if err != nil {
+		return nil, fmt.Errorf("encoding %s: %w", resource.Ref(cur), err)
+	}
+	patch, err := jsonmergepatch.CreateThreeWayJSONMergePatch(original, modified, current)
+	if err != nil {
+		return nil, fmt.Errorf("merging %s with the stored object: %w", resource.Ref(applied), err)
+	}
+	merged, err := jsonpatch.MergePatch(current, patch)
+	if err != nil {
+		return nil, fmt.Errorf("merging %s with the stored object: %w", resource.Ref(applied), err)
+	}
+	out, err := resource.New(cur.GetKind())
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(merged, out); err != nil {
+		return nil, fmt.Errorf("merging %s with the stored object: %w", resource.Ref(applied), err)
+	}
+	return out, nil
 }

@@ -12,8 +12,10 @@ import (
 
 	core "github.com/lambdagate/lambdagate/api/core/v1"
 	gloo "github.com/lambdagate/lambdagate/api/gloo/v1"
+	"github.com/lambdagate/lambdagate/internal/awscreds"
 	"github.com/lambdagate/lambdagate/internal/resource"
 	"github.com/lambdagate/lambdagate/internal/store"
+	"github.com/lambdagate/lambdagate/internal/translate"
 )
 
 // createOutput holds the flags every "create" subcommand shares.
@@ -31,25 +33,19 @@ func (c *createOutput) register(cmd *cobra.Command) {
 }
 
 func newCreateCommand(g *globals) *cobra.Command {
-	create := &cobra.Command{
+	create := groupCommand(&cobra.Command{
 		Use:   "create",
 		Short: "Create a secret or an upstream from flags, as glooctl create does",
-		Args:  usageArgs(cobra.NoArgs),
-		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
-	}
-	secret := &cobra.Command{
+	})
+	secret := groupCommand(&cobra.Command{
 		Use:   "secret",
 		Short: "Create a secret",
-		Args:  usageArgs(cobra.NoArgs),
-		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
-	}
-	upstream := &cobra.Command{
+	})
+	upstream := groupCommand(&cobra.Command{
 		Use:     "upstream",
 		Aliases: []string{"us"},
 		Short:   "Create an upstream",
-		Args:    usageArgs(cobra.NoArgs),
-		RunE:    func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
-	}
+	})
 	secret.AddCommand(newCreateSecretAWSCommand(g))
 	upstream.AddCommand(newCreateUpstreamAWSCommand(g))
 	create.AddCommand(secret, upstream)
@@ -272,16 +268,35 @@ func createObject(ctx context.Context, g *globals, obj resource.Object, out crea
 }
 
 // warnMissingSecret tells the user early that the upstream will be rejected
-// until its secret exists; creating it first is still allowed.
+// until its secret exists, or, without a secret, unless Settings provides
+// credentials; creating it first is still allowed.
 func warnMissingSecret(ctx context.Context, g *globals, st store.Store, us *resource.Upstream) {
 	ref := us.Spec.AWS.SecretRef
 	if ref == nil {
+		if !settingsProvideCredentials(ctx, st) {
+			fmt.Fprintf(g.stderr, "Warning: %s: no --aws-secret-name: it will be Rejected (%s) until it names a secret (lambdagate create secret aws --name NAME -n %s, then lambdagate create upstream aws ... --aws-secret-name NAME) or Settings %s/%s sets spec.gloo.awsOptions.enableCredentialsDiscovery or serviceAccountCredentials\n",
+				resource.Ref(us), awscreds.NoSourceMessage, us.Metadata.Namespace, translate.SettingsNamespace, translate.SettingsName)
+		}
 		return
 	}
 	if _, err := st.Get(ctx, resource.KindSecret, ref.Namespace, ref.Name); store.IsNotFound(err) {
 		fmt.Fprintf(g.stderr, "Warning: %s: spec.aws.secretRef: Secret %s/%s does not exist yet (create it with: lambdagate create secret aws --name %s -n %s)\n",
 			resource.Ref(us), ref.Namespace, ref.Name, ref.Name, ref.Namespace)
 	}
+}
+
+// settingsProvideCredentials reports whether the Settings the gateway reads
+// give upstreams without a secret their credentials.
+func settingsProvideCredentials(ctx context.Context, st store.Store) bool {
+	o, err := st.Get(ctx, resource.KindSettings, translate.SettingsNamespace, translate.SettingsName)
+	if err != nil {
+		return false
+	}
+	gl := o.(*resource.Settings).Spec.Gloo
+	if gl == nil || gl.AWSOptions == nil {
+		return false
+	}
+	return gl.AWSOptions.CredentialsDiscovery() || gl.AWSOptions.ServiceAccountCredentials != nil
 }
 
 // nameFromArgs takes the resource name from the optional positional

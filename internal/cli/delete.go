@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -12,9 +13,16 @@ import (
 )
 
 func newDeleteCommand(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var force bool
+	cmd := &cobra.Command{
 		Use:   "delete KIND NAME...",
 		Short: "Delete resources by kind and name",
+		Long: `Delete resources by kind and name, as kubectl delete does.
+
+An upstream that virtual services route to, or a secret that upstreams use,
+is not deleted: the error names the resources that use it, as Gloo's
+validation webhook refuses such a delete. Change those first, or pass --force
+to delete it anyway (their routes are then dropped, and a warning names them).`,
 		Example: `  lambdagate delete vs aws-route
   lambdagate delete upstream aws-upstream -n gloo-system`,
 		Args: func(_ *cobra.Command, args []string) error {
@@ -25,14 +33,16 @@ func newDeleteCommand(g *globals) *cobra.Command {
 		},
 		ValidArgsFunction: g.completeKindAndNames,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runDelete(cmd.Context(), g, args[0], args[1:])
+			return runDelete(cmd.Context(), g, args[0], args[1:], force)
 		},
 	}
+	cmd.Flags().BoolVar(&force, "force", false, "delete an upstream or secret even while other resources use it")
+	return cmd
 }
 
 // runDelete deletes each name; like kubectl it goes on after a missing one
 // and fails at the end.
-func runDelete(ctx context.Context, g *globals, kindArg string, names []string) error {
+func runDelete(ctx context.Context, g *globals, kindArg string, names []string, force bool) error {
 	k, err := parseKind(kindArg)
 	if err != nil {
 		return err
@@ -50,7 +60,17 @@ func runDelete(ctx context.Context, g *globals, kindArg string, names []string) 
 	var last error
 	failed := 0
 	for _, name := range names {
-		err := st.Delete(ctx, k, ns, name)
+		users, err := usersOf(ctx, st, k, ns, name)
+		inUse := ""
+		if err == nil && len(users) > 0 {
+			inUse = fmt.Sprintf("%s %s/%s is used by %s", k, ns, name, strings.Join(users, " and "))
+			if !force {
+				err = withHint(errors.New(inUse), "change those first, or delete it anyway with --force")
+			}
+		}
+		if err == nil {
+			err = st.Delete(ctx, k, ns, name)
+		}
 		if err != nil {
 			if failed > 0 {
 				printError(g.stderr, nil, last)
@@ -63,6 +83,63 @@ func runDelete(ctx context.Context, g *globals, kindArg string, names []string) 
 			continue
 		}
 		fmt.Fprintf(g.stdout, "%s %q deleted\n", typeName(k), name)
+		if inUse != "" {
+			fmt.Fprintf(g.stderr, "Warning: %s: what uses it now fails (routes are dropped, upstreams Rejected)\n", inUse)
+		}
 	}
 	return last
+}
+
+// usersOf names the resources that use the upstream or secret ns/name:
+// "VirtualService ns/vs (routes[0], routes[2])" for each virtual service
+// routing to an upstream, "Upstream ns/up" for each upstream using a secret.
+// Other kinds have no users.
+func usersOf(ctx context.Context, st store.Store, k resource.Kind, ns, name string) ([]string, error) {
+	var users []string
+	switch k {
+	case resource.KindUpstream:
+		vss, err := st.List(ctx, resource.KindVirtualService, "")
+		if err != nil && !errors.As(err, new(*store.CorruptError)) {
+			return nil, err
+		}
+		for _, o := range vss {
+			vs := o.(*resource.VirtualService)
+			if vs.Spec.VirtualHost == nil {
+				continue
+			}
+			var routes []string
+			for i, r := range vs.Spec.VirtualHost.Routes {
+				if r.RouteAction == nil || r.RouteAction.Single == nil || r.RouteAction.Single.Upstream == nil {
+					continue
+				}
+				ref := r.RouteAction.Single.Upstream
+				if ref.Name == name && cmpNamespace(ref.Namespace, vs.Metadata.Namespace) == ns {
+					routes = append(routes, fmt.Sprintf("routes[%d]", i))
+				}
+			}
+			if len(routes) > 0 {
+				users = append(users, fmt.Sprintf("%s (%s)", resource.Ref(vs), strings.Join(routes, ", ")))
+			}
+		}
+	case resource.KindSecret:
+		ups, err := st.List(ctx, resource.KindUpstream, "")
+		if err != nil && !errors.As(err, new(*store.CorruptError)) {
+			return nil, err
+		}
+		for _, o := range ups {
+			up := o.(*resource.Upstream)
+			if a := up.Spec.AWS; a != nil && a.SecretRef != nil && a.SecretRef.Name == name && cmpNamespace(a.SecretRef.Namespace, up.Metadata.Namespace) == ns {
+				users = append(users, resource.Ref(up))
+			}
+		}
+	}
+	return users, nil
+}
+
+// cmpNamespace is a reference's namespace: its own, else the referrer's.
+func cmpNamespace(ref, referrer string) string {
+	if ref != "" {
+		return ref
+	}
+	return referrer
 }

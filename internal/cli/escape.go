@@ -41,14 +41,19 @@ func printable(s string) string {
 }
 
 // printableText is printable for text of several lines (errors,
-// warnings): its newlines stay.
+// warnings, cobra's indented suggestions): its newlines and tabs stay,
+// neither can drive a terminal.
 func printableText(s string) string {
-	if !strings.Contains(s, "\n") {
+	if !strings.ContainsAny(s, "\n\t") {
 		return printable(s)
 	}
 	lines := strings.Split(s, "\n")
 	for i, l := range lines {
-		lines[i] = printable(l)
+		cells := strings.Split(l, "\t")
+		for j, c := range cells {
+			cells[j] = printable(c)
+		}
+		lines[i] = strings.Join(cells, "\t")
 	}
 	return strings.Join(lines, "\n")
 }

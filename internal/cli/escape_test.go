@@ -55,7 +55,7 @@ func TestStatusEscapesControlCharacters(t *testing.T) {
 			Message: "function failed: " + evil, RequestID: "id" + evil, VirtualService: "ns/vs", Route: "routes[0]"}},
 	}
 	var b bytes.Buffer
-	if err := printOverview(&b, "http://127.0.0.1:9091", ov); err != nil {
+	if err := printOverview(&b, ServeState{HTTPURL: "http://127.0.0.1:8080" + evil, AdminURL: "http://127.0.0.1:9091" + evil}, ov); err != nil {
 		t.Fatal(err)
 	}
 	out := b.String()

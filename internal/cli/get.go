@@ -14,6 +14,7 @@ import (
 	core "github.com/lambdagate/lambdagate/api/core/v1"
 	"github.com/lambdagate/lambdagate/internal/resource"
 	"github.com/lambdagate/lambdagate/internal/store"
+	"github.com/lambdagate/lambdagate/internal/translate"
 )
 
 var outputFormats = []string{"yaml", "json", "wide", "name"}
@@ -226,7 +227,15 @@ func printTable(g *globals, k resource.Kind, objs []resource.Object, wide, allNS
 			if len(domains) == 0 {
 				domains = []string{"*"} // the documented default
 			}
-			row = append(row, strings.Join(domains, ","), strconv.Itoa(routes))
+			// Routes served, when the gateway's status describes this
+			// generation; the dropped ones apart.
+			col := strconv.Itoa(routes)
+			if st := x.Status; st != nil && st.ObservedGeneration == m.Generation {
+				if d := translate.DroppedRoutes(st.Reason); d > 0 {
+					col = fmt.Sprintf("%d (%d dropped)", routes-d, d)
+				}
+			}
+			row = append(row, strings.Join(domains, ","), col)
 		case *resource.Secret:
 			keys := make([]string, 0, len(x.Data))
 			for key := range x.Data {

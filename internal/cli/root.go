@@ -153,9 +153,9 @@ functions. It is configured with Gloo Edge's resources (Upstream, VirtualService
 Secret, Settings), kept in an embedded store in the data directory.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Args:          usageArgs(cobra.NoArgs),
-		// Without RunE, cobra prints help for "lambdagate" alone but reports
-		// unknown subcommands as errors via Args.
+		// No Args: cobra then checks the first word against the commands
+		// before it parses flags, so "aply -f x" gets "Did you mean apply"
+		// rather than an error about -f.
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	root.SetIn(g.stdin)
@@ -209,7 +209,7 @@ func printError(w io.Writer, cmd *cobra.Command, err error) {
 	if errors.Is(err, errReported) {
 		return
 	}
-	fmt.Fprintf(w, "Error: %s\n", printableText(err.Error()))
+	fmt.Fprintf(w, "Error: %s\n", printableText(strings.TrimRight(err.Error(), "\n")))
 	var he *hintError
 	var ue *usageError
 	switch {
@@ -225,6 +225,26 @@ func printError(w io.Writer, cmd *cobra.Command, err error) {
 		}
 		fmt.Fprintf(w, "Try: %s --help\n", path)
 	}
+}
+
+// groupCommand makes cmd a group of subcommands that, like the root, answers
+// an unknown subcommand with cobra's suggestions (cobra makes them only for
+// the root), whatever flags follow it.
+func groupCommand(cmd *cobra.Command) *cobra.Command {
+	cmd.FParseErrWhitelist.UnknownFlags = true // the flags of the subcommand meant
+	cmd.SuggestionsMinimumDistance = 2         // cobra's default for the root
+	cmd.Args = func(cmd *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return nil
+		}
+		msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+		if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+			msg += "\n\nDid you mean this?\n\t" + strings.Join(s, "\n\t")
+		}
+		return &usageError{errors.New(msg)}
+	}
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
+	return cmd
 }
 
 // isCobraUsage recognises the usage errors cobra returns without passing

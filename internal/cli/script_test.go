@@ -1,14 +1,21 @@
 package cli
 
 import (
+	"context"
 	"flag"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	gloo "github.com/lambdagate/lambdagate/api/gloo/v1"
+	"github.com/lambdagate/lambdagate/internal/datadir"
+	"github.com/lambdagate/lambdagate/internal/resource"
+	"github.com/lambdagate/lambdagate/internal/store/sqlite"
 )
 
 var update = flag.Bool("update", false, "rewrite the expected files inside testdata/script/*.txtar")
@@ -43,6 +50,8 @@ func TestScripts(t *testing.T) {
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"maskvolatile":    cmdMaskVolatile,
 			"writeservestate": cmdWriteServeState,
+			"discover":        cmdDiscover,
+			"waitservestate":  cmdWaitServeState,
 		},
 	})
 }
@@ -94,4 +103,37 @@ func cmdWriteServeState(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(os.MkdirAll(dir, 0o700))
 	ts.Check(WriteServeState(dir, s))
 	ts.Setenv("SERVE_PID", strconv.Itoa(pid))
+}
+
+// cmdDiscover adds a function to a stored upstream's lambdaFunctions as
+// discovery does: a writer other than apply.
+func cmdDiscover(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: discover UPSTREAM LOGICAL_NAME")
+	}
+	ctx := context.Background()
+	st, err := sqlite.Open(filepath.Join(ts.Getenv("LAMBDAGATE_DATA_DIR"), datadir.DBFile))
+	ts.Check(err)
+	defer st.Close()
+	obj, err := st.Get(ctx, resource.KindUpstream, "gloo-system", args[0])
+	ts.Check(err)
+	us := obj.(*resource.Upstream)
+	us.Spec.AWS.LambdaFunctions = append(us.Spec.AWS.LambdaFunctions, gloo.LambdaFunctionSpec{LogicalName: args[1], LambdaFunctionName: args[1]})
+	_, err = st.Update(ctx, us)
+	ts.Check(err)
+}
+
+// cmdWaitServeState waits (at most 30 s) until a serve started in the
+// background has recorded its listeners in $LAMBDAGATE_DATA_DIR.
+func cmdWaitServeState(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 0 {
+		ts.Fatalf("usage: waitservestate")
+	}
+	path := ServeStatePath(ts.Getenv("LAMBDAGATE_DATA_DIR"))
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if _, err := os.Stat(path); err == nil {
+			return
+		}
+	}
+	ts.Fatalf("%s did not appear within 30s", path)
 }

@@ -178,14 +178,23 @@ func runServe(cmd *cobra.Command, g *globals, o *serveOptions) error {
 	if err != nil {
 		return withHint(err, "pick another address with --http-addr, --https-addr or --admin-addr")
 	}
-	state := ServeState{
-		PID:      os.Getpid(),
-		HTTPURL:  "http://" + clientHost(srv.HTTPListenAddr),
-		AdminURL: "http://" + clientHost(srv.AdminListenAddr),
+	state := ServeState{PID: os.Getpid(), HTTPURL: "http://" + clientHost(srv.HTTPListenAddr)}
+	if srv.AdminListenAddr != nil {
+		state.AdminURL = "http://" + clientHost(srv.AdminListenAddr)
 	}
 	if srv.HTTPSListenAddr != nil {
 		state.HTTPSURL = "https://" + clientHost(srv.HTTPSListenAddr)
 	}
+	// The URLs a user wants first, in one line, before the state file
+	// that says the gateway is up.
+	urls := []any{"gateway", state.HTTPURL}
+	if state.HTTPSURL != "" {
+		urls = append(urls, "https", state.HTTPSURL)
+	}
+	if state.AdminURL != "" {
+		urls = append(urls, "admin", state.AdminURL, "dashboard", state.AdminURL+"/")
+	}
+	log.Info("lambdagate serving", urls...)
 	if err := WriteServeState(dir, state); err != nil {
 		log.Warn("cannot record the gateway's address for 'lambdagate proxy url'", "error", err.Error())
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"sigs.k8s.io/yaml"
 
 	"github.com/lambdagate/lambdagate/internal/server"
 )
@@ -30,37 +31,49 @@ directory) on its admin listener.`,
   lambdagate status -o json`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if output != "" && output != "json" {
-				return &usageError{fmt.Errorf("-o %q: must be json or left out", output)}
+			switch output {
+			case "", "json", "yaml":
+			default:
+				return &usageError{fmt.Errorf("-o %q: must be json, yaml or left out", output)}
 			}
-			base := adminURL
-			if base == "" {
+			state := ServeState{AdminURL: adminURL}
+			if state.AdminURL == "" {
 				var err error
-				if base, err = statusAdminURL(g); err != nil {
+				if state, err = runningServeState(g); err != nil {
 					return err
 				}
 			}
-			ov, raw, err := fetchOverview(cmd.Context(), base)
+			ov, raw, err := fetchOverview(cmd.Context(), state.AdminURL)
 			if err != nil {
 				return err
 			}
-			if output == "json" {
+			switch output {
+			case "json":
 				_, err := g.stdout.Write(raw)
 				return err
+			case "yaml":
+				y, err := yaml.JSONToYAML(raw)
+				if err != nil {
+					return fmt.Errorf("converting the overview to YAML: %w", err)
+				}
+				_, err = g.stdout.Write(y)
+				return err
 			}
-			return printOverview(g.stdout, base, ov)
+			return printOverview(g.stdout, state, ov)
 		},
 	}
-	cmd.Flags().StringVarP(&output, "output", "o", "", "output format: json (the admin API's /api/overview) or a table when left out")
+	cmd.Flags().StringVarP(&output, "output", "o", "", "output format: json (the admin API's /api/overview), yaml, or a table when left out")
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"json", "yaml"}, cobra.ShellCompDirectiveNoFileComp))
 	cmd.Flags().StringVar(&adminURL, "admin-url", "", "admin URL of the gateway (default: the one the running lambdagate serve recorded in the data directory)")
 	return cmd
 }
 
-// statusAdminURL reads the admin URL the running server recorded.
-func statusAdminURL(g *globals) (string, error) {
+// runningServeState reads the URLs the running server recorded; the admin
+// one is always set.
+func runningServeState(g *globals) (ServeState, error) {
 	dir, err := g.dataDir()
 	if err != nil {
-		return "", err
+		return ServeState{}, err
 	}
 	notRunning := func(why string) error {
 		return withHint(fmt.Errorf("lambdagate serve is not running (%s)", why), "lambdagate serve, or lambdagate status --admin-url http://127.0.0.1:9091")
@@ -68,15 +81,15 @@ func statusAdminURL(g *globals) (string, error) {
 	s, err := ReadServeState(dir)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
-		return "", notRunning("no " + ServeStatePath(dir))
+		return ServeState{}, notRunning("no " + ServeStatePath(dir))
 	case err != nil:
-		return "", notRunning(fmt.Sprintf("%s: %v", ServeStatePath(dir), err))
+		return ServeState{}, notRunning(fmt.Sprintf("%s: %v", ServeStatePath(dir), err))
 	case !processAlive(s.PID):
-		return "", notRunning(fmt.Sprintf("process %d named in %s has exited", s.PID, ServeStatePath(dir)))
+		return ServeState{}, notRunning(fmt.Sprintf("process %d named in %s has exited", s.PID, ServeStatePath(dir)))
 	case s.AdminURL == "":
-		return "", withHint(errors.New("the running lambdagate serve has no admin listener"), "restart lambdagate serve with --admin-addr 127.0.0.1:9091")
+		return ServeState{}, withHint(errors.New("the running lambdagate serve has no admin listener"), "restart lambdagate serve with --admin-addr 127.0.0.1:9091")
 	}
-	return s.AdminURL, nil
+	return s, nil
 }
 
 func fetchOverview(ctx context.Context, base string) (*server.Overview, []byte, error) {
@@ -131,7 +144,9 @@ func spark(vals []int64, n int) string {
 	return b.String()
 }
 
-func printOverview(w io.Writer, base string, ov *server.Overview) error {
+// printOverview writes the table. The gateway's URLs come from the
+// running server's record (unknown with --admin-url alone).
+func printOverview(w io.Writer, urls ServeState, ov *server.Overview) error {
 	ready := "ready"
 	if !ov.Ready {
 		ready = "NOT READY: " + ov.ReadyReason
@@ -140,8 +155,18 @@ func printOverview(w io.Writer, base string, ov *server.Overview) error {
 	if !ov.Built.IsZero() {
 		built = fmt.Sprintf("snapshot v%d built %s ago", ov.Version, age(&ov.Built, ov.Now))
 	}
-	fmt.Fprintf(w, "Gateway %s: %s, %s\n", printable(base), printable(ready), built)
-	fmt.Fprintf(w, "Requests %d (%.1f/s), errors %d\n\n", ov.Totals.Requests, ov.Totals.RatePerSec, ov.Totals.Errors)
+	gw := "Gateway"
+	for _, u := range []string{urls.HTTPURL, urls.HTTPSURL} {
+		if u != "" {
+			gw += " " + u
+		}
+	}
+	admin := strings.TrimSuffix(urls.AdminURL, "/")
+	fmt.Fprintf(w, "%s: %s, %s\n", printable(gw), printable(ready), built)
+	fmt.Fprintf(w, "Admin   %s (dashboard: %s/)\n", printable(admin), printable(admin))
+	// Route counters leave unrouted requests out; they are counted apart
+	// so that the recent failures listed below add up.
+	fmt.Fprintf(w, "Routed requests %d (%.1f/s), errors %d; unrouted requests %d\n\n", ov.Totals.Requests, ov.Totals.RatePerSec, ov.Totals.Errors, ov.Totals.Unrouted)
 
 	t := newTable(w, "VIRTUAL SERVICE", "STATE", "ROUTE", "MATCH", "FUNCTION", "REQ/S", "ERR/S", "LATENCY", "TOTAL", "ERRORS", "LAST 30S")
 	for _, vs := range ov.VirtualServices {
@@ -191,7 +216,7 @@ func printOverview(w io.Writer, base string, ov *server.Overview) error {
 		fmt.Fprintf(w, "\nAll %d resources Accepted.\n", len(ov.Resources))
 	}
 	if len(ov.RecentErrors) > 0 {
-		fmt.Fprintln(w, "\nRecent errors (newest first):")
+		fmt.Fprintln(w, "\nRecent failed requests, routed or not (newest first):")
 		t := newTable(w, "AGE", "STATUS", "CODE", "REQUEST", "ROUTE", "REQUEST ID")
 		for i, e := range ov.RecentErrors {
 			if i == 10 {

@@ -98,7 +98,7 @@ spec:
 		t.Fatal(err)
 	}
 	gw := "http://" + srv.HTTPListenAddr.String()
-	for _, p := range []string{"/", "/", "/", "/broken/x"} {
+	for _, p := range []string{"/", "/", "/", "/broken/x", "/nowhere"} {
 		resp, err := http.Post(gw+p, "application/json", strings.NewReader("{}"))
 		if err != nil {
 			t.Fatal(err)
@@ -113,19 +113,25 @@ spec:
 		}
 		t.Logf("lambdagate status:\n%s", out)
 		for _, want := range []string{
-			"Gateway " + adminURL + ": ready, snapshot v",
-			"Requests 4 (",
-			"errors 1",
+			"Gateway " + gw + ": ready, snapshot v",
+			"Admin   " + adminURL + " (dashboard: " + adminURL + "/)",
+			"Routed requests 4 (",
+			"errors 1; unrouted requests 1",
 			"gloo-system/aws-route   Accepted   routes[0]   exact /",
 			"gloo-system/aws-upstream echo",
 			"routes[1]   prefix /broken",
-			"Recent errors (newest first):",
+			"Recent failed requests, routed or not (newest first):",
 			"FunctionError",
 			"POST /broken/x",
+			"POST /nowhere",
 		} {
 			if !strings.Contains(out, want) {
 				t.Errorf("status output lacks %q:\n%s", want, out)
 			}
+		}
+		// The requests were just sent: their rate is not 0.
+		if strings.Contains(out, "(0.0/s)") {
+			t.Errorf("status shows a 0 rate right after traffic:\n%s", out)
 		}
 	})
 	t.Run("json", func(t *testing.T) {
@@ -137,8 +143,17 @@ spec:
 		if err := json.Unmarshal([]byte(out), &ov); err != nil {
 			t.Fatal(err)
 		}
-		if ov.Totals.Requests != 4 || ov.Totals.Errors != 1 || len(ov.VirtualServices) != 1 {
+		if ov.Totals.Requests != 4 || ov.Totals.Errors != 1 || ov.Totals.Unrouted != 1 || len(ov.VirtualServices) != 1 {
 			t.Errorf("overview %+v", ov)
+		}
+	})
+	t.Run("yaml", func(t *testing.T) {
+		out, errOut, code := runCLI(t, dir, "status", "-o", "yaml")
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		if !strings.Contains(out, "\ntotals:\n") || !strings.Contains(out, "  requests: 4\n") {
+			t.Errorf("status -o yaml:\n%s", out)
 		}
 	})
 	t.Run("control characters in a request path", func(t *testing.T) {

@@ -14,6 +14,10 @@ const SeriesSeconds = 120
 // configuration are forgotten when a snapshot without them is served).
 const maxRoutes = 10000
 
+// rateSeconds is the window of RouteStats' rates, the current second
+// included.
+const rateSeconds = 10
+
 // maxRecentErrors is the length of the recent errors list.
 const maxRecentErrors = 50
 
@@ -27,6 +31,9 @@ type Series struct {
 	nextE  int
 	nErrs  int
 	built  atomic.Int64 // unix ns of the served snapshot
+	// unrouted counts requests no route took (the per-route series do
+	// not have them), since the gateway started.
+	unrouted int64
 }
 
 // RouteKey names a route: its virtual service ("namespace/name") and its
@@ -95,6 +102,7 @@ func (s *Series) observe(r Request) {
 		s.nErrs = min(s.nErrs+1, maxRecentErrors)
 	}
 	if r.Route == "" {
+		s.unrouted++
 		return
 	}
 	k := RouteKey{r.VirtualService, r.Route}
@@ -137,7 +145,8 @@ type RouteStats struct {
 	// Totals since the gateway started.
 	Total       int64 `json:"total"`
 	TotalErrors int64 `json:"totalErrors"`
-	// RatePerSec and ErrorRatePerSec average the last 10 complete seconds.
+	// RatePerSec and ErrorRatePerSec average the last 10 seconds: the 9
+	// complete ones and the current one so far.
 	RatePerSec      float64 `json:"ratePerSec"`
 	ErrorRatePerSec float64 `json:"errorRatePerSec"`
 	// MeanLatencyMs and MeanLambdaMs average the last 60 seconds.
@@ -180,7 +189,7 @@ func (s *Series) Route(k RouteKey, now time.Time, n int) RouteStats {
 		if b.sec != sec {
 			continue
 		}
-		if back >= 1 && back <= 10 {
+		if back < rateSeconds {
 			n10 += b.n
 			e10 += b.errs
 		}
@@ -189,8 +198,11 @@ func (s *Series) Route(k RouteKey, now time.Time, n int) RouteStats {
 		lsum += b.lambdaSum
 		lcnt += b.lambdaN
 	}
-	st.RatePerSec = float64(n10) / 10
-	st.ErrorRatePerSec = float64(e10) / 10
+	// The window ends now: the current second counts for the part of it
+	// that has passed, so a rate read right after traffic is not 0.
+	window := float64(rateSeconds-1) + now.Sub(time.Unix(nowSec, 0)).Seconds()
+	st.RatePerSec = float64(n10) / window
+	st.ErrorRatePerSec = float64(e10) / window
 	if cnt > 0 {
 		st.MeanLatencyMs = sum / float64(cnt) * 1000
 	}
@@ -198,6 +210,14 @@ func (s *Series) Route(k RouteKey, now time.Time, n int) RouteStats {
 		st.MeanLambdaMs = lsum / float64(lcnt) * 1000
 	}
 	return st
+}
+
+// Unrouted returns how many requests no route took since the gateway
+// started.
+func (s *Series) Unrouted() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.unrouted
 }
 
 // RecentErrors returns the most recent failed requests, newest first.

@@ -29,7 +29,16 @@ func TestSeriesRoute(t *testing.T) {
 			req(t0.Add(-2*time.Second), 200, 10*time.Millisecond),
 			req(t0.Add(-2*time.Second), 502, 30*time.Millisecond),
 			req(t0, 200, 4*time.Millisecond),
-		}, t0, 3, []int64{2, 0, 1}, []int64{1, 0, 0}, []float64{20, 0, 4}, 0.2, 3, 44.0 / 3 / 2},
+		}, t0, 3, []int64{2, 0, 1}, []int64{1, 0, 0}, []float64{20, 0, 4}, 3.0 / 9, 3, 44.0 / 3 / 2},
+		// Right after traffic the rate is not 0: the current second counts
+		// for the part of it that has passed.
+		{"current second", []Request{
+			req(t0.Add(100*time.Millisecond), 200, time.Millisecond),
+			req(t0.Add(200*time.Millisecond), 200, time.Millisecond),
+		}, t0.Add(500 * time.Millisecond), 1, []int64{2}, []int64{0}, []float64{1}, 2 / 9.5, 2, 0.5},
+		{"older than the window", []Request{
+			req(t0.Add(-10*time.Second), 200, time.Millisecond),
+		}, t0, 1, []int64{0}, []int64{0}, []float64{0}, 0, 1, 0.5},
 		{"old buckets are not reused", []Request{
 			req(t0.Add(-SeriesSeconds*time.Second), 200, time.Millisecond),
 		}, t0, 2, []int64{0, 0}, []int64{0, 0}, []float64{0, 0}, 0, 1, 0},
@@ -45,7 +54,7 @@ func TestSeriesRoute(t *testing.T) {
 				fmt.Sprint(got.LatencyMs) != fmt.Sprint(tc.latency) {
 				t.Errorf("series requests %v errors %v latency %v, want %v %v %v", got.Requests, got.Errors, got.LatencyMs, tc.requests, tc.errors, tc.latency)
 			}
-			if got.RatePerSec != tc.rate || got.Total != tc.total {
+			if d := got.RatePerSec - tc.rate; d > 1e-9 || d < -1e-9 || got.Total != tc.total {
 				t.Errorf("rate %v total %d, want %v %d", got.RatePerSec, got.Total, tc.rate, tc.total)
 			}
 			if d := got.MeanLambdaMs - tc.meanLamMs; d > 1e-9 || d < -1e-9 {
@@ -81,5 +90,15 @@ func TestStatusClass(t *testing.T) {
 				t.Errorf("StatusClass(%d) = %q, want %q", tc.in, got, tc.want)
 			}
 		})
+	}
+}
+
+func TestSeriesUnrouted(t *testing.T) {
+	s := NewSeries()
+	t0 := time.Unix(1_700_000_000, 0)
+	s.observe(Request{Status: 404, Code: "NoRoute", Start: t0})
+	s.observe(Request{VirtualService: "gloo-system/vs", Route: "r", Status: 200, Start: t0})
+	if got := s.Unrouted(); got != 1 {
+		t.Errorf("unrouted %d, want 1", got)
 	}
 }

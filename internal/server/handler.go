@@ -119,18 +119,22 @@ func NewGateway(h *snapshot.Holder, iv *lambda.Invoker, log *slog.Logger) *Gatew
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	o := &Outcome{Method: r.Method, Path: r.URL.Path, Host: r.Host, Start: time.Now(), RequestID: uuid.NewString(), Remote: r.RemoteAddr, tracer: g.tracer}
 	err := g.serve(w, r, o)
+	var rc *http.ResponseController
 	if err != nil {
 		o.Err = err
-		rc := g.prepareDiscard(w, r, o)
+		rc = g.prepareDiscard(w, r, o)
 		o.Status, o.Code = httperr.Write(w, err, o.RequestID)
-		if rc != nil {
-			g.discardBody(rc, r)
-		}
-		g.logError(o)
 	}
 	o.Total = time.Since(o.Start)
 	if g.Observe != nil {
-		g.Observe(o)
+		g.Observe(o) // logs the failure once, in the access log or with logError
+	} else if o.Err != nil {
+		g.logError(o)
+	}
+	// After the answer is logged: draining a large unread body can take
+	// seconds that are not the request's.
+	if rc != nil {
+		g.discardBody(rc, r)
 	}
 }
 
@@ -140,7 +144,10 @@ func (g *Gateway) logError(o *Outcome) {
 		attrs = append(attrs, "virtual_service", t.VirtualService, "route", t.Route, "function", t.FunctionName, "qualifier", t.Qualifier)
 	}
 	lvl := slog.LevelWarn
-	if o.Status < 500 || o.Status == httperr.StatusClientClosed {
+	switch {
+	case errors.Is(o.Err, httperr.ErrNoRoute):
+		lvl = slog.LevelDebug // scanners and typos: the client's business
+	case o.Status < 500 || o.Status == httperr.StatusClientClosed:
 		lvl = slog.LevelInfo
 	}
 	g.log.Log(context.Background(), lvl, "request failed", attrs...)

@@ -50,15 +50,20 @@ func (s *Server) observe(o *Outcome) {
 	if o.span != nil {
 		endSpan(o)
 	}
+	// A failed request is logged once: its access log line carries the
+	// error; without an access log, the application log has it.
 	if s.cfg.AccessLog != nil {
 		accessLog(s.cfg.AccessLog, o)
+	} else if o.Err != nil {
+		s.gateway.logError(o)
 	}
 }
 
 // accessLog writes one record for a request. It names the request as the
 // client sent it (method and path before any rewriting, gloo#5560) and
 // never logs headers, the query string or bodies, where credentials and
-// tokens travel.
+// tokens travel. A failed request's line carries its error message, as the
+// application log line it replaces did.
 func accessLog(l *slog.Logger, o *Outcome) {
 	attrs := make([]slog.Attr, 0, 20)
 	attrs = append(attrs,
@@ -98,6 +103,9 @@ func accessLog(l *slog.Logger, o *Outcome) {
 	}
 	if o.ErrorKind != "" {
 		attrs = append(attrs, slog.String("error_kind", o.ErrorKind))
+	}
+	if o.Err != nil {
+		attrs = append(attrs, slog.String("error", o.Err.Error()))
 	}
 	l.LogAttrs(context.Background(), slog.LevelInfo, "request", attrs...)
 }

@@ -80,6 +80,7 @@ type observed struct {
 	srv      *Server
 	admin    string
 	accessLg *syncBuffer
+	dbPath   string
 }
 
 // startObserved runs a real server (SQLite store, loopback Lambda stub)
@@ -90,7 +91,8 @@ func startObserved(t *testing.T, opts ...func(*Config)) (*observed, *multiStub) 
 	stub := &multiStub{}
 	ls := httptest.NewServer(stub)
 	t.Cleanup(ls.Close)
-	st, err := sqlite.Open(filepath.Join(t.TempDir(), "lambdagate.db"))
+	dbPath := filepath.Join(t.TempDir(), "lambdagate.db")
+	st, err := sqlite.Open(dbPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +143,7 @@ spec:
       routeAction: {single: {upstream: {name: up}, destinationSpec: {aws: {logicalName: busy, unwrapAsApiGateway: true}}}}
 `, ls.URL))
 	h.waitStatus(resource.KindVirtualService, "vs", func(s core.Status) bool { return s.State == core.StateAccepted })
-	return &observed{harness: h, srv: srv, admin: "http://" + srv.AdminListenAddr.String(), accessLg: buf}, stub
+	return &observed{harness: h, srv: srv, admin: "http://" + srv.AdminListenAddr.String(), accessLg: buf, dbPath: dbPath}, stub
 }
 
 func (o *observed) do(method, path string, hdr map[string]string) int {

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"sort"
@@ -14,6 +15,7 @@ import (
 	"github.com/lambdagate/lambdagate/internal/resource"
 	"github.com/lambdagate/lambdagate/internal/router"
 	"github.com/lambdagate/lambdagate/internal/snapshot"
+	"github.com/lambdagate/lambdagate/internal/store"
 )
 
 // Overview is what the dashboard and "lambdagate status" show: virtual
@@ -27,6 +29,10 @@ type Overview struct {
 	AgeSeconds  float64   `json:"ageSeconds"`
 	Ready       bool      `json:"ready"`
 	ReadyReason string    `json:"readyReason"`
+	// StoreProblem says which stored records cannot be read ("" when all
+	// can); the overview still shows what is served, which for those
+	// records is their last good version.
+	StoreProblem string `json:"storeProblem,omitempty"`
 	// SeriesSeconds is the length of each route's series (one point a
 	// second, oldest first).
 	SeriesSeconds   int                  `json:"seriesSeconds"`
@@ -42,6 +48,9 @@ type Totals struct {
 	Requests   int64   `json:"requests"`
 	Errors     int64   `json:"errors"`
 	RatePerSec float64 `json:"ratePerSec"`
+	// Unrouted counts the requests no route took (404 NoRoute), which
+	// the route counters above leave out, since the gateway started.
+	Unrouted int64 `json:"unrouted"`
 }
 
 // VirtualServiceView is one virtual service and the routes it serves.
@@ -100,21 +109,20 @@ type servedVS struct {
 	vh    *router.VirtualHost
 }
 
-// served lists the stored virtual services with their compiled hosts. The
-// router's tables are found by the virtual service's own domains, so this
-// needs nothing from the router but its lookup.
-func (s *Server) served(ctx context.Context, snap *snapshot.Snapshot) ([]servedVS, error) {
-	objs, err := s.store.List(ctx, resource.KindVirtualService, "")
-	if err != nil {
-		return nil, fmt.Errorf("listing virtual services: %w", err)
+// served lists the virtual services of the snapshot with their compiled
+// hosts. The router's tables are found by the virtual service's own
+// domains, so this needs nothing from the router but its lookup.
+func served(snap *snapshot.Snapshot) []servedVS {
+	if snap == nil {
+		return nil
 	}
-	out := make([]servedVS, 0, len(objs))
-	var httpVH, httpsVH map[string]*router.VirtualHost
-	if snap != nil {
-		httpVH, httpsVH = snap.HTTP.VirtualHosts(), snap.HTTPS.VirtualHosts()
-	}
-	for _, o := range objs {
-		vs := o.(*resource.VirtualService)
+	var out []servedVS
+	httpVH, httpsVH := snap.HTTP.VirtualHosts(), snap.HTTPS.VirtualHosts()
+	for _, o := range snap.Resources {
+		vs, ok := o.(*resource.VirtualService)
+		if !ok {
+			continue
+		}
 		sv := servedVS{obj: vs, https: vs.Spec.SSLConfig != nil}
 		if sv.https {
 			sv.vh = httpsVH[vs.Metadata.Key()]
@@ -124,19 +132,22 @@ func (s *Server) served(ctx context.Context, snap *snapshot.Snapshot) ([]servedV
 		out = append(out, sv)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].obj.Metadata.Key() < out[j].obj.Metadata.Key() })
-	return out, nil
+	return out
 }
 
-// Overview builds the overview from the served snapshot, the store and the
-// in-memory series.
-func (s *Server) Overview(ctx context.Context) (*Overview, error) {
+// Overview builds the overview from the served snapshot and the in-memory
+// series; it reads nothing from the store, so an unreadable record is one
+// field of it (StoreProblem) rather than a failure of the whole view.
+func (s *Server) Overview(context.Context) (*Overview, error) {
 	now := time.Now()
 	snap := s.holder.Load()
 	ov := &Overview{Now: now, SeriesSeconds: 60, VirtualServices: []VirtualServiceView{}, Upstreams: []UpstreamView{},
 		Resources: []ResourceView{}}
 	ov.Ready, ov.ReadyReason = s.Ready()
+	ov.StoreProblem, _ = s.storeProblem.Load().(string)
 	ser := s.cfg.Metrics.Series
 	ov.RecentErrors = ser.RecentErrors()
+	ov.Totals.Unrouted = ser.Unrouted()
 	statusOf := func(ref string) (string, string) {
 		if snap == nil {
 			return "Pending", ""
@@ -161,11 +172,7 @@ func (s *Server) Overview(ctx context.Context) (*Overview, error) {
 			return a.Name < b.Name
 		})
 	}
-	vss, err := s.served(ctx, snap)
-	if err != nil {
-		return nil, err
-	}
-	for _, sv := range vss {
+	for _, sv := range served(snap) {
 		key := sv.obj.Metadata.Key()
 		v := VirtualServiceView{Name: key, Domains: sv.obj.Spec.VirtualHost.Domains, HTTPS: sv.https, Routes: []RouteView{}}
 		if v.Domains == nil {
@@ -195,12 +202,15 @@ func (s *Server) Overview(ctx context.Context) (*Overview, error) {
 		}
 		ov.VirtualServices = append(ov.VirtualServices, v)
 	}
-	ups, err := s.store.List(ctx, resource.KindUpstream, "")
-	if err != nil {
-		return nil, fmt.Errorf("listing upstreams: %w", err)
+	var ups []resource.Object
+	if snap != nil {
+		ups = snap.Resources
 	}
 	for _, o := range ups {
-		u := o.(*resource.Upstream)
+		u, ok := o.(*resource.Upstream)
+		if !ok {
+			continue
+		}
 		uv := UpstreamView{Name: u.Metadata.Key(), Functions: []FunctionView{}}
 		uv.State, uv.Reason = statusOf(resource.Ref(u))
 		if a := u.Spec.AWS; a != nil {
@@ -252,6 +262,7 @@ type ConfigDump struct {
 	Built           time.Time            `json:"built,omitzero"`
 	Statuses        map[string]any       `json:"statuses"`
 	DroppedRoutes   map[string]int       `json:"droppedRoutes"`
+	StoreProblem    string               `json:"storeProblem,omitempty"`
 	VirtualServices []DumpVirtualService `json:"virtualServices"`
 	Certificates    []DumpCertificate    `json:"certificates"`
 	Resources       []map[string]any     `json:"resources"`
@@ -303,6 +314,7 @@ func (s *Server) ConfigDump(ctx context.Context) (*ConfigDump, error) {
 	snap := s.holder.Load()
 	d := &ConfigDump{Statuses: map[string]any{}, DroppedRoutes: map[string]int{}, VirtualServices: []DumpVirtualService{},
 		Certificates: []DumpCertificate{}, Resources: []map[string]any{}}
+	d.StoreProblem, _ = s.storeProblem.Load().(string)
 	if snap != nil {
 		d.Version, d.Built = snap.Version, snap.Built
 		for k, v := range snap.Statuses {
@@ -315,11 +327,7 @@ func (s *Server) ConfigDump(ctx context.Context) (*ConfigDump, error) {
 			d.Certificates = append(d.Certificates, DumpCertificate{VirtualService: c.VirtualService, Domains: c.Domains})
 		}
 	}
-	vss, err := s.served(ctx, snap)
-	if err != nil {
-		return nil, err
-	}
-	for _, sv := range vss {
+	for _, sv := range served(snap) {
 		dv := DumpVirtualService{Name: sv.obj.Metadata.Key(), HTTPS: sv.https, Served: sv.vh != nil,
 			Domains: sv.obj.Spec.VirtualHost.Domains, Routes: []DumpRoute{}}
 		if sv.vh != nil {
@@ -335,6 +343,12 @@ func (s *Server) ConfigDump(ctx context.Context) (*ConfigDump, error) {
 	}
 	for _, k := range resource.Kinds {
 		objs, err := s.store.List(ctx, k, "")
+		var ce *store.CorruptError
+		if errors.As(err, &ce) {
+			// The readable records are still dumped; the unreadable
+			// ones are named in storeProblem.
+			err = nil
+		}
 		if err != nil {
 			return nil, fmt.Errorf("listing %s: %w", resource.Plural(k), err)
 		}

@@ -187,8 +187,55 @@ func (s *Server) rebuild(ctx context.Context) {
 			delete(s.lastGood, ref)
 		}
 	}
+	snap.Resources = subst
 	s.holder.Store(snap)
 	s.observeSnapshot(snap)
 	s.log.Debug("snapshot built", "version", snap.Version, "routes", snap.Routes, "upstreams", snap.Upstreams, "took", time.Since(start))
+	s.logChanges(objs, statuses)
 	s.statusW.set(objs, statuses)
+}
+
+// change is what a configuration change log line says about a resource.
+type change struct {
+	generation int64
+	state      core.State
+	reason     string
+}
+
+// logChanges writes one INFO line per resource whose generation or verdict
+// changed since the last line about it: accepted (with the warning, if
+// any), rejected with the reason, or removed. At startup that is one line
+// per resource: the configuration the gateway starts with.
+func (s *Server) logChanges(objs []resource.Object, statuses map[string]core.Status) {
+	if s.logged == nil {
+		s.logged = map[string]change{}
+	}
+	seen := make(map[string]bool, len(objs))
+	for _, o := range objs {
+		ref := resource.Ref(o)
+		seen[ref] = true
+		st := statuses[ref] // a Secret has no status: accepted when read
+		c := change{generation: o.GetMetadata().Generation, state: st.State, reason: st.Reason}
+		if prev, ok := s.logged[ref]; ok && prev == c {
+			continue
+		}
+		s.logged[ref] = c
+		switch c.state {
+		case core.StateRejected:
+			s.log.Info("configuration rejected", "resource", ref, "generation", c.generation, "reason", c.reason)
+		case core.StateWarning:
+			s.log.Info("configuration accepted with a warning", "resource", ref, "generation", c.generation, "warning", c.reason)
+		case core.StatePending:
+			// Not decided yet: the line comes with the verdict.
+			delete(s.logged, ref)
+		default:
+			s.log.Info("configuration accepted", "resource", ref, "generation", c.generation)
+		}
+	}
+	for ref := range s.logged {
+		if !seen[ref] {
+			s.log.Info("configuration removed", "resource", ref)
+			delete(s.logged, ref)
+		}
+	}
 }

@@ -171,6 +171,10 @@ type Server struct {
 	statusW      *statusWriter // writes statuses off the reconcile loop
 	discovery    *discovery.Discoverer
 
+	// logged is each resource's last logged configuration change; the
+	// reconcile loop owns it, as lastGood.
+	logged map[string]change
+
 	// Addresses actually bound (port 0 resolved).
 	HTTPListenAddr, HTTPSListenAddr, AdminListenAddr net.Addr
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	core "github.com/lambdagate/lambdagate/api/core/v1"
+	"github.com/lambdagate/lambdagate/internal/resource"
 	"github.com/lambdagate/lambdagate/internal/router"
 )
 
@@ -27,6 +28,10 @@ type Snapshot struct {
 	DroppedRoutes map[string]int
 	// Counts for observability.
 	Routes, Upstreams int
+	// Resources are the versions the snapshot was built from (for a
+	// rejected update or an unreadable record, the last good version), so
+	// that views of what is served never need the store.
+	Resources []resource.Object
 }
 
 // Certificate is one TLS certificate and the names it serves.

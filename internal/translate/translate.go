@@ -6,6 +6,7 @@ package translate
 
 import (
 	"net/textproto"
+	"regexp"
 
 	"crypto/tls"
 	"fmt"
@@ -263,7 +264,7 @@ func (b *builder) virtualService(vs *resource.VirtualService, httpB, httpsB *rou
 			warnings = append(warnings, p)
 		case p.Route >= 0:
 			badRoutes[p.Route] = true
-			p.Message += " (route dropped)"
+			p.Message += routeDropped
 			warnings = append(warnings, p)
 		default:
 			fatal = append(fatal, p)
@@ -304,7 +305,7 @@ func (b *builder) virtualService(vs *resource.VirtualService, httpB, httpsB *rou
 		rt, warn, err := b.route(vs, i, &spec.VirtualHost.Routes[i])
 		if err != nil {
 			snap.DroppedRoutes[resource.Ref(vs)]++
-			warnings = append(warnings, resource.Problem{Field: fmt.Sprintf("spec.virtualHost.routes[%d]", i), Message: err.Error() + " (route dropped)", Route: i})
+			warnings = append(warnings, resource.Problem{Field: fmt.Sprintf("spec.virtualHost.routes[%d]", i), Message: err.Error() + routeDropped, Route: i})
 			continue
 		}
 		if b.env.RouteWarning != nil {
@@ -329,6 +330,45 @@ func (b *builder) virtualService(vs *resource.VirtualService, httpB, httpsB *rou
 		return
 	}
 	b.setStatus(vs, core.StateAccepted, "")
+}
+
+// routeDropped ends the status message of a route left out of service;
+// DroppedRoutes counts them back.
+const routeDropped = " (route dropped)"
+
+var routeProblem = regexp.MustCompile(`spec\.virtualHost\.routes\[(\d+)\]: `)
+
+// DroppedRoutes counts the routes a virtual service's status reason says
+// are left out of service, for readers (the CLI) that have the status but
+// not the snapshot.
+func DroppedRoutes(reason string) int {
+	locs := routeProblem.FindAllStringSubmatchIndex(reason, -1)
+	dropped := map[string]bool{}
+	for i, l := range locs {
+		end := len(reason)
+		if i+1 < len(locs) {
+			end = locs[i+1][0]
+		}
+		if strings.Contains(reason[l[1]:end], strings.TrimSpace(routeDropped)) {
+			dropped[reason[l[2]:l[3]]] = true
+		}
+	}
+	return len(dropped)
+}
+
+// logicalNames lists the names a route may use (the first ten), so that a
+// status naming an unknown one also shows the right spelling.
+func logicalNames(fns []gloo.LambdaFunctionSpec) string {
+	const shown = 10
+	names := make([]string, 0, min(len(fns), shown))
+	for _, f := range fns[:min(len(fns), shown)] {
+		names = append(names, f.LogicalName)
+	}
+	l := strings.Join(names, ", ")
+	if len(fns) > shown {
+		l += fmt.Sprintf(" and %d more", len(fns)-shown)
+	}
+	return l
 }
 
 func (b *builder) route(vs *resource.VirtualService, i int, r *gateway.Route) (*router.Route, string, error) {
@@ -368,7 +408,7 @@ func (b *builder) route(vs *resource.VirtualService, i int, r *gateway.Route) (*
 		case !fallback && dest.LogicalName == "":
 			return nil, "", fmt.Errorf("routeAction.single.destinationSpec.aws.logicalName: required value unless Settings sets fallbackToFirstFunction")
 		case !fallback:
-			return nil, "", fmt.Errorf("a route references %s AWS lambda which does not exist on the route's upstream", dest.LogicalName)
+			return nil, "", fmt.Errorf("a route references %s AWS lambda which does not exist on the route's upstream; its logicalNames: %s", dest.LogicalName, logicalNames(fns))
 		}
 		fn = fns[0]
 		if dest.LogicalName == "" {

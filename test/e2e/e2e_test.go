@@ -115,6 +115,29 @@ func TestWalkthrough(t *testing.T) {
 			}
 		})
 	}
+
+	// Re-applying the upstream manifest (which lists no functions) keeps
+	// the discovered ones, as kubectl apply would: the route never 404s.
+	t.Run("re-apply keeps discovered functions", func(t *testing.T) {
+		if out := g.MustRun(t, "apply", "-f", "testdata/upstream.yaml"); !strings.Contains(out, "unchanged") {
+			t.Errorf("re-applying the same manifest: %q, want unchanged", out)
+		}
+		if out := g.MustRun(t, "get", "upstream", "-n", "gloo-system", "aws-upstream", "-o", "yaml"); !strings.Contains(out, "logicalName: echo") {
+			t.Fatalf("re-applying the manifest dropped the discovered functions:\n%s", out)
+		}
+		url := strings.TrimSpace(g.MustRun(t, "proxy", "url"))
+		for deadline := time.Now().Add(1500 * time.Millisecond); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			r, err := http.Post(url+"/", "application/json", strings.NewReader(walkthroughBody))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, r.Body)
+			r.Body.Close()
+			if r.StatusCode != http.StatusCreated {
+				t.Fatalf("after re-applying the upstream: status %d", r.StatusCode)
+			}
+		}
+	})
 }
 
 // The walkthrough's verbs print what a user expects, and errors are clear.
