@@ -3,6 +3,7 @@ package resource
 import (
 	"fmt"
 	"net/url"
+	"reflect"
 	"regexp"
 	"strings"
 	"time"
@@ -97,7 +98,68 @@ func Validate(o Object) Problems {
 	case *Settings:
 		v.settings(&t.Spec)
 	}
+	v.unimplemented("", reflect.ValueOf(o))
 	return v.problems
+}
+
+// unimplemented names each field kept in an Unimplemented field under val:
+// an error when the resource must not be served without it or when it is
+// not one of Gloo's fields (a typo kept by a CRD that preserves unknown
+// fields), else a warning.
+func (v *validator) unimplemented(path string, val reflect.Value) {
+	for val.Kind() == reflect.Pointer || val.Kind() == reflect.Interface {
+		if val.IsNil() {
+			return
+		}
+		val = val.Elem()
+	}
+	switch val.Kind() {
+	case reflect.Slice:
+		for i := 0; i < val.Len(); i++ {
+			v.unimplemented(fmt.Sprintf("%s[%d]", path, i), val.Index(i))
+		}
+	case reflect.Struct:
+		t := val.Type()
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			if f.Type == rawFieldsType {
+				raw, _ := val.Field(i).Interface().(core.RawFields)
+				for _, name := range raw.Names() {
+					v.unimplementedField(t, join(path, name), name)
+				}
+				continue
+			}
+			name := strings.Split(f.Tag.Get("json"), ",")[0]
+			switch {
+			case name == "-":
+				continue
+			case f.Anonymous && name == "":
+				v.unimplemented(path, val.Field(i))
+				continue
+			case name == "":
+				name = f.Name
+			}
+			if name == "metadata" || name == "status" {
+				continue
+			}
+			v.unimplemented(join(path, name), val.Field(i))
+		}
+	}
+}
+
+func (v *validator) unimplementedField(t reflect.Type, path, name string) {
+	support, ok := glooField(t, name)
+	switch {
+	case !ok:
+		v.errorf(path, "unknown field: not a field of Gloo's %s; allowed fields are %s", t.Name(), allowed(jsonFields(t), t))
+	case support == NotServed:
+		v.errorf(path, "Gloo's %s is not implemented by lambdagate, which does not serve this resource without it", name)
+	default:
+		v.warnf(path, "Gloo's %s is not implemented by lambdagate; served without it", name)
+	}
 }
 
 type validator struct {

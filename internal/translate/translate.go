@@ -153,12 +153,17 @@ func (b *builder) readSettings(all []*resource.Settings) {
 			b.setStatus(s, core.StateWarning, fmt.Sprintf("ignored: lambdagate reads only Settings %s/%s", SettingsNamespace, SettingsName))
 			continue
 		}
-		if errs := resource.Validate(s).Errors(); len(errs) > 0 {
+		problems := resource.Validate(s)
+		if errs := problems.Errors(); len(errs) > 0 {
 			b.setStatus(s, core.StateRejected, errs.Join())
 			continue
 		}
 		if s.Spec.Gloo != nil {
 			b.settings = s.Spec.Gloo.AWSOptions
+		}
+		if w := problems.Warnings(); len(w) > 0 {
+			b.setStatus(s, core.StateWarning, w.Join())
+			continue
 		}
 		b.setStatus(s, core.StateAccepted, "")
 	}
