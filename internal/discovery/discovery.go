@@ -443,17 +443,10 @@ func (d *Discoverer) write(ctx context.Context, u *resource.Upstream, found []gl
 		if reflect.DeepEqual(merged, nonNil(u.Spec.AWS.LambdaFunctions)) && ann == u.Metadata.Annotations[DiscoveredAnnotation] {
 			return nil
 		}
-		c := resource.DeepCopy(u).(*resource.Upstream)
-		c.Spec.AWS.LambdaFunctions = merged
-		if c.Metadata.Annotations == nil {
-			c.Metadata.Annotations = map[string]string{}
-		}
-		if ann == "" {
-			delete(c.Metadata.Annotations, DiscoveredAnnotation)
-		} else {
-			c.Metadata.Annotations[DiscoveredAnnotation] = ann
-		}
-		_, err := d.st.Update(ctx, c)
+		// A patch of these two fields alone: an Update of the whole spec
+		// would write back only what lambdagate models.
+		_, err := d.st.PatchLambdaFunctions(ctx, u.Metadata.Namespace, u.Metadata.Name, u.Metadata.ResourceVersion,
+			merged, map[string]string{DiscoveredAnnotation: ann})
 		if err == nil {
 			d.o.Logger.Info("discovery updated functions", "upstream", u.Metadata.Key(), "functions", len(merged))
 			return nil

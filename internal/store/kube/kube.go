@@ -7,6 +7,7 @@ package kube
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,6 +20,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -26,6 +28,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	core "github.com/lambdagate/lambdagate/api/core/v1"
+	gloo "github.com/lambdagate/lambdagate/api/gloo/v1"
 	"github.com/lambdagate/lambdagate/internal/resource"
 	"github.com/lambdagate/lambdagate/internal/store"
 )
@@ -298,6 +301,67 @@ func (s *Store) UpdateStatus(ctx context.Context, obj resource.Object) (resource
 			cur.Object["status"] = st
 		}
 	})
+}
+
+// DiscoveryFieldManager is the field manager of discovery's patches, so
+// that managedFields show which fields discovery owns.
+const DiscoveryFieldManager = "lambdagate-discovery"
+
+// PatchLambdaFunctions implements store.Store with a JSON merge patch of
+// spec.aws.lambdaFunctions and the annotations alone, so that fields
+// lambdagate does not know (Gloo's CRDs keep them) are never written back.
+// The patch carries the resourceVersion read: the API server refuses it
+// with a conflict when the object changed meanwhile, and it can then never
+// recreate a spec.aws removed in between.
+func (s *Store) PatchLambdaFunctions(ctx context.Context, namespace, name, resourceVersion string, functions []gloo.LambdaFunctionSpec, annotations map[string]string) (resource.Object, error) {
+	namespace = defaultNS(namespace)
+	kind := resource.KindUpstream
+	cl := s.client(kind, namespace)
+	const attempts = 5
+	for i := 0; ; i++ {
+		rv := resourceVersion
+		if rv == "" {
+			cur, err := cl.Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				return nil, mapErr(err, kind, namespace, name)
+			}
+			if _, ok, _ := unstructured.NestedMap(cur.Object, "spec", "aws"); !ok {
+				return nil, &store.Error{Code: store.Invalid, Kind: kind, Namespace: namespace, Name: name, Detail: "spec.aws is not set"}
+			}
+			rv = cur.GetResourceVersion()
+		}
+		ann := map[string]any{}
+		for k, v := range annotations {
+			if v == "" {
+				ann[k] = nil
+			} else {
+				ann[k] = v
+			}
+		}
+		var fns any
+		if len(functions) > 0 {
+			fns = functions
+		}
+		meta := map[string]any{"resourceVersion": rv}
+		if len(ann) > 0 {
+			meta["annotations"] = ann
+		}
+		patch, err := json.Marshal(map[string]any{
+			"metadata": meta,
+			"spec":     map[string]any{"aws": map[string]any{"lambdaFunctions": fns}},
+		})
+		if err != nil {
+			return nil, &store.Error{Code: store.Invalid, Kind: kind, Namespace: namespace, Name: name, Detail: err.Error()}
+		}
+		got, err := cl.Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: DiscoveryFieldManager})
+		if err == nil {
+			return fromUnstructured(kind, got)
+		}
+		if resourceVersion == "" && apierrors.IsConflict(err) && i < attempts-1 {
+			continue
+		}
+		return nil, mapErr(err, kind, namespace, name)
+	}
 }
 
 // readModifyWrite gets the current object, checks resourceVersion (when
