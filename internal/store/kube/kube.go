@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -55,6 +56,12 @@ type Options struct {
 	HealthInterval time.Duration
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
+	// StatusKey is the key of lambdagate's entry of status.statuses on
+	// resources stored under Gloo's CRDs, which keep one status per
+	// controller keyed by its namespace. Default: $POD_NAMESPACE, else
+	// "lambdagate". Run lambdagate in a namespace of its own so that its
+	// statuses never overwrite Gloo's.
+	StatusKey string
 }
 
 // RESTConfig loads a client configuration: the kubeconfig file given, else
@@ -87,6 +94,9 @@ type Store struct {
 	informer map[resource.Kind]cache.SharedIndexInformer
 	healthy  atomic.Bool
 
+	shapeMu sync.Mutex
+	shapes  map[resource.Kind]statusShape
+
 	mu       sync.Mutex
 	watchers map[*watcher]struct{}
 	closed   bool
@@ -107,6 +117,12 @@ func New(cfg *rest.Config, o Options) (*Store, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	if o.StatusKey == "" {
+		o.StatusKey = os.Getenv("POD_NAMESPACE")
+	}
+	if o.StatusKey == "" {
+		o.StatusKey = "lambdagate"
+	}
 	cfg = rest.CopyConfig(cfg)
 	if cfg.UserAgent == "" {
 		cfg.UserAgent = "lambdagate"
@@ -121,6 +137,7 @@ func New(cfg *rest.Config, o Options) (*Store, error) {
 	}
 	s := &Store{cfg: cfg, dyn: dyn, kc: kc, opts: o, log: o.Logger,
 		informer: map[resource.Kind]cache.SharedIndexInformer{},
+		shapes:   map[resource.Kind]statusShape{},
 		watchers: map[*watcher]struct{}{}, done: make(chan struct{})}
 	s.healthy.Store(true)
 	return s, nil
@@ -166,7 +183,7 @@ func (s *Store) Get(ctx context.Context, kind resource.Kind, namespace, name str
 	if err != nil {
 		return nil, mapErr(err, kind, namespace, name)
 	}
-	return fromUnstructured(kind, u)
+	return fromUnstructured(kind, u, s.opts.StatusKey)
 }
 
 // List implements store.Store. Once Watch started the informers, it reads
@@ -199,7 +216,7 @@ func (s *Store) List(ctx context.Context, kind resource.Kind, namespace string) 
 	}
 	out := make([]resource.Object, 0, len(items))
 	for _, u := range items {
-		o, err := fromUnstructured(kind, u)
+		o, err := fromUnstructured(kind, u, s.opts.StatusKey)
 		if err != nil {
 			// One malformed object (an old CRD version, a hand edit) must
 			// not hide the others.
@@ -244,7 +261,7 @@ func (s *Store) Create(ctx context.Context, obj resource.Object) (resource.Objec
 	if err != nil {
 		return nil, mapErr(err, c.GetKind(), m.Namespace, m.Name)
 	}
-	return fromUnstructured(c.GetKind(), got)
+	return fromUnstructured(c.GetKind(), got, s.opts.StatusKey)
 }
 
 // Update implements store.Store. It replaces labels, annotations and the
@@ -293,6 +310,15 @@ func (s *Store) UpdateStatus(ctx context.Context, obj resource.Object) (resource
 		if st, err = toMap(cs); err != nil {
 			return nil, &store.Error{Code: store.Invalid, Kind: kind, Namespace: m.Namespace, Name: m.Name, Detail: fmt.Sprintf("encoding status: %v", err)}
 		}
+	}
+	sh, err := s.shapeOf(ctx, kind)
+	if err != nil {
+		return nil, err
+	}
+	if !sh.subresource {
+		return s.readModifyWrite(ctx, kind, m.Namespace, m.Name, m.ResourceVersion, false, func(cur *unstructured.Unstructured) {
+			setNestedStatus(cur, s.opts.StatusKey, st)
+		})
 	}
 	return s.readModifyWrite(ctx, kind, m.Namespace, m.Name, m.ResourceVersion, true, func(cur *unstructured.Unstructured) {
 		if st == nil {
@@ -355,7 +381,7 @@ func (s *Store) PatchLambdaFunctions(ctx context.Context, namespace, name, resou
 		}
 		got, err := cl.Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: DiscoveryFieldManager})
 		if err == nil {
-			return fromUnstructured(kind, got)
+			return fromUnstructured(kind, got, s.opts.StatusKey)
 		}
 		if resourceVersion == "" && apierrors.IsConflict(err) && i < attempts-1 {
 			continue
@@ -383,8 +409,8 @@ func (s *Store) readModifyWrite(ctx context.Context, kind resource.Kind, ns, nam
 		}
 		next := cur.DeepCopy()
 		change(next)
-		if sameContent(cur, next, status) {
-			return fromUnstructured(kind, cur)
+		if sameContent(cur, next, status, s.opts.StatusKey) {
+			return fromUnstructured(kind, cur, s.opts.StatusKey)
 		}
 		var got *unstructured.Unstructured
 		if status {
@@ -393,7 +419,7 @@ func (s *Store) readModifyWrite(ctx context.Context, kind resource.Kind, ns, nam
 			got, err = cl.Update(ctx, next, metav1.UpdateOptions{})
 		}
 		if err == nil {
-			return fromUnstructured(kind, got)
+			return fromUnstructured(kind, got, s.opts.StatusKey)
 		}
 		if rv == "" && apierrors.IsConflict(err) && i < attempts-1 {
 			continue

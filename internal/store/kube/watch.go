@@ -61,6 +61,7 @@ func (s *Store) start(ctx context.Context) error {
 			_, _ = inf.AddEventHandler(s.handler(k))
 			s.informer[k] = inf
 		}
+		s.detectShapes(ctx)
 		stop := make(chan struct{})
 		f.Start(stop)
 		s.wg.Add(2)
@@ -151,7 +152,7 @@ func (s *Store) handler(k resource.Kind) cache.ResourceEventHandler {
 		if !ok {
 			return
 		}
-		o, err := fromUnstructured(k, u)
+		o, err := fromUnstructured(k, u, s.opts.StatusKey)
 		if err != nil {
 			s.log.Error("skipping an event whose object cannot be decoded", "kind", string(k), "namespace", u.GetNamespace(), "name", u.GetName(), "error", err.Error())
 			return
