@@ -24,6 +24,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/clientcmd"
@@ -91,11 +92,16 @@ type Store struct {
 	startMu  sync.Mutex
 	started  bool
 	synced   atomic.Bool
-	informer map[resource.Kind]cache.SharedIndexInformer
+	informer map[resource.Kind][]cache.SharedIndexInformer // one per watched namespace
 	healthy  atomic.Bool
 
 	shapeMu sync.Mutex
 	shapes  map[resource.Kind]statusShape
+	secrets secretCache
+	// watched are the namespaces of Settings watchNamespaces the informers
+	// watch; nil for every namespace.
+	watched []string
+	meta    metadata.Interface
 
 	mu       sync.Mutex
 	watchers map[*watcher]struct{}
@@ -131,12 +137,17 @@ func New(cfg *rest.Config, o Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating the Kubernetes client: %w", err)
 	}
+	meta, err := metadata.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("creating the Kubernetes client: %w", err)
+	}
 	kc, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("creating the Kubernetes client: %w", err)
 	}
-	s := &Store{cfg: cfg, dyn: dyn, kc: kc, opts: o, log: o.Logger,
-		informer: map[resource.Kind]cache.SharedIndexInformer{},
+	s := &Store{cfg: cfg, dyn: dyn, kc: kc, meta: meta, opts: o, log: o.Logger,
+		informer: map[resource.Kind][]cache.SharedIndexInformer{},
+		secrets:  secretCache{content: map[string]*unstructured.Unstructured{}},
 		shapes:   map[resource.Kind]statusShape{},
 		watchers: map[*watcher]struct{}{}, done: make(chan struct{})}
 	s.healthy.Store(true)
@@ -195,11 +206,18 @@ func (s *Store) List(ctx context.Context, kind resource.Kind, namespace string) 
 		return nil, err
 	}
 	var items []*unstructured.Unstructured
-	if inf := s.cachedInformer(kind); inf != nil {
+	if infs := s.cachedInformers(kind); infs != nil {
 		if !s.healthy.Load() {
 			return nil, &store.Error{Code: store.Unavailable, Kind: kind, Namespace: namespace, Detail: "the Kubernetes API server is unreachable"}
 		}
-		for _, o := range inf.GetStore().List() {
+		if kind == resource.KindSecret {
+			l, err := s.listSecrets(ctx, infs, namespace)
+			if err != nil {
+				return nil, err
+			}
+			items = l
+		}
+		for _, o := range listAll(infs) {
 			u, ok := o.(*unstructured.Unstructured)
 			if ok && (namespace == "" || u.GetNamespace() == namespace) {
 				items = append(items, u)
@@ -235,7 +253,7 @@ func (s *Store) List(ctx context.Context, kind resource.Kind, namespace string) 
 	return out, nil
 }
 
-func (s *Store) cachedInformer(k resource.Kind) cache.SharedIndexInformer {
+func (s *Store) cachedInformers(k resource.Kind) []cache.SharedIndexInformer {
 	if !s.synced.Load() {
 		return nil
 	}
