@@ -273,15 +273,21 @@ func (d *Discoverer) settings(ctx context.Context) (*gloo.AWSOptions, string) {
 // eligible applies Gloo's fdsMode and label: BLACKLIST discovers unless
 // the label says disabled, WHITELIST only when it says enabled (gloo#7916),
 // DISABLED never.
+// eligible applies Gloo's function discovery modes to an AWS upstream.
+// Gloo treats AWS upstreams alike in BLACKLIST and WHITELIST mode (its
+// chart ships WHITELIST): discovered unless labelled disabled, and in
+// kube-system or kube-public only when labelled enabled (solo-io/gloo
+// projects/discovery/pkg/fds/syncer/discovery_syncer.go). Gloo also honours
+// the label on namespaces; lambdagate does not read namespaces.
 func eligible(u *resource.Upstream, mode string) bool {
 	v := u.Metadata.Labels[GlooLabel]
-	switch mode {
-	case "DISABLED":
+	switch {
+	case mode == "DISABLED" || v == "disabled":
 		return false
-	case "WHITELIST":
+	case u.Metadata.Namespace == "kube-system" || u.Metadata.Namespace == "kube-public":
 		return v == "enabled"
 	}
-	return v != "disabled"
+	return true
 }
 
 func (d *Discoverer) discover(ctx context.Context, u *resource.Upstream, secrets map[string]*core.Secret, opts *gloo.AWSOptions) error {

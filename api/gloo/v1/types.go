@@ -167,9 +167,11 @@ type GlooOptions struct {
 //
 // +kubebuilder:pruning:PreserveUnknownFields
 type DiscoveryOptions struct {
-	// FdsMode is BLACKLIST (default: discover every upstream not labelled
-	// discovery.solo.io/function_discovery=disabled), WHITELIST (only
-	// upstreams labelled ...=enabled) or DISABLED.
+	// FdsMode is BLACKLIST (the default), WHITELIST or DISABLED. For AWS
+	// upstreams Gloo's BLACKLIST and WHITELIST are alike: every upstream
+	// not labelled discovery.solo.io/function_discovery=disabled is
+	// discovered, those in kube-system and kube-public only when labelled
+	// ...=enabled. DISABLED discovers none.
 	FdsMode string `json:"fdsMode,omitempty"`
 	// Unimplemented holds Gloo's other spec.discovery fields (udsOptions,
 	// fdsOptions), kept as written.
