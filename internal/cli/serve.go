@@ -103,9 +103,14 @@ func runServe(cmd *cobra.Command, g *globals, o *serveOptions) error {
 	default:
 		return withHint(fmt.Errorf("--lambda-client %q: must be %s or %s", o.cfg.LambdaClient, lambda.ClientLambdagate, lambda.ClientNetHTTP), "lambdagate serve --lambda-client lambdagate")
 	}
-	dir, err := g.dataDir()
-	if err != nil {
-		return err
+	// The data directory holds the embedded store and the address file of
+	// 'lambdagate proxy url'; a Kubernetes replica uses neither, and may
+	// run without $HOME.
+	var dir string
+	if !g.kube.enabled() {
+		if dir, err = g.dataDir(); err != nil {
+			return err
+		}
 	}
 	st, err := g.openStore(ctx)
 	if err != nil {
@@ -167,11 +172,13 @@ func runServe(cmd *cobra.Command, g *globals, o *serveOptions) error {
 	if srv.HTTPSListenAddr != nil {
 		state.HTTPSURL = "https://" + clientHost(srv.HTTPSListenAddr)
 	}
-	if err := WriteServeState(dir, state); err != nil {
-		log.Warn("cannot record the gateway's address for 'lambdagate proxy url'", "error", err.Error())
+	if dir != "" {
+		if err := WriteServeState(dir, state); err != nil {
+			log.Warn("cannot record the gateway's address for 'lambdagate proxy url'", "error", err.Error())
+		}
+		defer RemoveServeState(dir)
+		log.Info("data directory", "path", filepath.Join(dir, datadir.DBFile))
 	}
-	defer RemoveServeState(dir)
-	log.Info("data directory", "path", filepath.Join(dir, datadir.DBFile))
 	return srv.Run(ctx, ls)
 }
 
