@@ -100,9 +100,13 @@ func TestHelmTemplate(t *testing.T) {
 			if !bytes.Equal(out, want) {
 				t.Errorf("helm template output differs from %s (run go test ./deploy -update and review the diff):\n%s", golden, out)
 			}
-			// The probes reach the admin port from outside the pod.
+			// The probes reach the admin port from outside the pod; the
+			// rest of the admin API stays loopback-only.
 			if !bytes.Contains(out, []byte("--admin-addr=0.0.0.0:9091")) {
 				t.Errorf("the admin listener must bind 0.0.0.0 in the pod")
+			}
+			if bytes.Contains(out, []byte("--admin-expose-all")) {
+				t.Errorf("the chart exposes the whole admin API by default")
 			}
 		})
 	}

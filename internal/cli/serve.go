@@ -56,6 +56,7 @@ their own endpointUrl call it.`,
 	f.StringVar(&o.cfg.HTTPAddr, "http-addr", ":8080", "address of the HTTP listener (unused when a supervisor passes the socket: LISTEN_FDS, see docs/reliability.md)")
 	f.StringVar(&o.cfg.HTTPSAddr, "https-addr", ":8443", `address of the HTTPS listener for virtual services with sslConfig ("" disables it)`)
 	f.StringVar(&o.cfg.AdminAddr, "admin-addr", "127.0.0.1:9091", "address of the admin listener (health, readiness, /metrics, /config_dump, /debug/pprof, the dashboard); loopback unless you expose it")
+	f.BoolVar(&o.cfg.AdminExposeAll, "admin-expose-all", false, "serve /config_dump, /debug/pprof and the dashboard to non-loopback clients of the admin listener too (default false: they get only /healthz, /readyz and /metrics)")
 	f.DurationVar(&o.cfg.ShutdownGrace, "shutdown-grace", 0, "time in-flight requests get after SIGTERM (default 30s)")
 	f.DurationVar(&o.cfg.ShutdownDelay, "shutdown-delay", 0, "time the gateway keeps serving after SIGTERM with /readyz already failing, before it stops accepting connections (default 0)")
 	f.BoolVar(&o.cfg.ReusePort, "reuse-port", false, "set SO_REUSEPORT on the HTTP and HTTPS listeners, so a new gateway can start on the same port before the old one stops")
