@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -51,8 +52,20 @@ func TestUnrelatedSecretsCostNothing(t *testing.T) {
 		}
 		return names
 	}
-	if got := fmt.Sprint(list()); got != fmt.Sprintf("[%s/aws-creds]", ns) {
-		t.Fatalf("listed secrets %s, want only the referenced %s/aws-creds", got, ns)
+	// Other tests' upstreams reference Secrets too; this namespace's
+	// unreferenced Secret is not listed.
+	if _, err := kc.CoreV1().Secrets(ns).Create(ctx, secret(ns, "unreferenced", 0), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	listed := func() map[string]bool {
+		m := map[string]bool{}
+		for _, k := range list() {
+			m[k] = true
+		}
+		return m
+	}
+	if got := listed(); !got[ns+"/aws-creds"] || got[ns+"/unreferenced"] {
+		t.Fatalf("listed secrets %v, want %s/aws-creds and not %s/unreferenced", got, ns, ns)
 	}
 
 	heap := func() uint64 {
@@ -99,6 +112,11 @@ func TestUnrelatedSecretsCostNothing(t *testing.T) {
 	t.Logf("heap %d -> %d bytes (%+d) after %d unrelated Secrets of %d KiB", before, after, growth, n, size>>10)
 	if growth > 3<<20 {
 		t.Errorf("heap grew by %d bytes with %d unrelated Secrets of %d KiB: their content is cached", growth, n, size>>10)
+	}
+	for k := range listed() {
+		if strings.HasPrefix(k, other+"/") {
+			t.Errorf("an unrelated Secret is listed: %s", k)
+		}
 	}
 	l, err := st.List(ctx, resource.KindSecret, ns)
 	if err != nil || len(l) != 1 {
