@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -249,6 +251,31 @@ func TestGlooCRDs(t *testing.T) {
 					t.Errorf("%s %s: reason does not name %s: %q", tc.kind, tc.name, f, reason)
 				}
 			}
+		}
+	})
+
+	t.Run("helm install says Gloo's CRDs are kept", func(t *testing.T) {
+		gopath, _ := exec.Command("go", "env", "GOPATH").Output()
+		helm := filepath.Join(strings.TrimSpace(string(gopath)), "bin", "helm")
+		user, err := env.AddUser(envtest.User{Name: "admin", Groups: []string{"system:masters"}}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kc, err := user.KubeConfig()
+		if err != nil {
+			t.Fatal(err)
+		}
+		kcFile := filepath.Join(t.TempDir(), "kubeconfig")
+		if err := os.WriteFile(kcFile, kc, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Command(helm, "install", "lambdagate", filepath.Join(repoRoot, "deploy", "helm", "lambdagate"),
+			"--kubeconfig", kcFile, "--namespace", "lambdagate-system", "--dry-run=server").CombinedOutput()
+		if err != nil {
+			t.Fatalf("helm install --dry-run=server: %v\n%s", err, out)
+		}
+		if !strings.Contains(string(out), "Gloo's own CRDs are installed (upstreams.gloo.solo.io, virtualservices.gateway.solo.io, settings.gloo.solo.io)") {
+			t.Errorf("helm's notes do not name Gloo's CRDs:\n%s", out)
 		}
 	})
 
