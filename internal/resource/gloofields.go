@@ -1,6 +1,7 @@
 package resource
 
 import (
+	"encoding/json"
 	"reflect"
 
 	gateway "github.com/lambdagate/lambdagate/api/gateway/v1"
@@ -103,9 +104,10 @@ var glooFields = map[reflect.Type]map[string]Support{
 		"ratelimit": ServedWithout, "ratelimitServer": ServedWithout, "extauth": ServedWithout,
 		"namedExtauth": ServedWithout, "cachingServer": ServedWithout, "observabilityOptions": ServedWithout,
 		"upstreamOptions": ServedWithout, "consoleOptions": ServedWithout, "graphqlOptions": ServedWithout,
-		// rbac.requireRbac makes Gloo refuse every virtual host without
-		// an RBAC policy.
-		"rbac": NotServed,
+		// rbac.requireRbac: true makes Gloo refuse every virtual host
+		// without an RBAC policy; RequiresRBAC tells the translator to
+		// serve none.
+		"rbac": ServedWithout,
 	},
 	reflect.TypeOf(gloo.GlooOptions{}): {
 		"xdsBindAddr": ServedWithout, "validationBindAddr": ServedWithout, "circuitBreakers": ServedWithout,
@@ -147,3 +149,17 @@ func glooField(t reflect.Type, name string) (Support, bool) {
 
 // rawFieldsType is the type of the Unimplemented fields.
 var rawFieldsType = reflect.TypeOf(gloo.UpstreamSpec{}.Unimplemented)
+
+// RequiresRBAC reports whether Settings set Gloo's rbac.requireRbac, under
+// which Gloo refuses every virtual host without an RBAC policy. lambdagate
+// implements no RBAC, so it then serves no virtual service.
+func RequiresRBAC(s *gloo.SettingsSpec) bool {
+	raw, ok := s.Unimplemented["rbac"]
+	if !ok {
+		return false
+	}
+	var rbac struct {
+		RequireRbac bool `json:"requireRbac"`
+	}
+	return json.Unmarshal(raw, &rbac) == nil && rbac.RequireRbac
+}

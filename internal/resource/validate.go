@@ -153,6 +153,7 @@ func (v *validator) unimplemented(path string, val reflect.Value) {
 func (v *validator) unimplementedField(t reflect.Type, path, name string) {
 	support, ok := glooField(t, name)
 	switch {
+	case v.reported[path]:
 	case !ok:
 		v.errorf(path, "unknown field: not a field of Gloo's %s; allowed fields are %s", t.Name(), allowed(jsonFields(t), t))
 	case support == NotServed:
@@ -165,6 +166,9 @@ func (v *validator) unimplementedField(t reflect.Type, path, name string) {
 type validator struct {
 	problems Problems
 	route    int
+	// reported are the paths of unimplemented fields already named by a
+	// more precise problem.
+	reported map[string]bool
 }
 
 func (v *validator) errorf(field, format string, args ...any) {
@@ -465,6 +469,10 @@ func (v *validator) secret(s *core.Secret) {
 }
 
 func (v *validator) settings(s *gloo.SettingsSpec) {
+	if RequiresRBAC(s) {
+		v.warnf("spec.rbac.requireRbac", "lambdagate implements no RBAC: while this is true every virtual service is Rejected, never served open")
+		v.reported = map[string]bool{"spec.rbac": true}
+	}
 	if s.Discovery != nil {
 		switch s.Discovery.FdsMode {
 		case "", "BLACKLIST", "WHITELIST", "DISABLED":

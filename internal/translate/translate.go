@@ -94,6 +94,9 @@ type builder struct {
 	env       Env
 	res       *awscreds.Resolver
 	settings  *gloo.AWSOptions
+	// requireRBAC: the Settings require an RBAC policy on every virtual
+	// host (Gloo's rbac.requireRbac), which lambdagate does not implement.
+	requireRBAC bool
 	secrets   map[string]*core.Secret
 	upstreams map[string]*upstreamInfo
 	statuses  map[string]core.Status
@@ -161,6 +164,7 @@ func (b *builder) readSettings(all []*resource.Settings) {
 		if s.Spec.Gloo != nil {
 			b.settings = s.Spec.Gloo.AWSOptions
 		}
+		b.requireRBAC = resource.RequiresRBAC(&s.Spec)
 		if w := problems.Warnings(); len(w) > 0 {
 			b.setStatus(s, core.StateWarning, w.Join())
 			continue
@@ -273,6 +277,9 @@ func (b *builder) virtualService(vs *resource.VirtualService, httpB, httpsB *rou
 		default:
 			fatal = append(fatal, p)
 		}
+	}
+	if b.requireRBAC {
+		fatal = append(fatal, resource.Problem{Message: fmt.Sprintf("Settings %s/%s spec.rbac.requireRbac is true: Gloo refuses virtual hosts without an RBAC policy and lambdagate implements none, so it serves no virtual service", SettingsNamespace, SettingsName), Route: -1})
 	}
 	if len(fatal) > 0 {
 		b.setStatus(vs, core.StateRejected, fatal.Join())
