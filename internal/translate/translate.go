@@ -91,16 +91,16 @@ type upstreamInfo struct {
 }
 
 type builder struct {
-	env      Env
-	res      *awscreds.Resolver
-	settings *gloo.AWSOptions
+	env       Env
+	res       *awscreds.Resolver
+	settings  *gloo.AWSOptions
+	secrets   map[string]*core.Secret
+	upstreams map[string]*upstreamInfo
+	statuses  map[string]core.Status
+	routes    int
 	// requireRBAC: the Settings require an RBAC policy on every virtual
 	// host (Gloo's rbac.requireRbac), which lambdagate does not implement.
 	requireRBAC bool
-	secrets     map[string]*core.Secret
-	upstreams   map[string]*upstreamInfo
-	statuses    map[string]core.Status
-	routes      int
 }
 
 // Translate builds a snapshot from in. res supplies credential providers.
