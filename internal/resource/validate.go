@@ -21,6 +21,10 @@ type Problem struct {
 	Message string
 	Warning bool
 	Route   int
+	// Unimplemented: an error about a Gloo field lambdagate does not
+	// implement. The resource is Rejected but may be stored as written
+	// (Check does not refuse it).
+	Unimplemented bool
 }
 
 func (p Problem) String() string {
@@ -74,10 +78,29 @@ func (e *ValidationError) Error() string {
 	return e.Ref + ": " + e.Problems.Join()
 }
 
+// Unserved returns the errors about Gloo fields lambdagate does not
+// implement: the resource may be stored, and is Rejected.
+func (ps Problems) Unserved() Problems {
+	var out Problems
+	for _, p := range ps {
+		if p.Unimplemented && !p.Warning {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // Check validates o and returns a *ValidationError when it has errors
-// (warnings alone are not an error).
+// (warnings alone are not an error, nor are the Gloo fields lambdagate
+// keeps without implementing them: see Unserved).
 func Check(o Object) error {
-	if errs := Validate(o).Errors(); len(errs) > 0 {
+	var errs Problems
+	for _, p := range Validate(o).Errors() {
+		if !p.Unimplemented {
+			errs = append(errs, p)
+		}
+	}
+	if len(errs) > 0 {
 		return &ValidationError{Ref: Ref(o), Problems: errs}
 	}
 	return nil
@@ -157,7 +180,8 @@ func (v *validator) unimplementedField(t reflect.Type, path, name string) {
 	case !ok:
 		v.errorf(path, "unknown field: not a field of Gloo's %s; allowed fields are %s", t.Name(), allowed(jsonFields(t), t))
 	case support == NotServed:
-		v.errorf(path, "Gloo's %s is not implemented by lambdagate, which does not serve this resource without it", name)
+		v.problems = append(v.problems, Problem{Field: path, Route: v.route, Unimplemented: true,
+			Message: fmt.Sprintf("Gloo's %s is not implemented by lambdagate, which does not serve this resource without it", name)})
 	default:
 		v.warnf(path, "Gloo's %s is not implemented by lambdagate; served without it", name)
 	}
