@@ -23,6 +23,9 @@ const (
 	// options, which must never be served open, and for actions and
 	// destinations lambdagate cannot carry out.
 	NotServed
+	// Honoured: lambdagate acts on the field without modelling it, so
+	// nothing is reported (sslConfig.oneWayTls: the translator reads it).
+	Honoured
 )
 
 // Gloo's fields that lambdagate does not implement, at each option and
@@ -31,6 +34,7 @@ const (
 // JSON names of Gloo's protos (solo-io/gloo projects/gloo/api/v1/
 // options.proto RouteOptions and VirtualHostOptions, upstream.proto,
 // proxy.proto RouteAction and Destination, ssl/ssl.proto SslConfig,
+// SSLFiles and SslParameters,
 // settings.proto; projects/gateway/api/v1/virtual_service.proto
 // VirtualHost and Route). Implementing an option moves its entry out of
 // this table into a typed field.
@@ -89,7 +93,14 @@ var glooFields = map[reflect.Type]map[string]Support{
 		// Without them a client certificate's identity is not checked,
 		// or there is no certificate to serve.
 		"verifySubjectAltName": NotServed, "sds": NotServed,
-		"alpnProtocols": ServedWithout, "oneWayTls": ServedWithout, "disableTlsSessionResumption": ServedWithout,
+		"alpnProtocols": ServedWithout, "oneWayTls": Honoured, "disableTlsSessionResumption": ServedWithout,
+	},
+	reflect.TypeOf(gateway.SSLFiles{}): {
+		// Clients would not have to present a certificate.
+		"rootCa": NotServed,
+	},
+	reflect.TypeOf(gateway.SSLParameters{}): {
+		"cipherSuites": ServedWithout, "ecdhCurves": ServedWithout,
 	},
 	reflect.TypeOf(gloo.SettingsSpec{}): {
 		// Settings of Gloo's own processes and integrations.

@@ -176,7 +176,7 @@ func (v *validator) unimplemented(path string, val reflect.Value) {
 func (v *validator) unimplementedField(t reflect.Type, path, name string) {
 	support, ok := glooField(t, name)
 	switch {
-	case v.reported[path]:
+	case v.reported[path], support == Honoured:
 	case !ok:
 		v.errorf(path, "unknown field: not a field of Gloo's %s; allowed fields are %s", t.Name(), allowed(jsonFields(t), t))
 	case support == NotServed:

@@ -5,6 +5,7 @@
 package translate
 
 import (
+	"encoding/json"
 	"net/textproto"
 
 	"crypto/tls"
@@ -526,6 +527,12 @@ func compileMatcher(m gateway.Matcher) (*router.Matcher, error) {
 	return cm, nil
 }
 
+// oneWayTLS reports Gloo's sslConfig.oneWayTls: true (kept, not modelled).
+func oneWayTLS(ssl *gateway.SSLConfig) bool {
+	var v bool
+	return json.Unmarshal(ssl.Unimplemented["oneWayTls"], &v) == nil && v
+}
+
 func (b *builder) certificate(vs *resource.VirtualService) (*snapshot.Certificate, error) {
 	ssl := vs.Spec.SSLConfig
 	var certPEM, keyPEM []byte
@@ -543,6 +550,12 @@ func (b *builder) certificate(vs *resource.VirtualService) (*snapshot.Certificat
 		source = fmt.Sprintf("spec.sslConfig.secretRef: secret %s/%s", ns, ssl.SecretRef.Name)
 		if len(certPEM) == 0 || len(keyPEM) == 0 {
 			return nil, fmt.Errorf("spec.sslConfig.secretRef: secret %s/%s has no %s and %s", ns, ssl.SecretRef.Name, core.TLSCertKey, core.TLSPrivateKeyKey)
+		}
+		// Gloo verifies client certificates against a secret's ca.crt
+		// unless oneWayTls is true; lambdagate does not, so it does not
+		// serve such a virtual service open.
+		if len(s.Data[core.TLSRootCAKey]) > 0 && !oneWayTLS(ssl) {
+			return nil, fmt.Errorf("spec.sslConfig.secretRef: secret %s/%s has %s: Gloo then requires client certificates (mutual TLS, unless sslConfig.oneWayTls is true), which lambdagate does not implement, so it does not serve this virtual service", ns, ssl.SecretRef.Name, core.TLSRootCAKey)
 		}
 	} else {
 		var err error

@@ -287,15 +287,53 @@ func (s *SSLConfig) UnmarshalJSON(b []byte) error {
 }
 
 // SSLFiles are PEM file paths.
+//
+// +kubebuilder:pruning:PreserveUnknownFields
 type SSLFiles struct {
 	TLSCert string `json:"tlsCert"`
 	TLSKey  string `json:"tlsKey"`
+	// Unimplemented holds Gloo's rootCa (client certificate verification), kept as written and
+	// named on status.
+	Unimplemented core.RawFields `json:"-"`
+}
+
+// MarshalJSON writes the unimplemented fields back beside the others.
+func (s SSLFiles) MarshalJSON() ([]byte, error) {
+	type plain SSLFiles
+	return core.MarshalWithRaw(plain(s), s.Unimplemented)
+}
+
+// UnmarshalJSON keeps the fields SSLFiles does not model.
+func (s *SSLFiles) UnmarshalJSON(b []byte) error {
+	type plain SSLFiles
+	raw, err := core.UnmarshalWithRaw(b, (*plain)(s))
+	s.Unimplemented = raw
+	return err
 }
 
 // SSLParameters restricts the TLS versions.
+//
+// +kubebuilder:pruning:PreserveUnknownFields
 type SSLParameters struct {
 	// MinimumProtocolVersion: TLSv1_2 (default) or TLSv1_3.
 	MinimumProtocolVersion string `json:"minimumProtocolVersion,omitempty"`
 	// MaximumProtocolVersion: TLSv1_2 or TLSv1_3 (default).
 	MaximumProtocolVersion string `json:"maximumProtocolVersion,omitempty"`
+	// Unimplemented holds Gloo's cipherSuites and ecdhCurves, kept as written and
+	// named on status.
+	Unimplemented core.RawFields `json:"-"`
+}
+
+// MarshalJSON writes the unimplemented fields back beside the others.
+func (s SSLParameters) MarshalJSON() ([]byte, error) {
+	type plain SSLParameters
+	return core.MarshalWithRaw(plain(s), s.Unimplemented)
+}
+
+// UnmarshalJSON keeps the fields SSLParameters does not model.
+func (s *SSLParameters) UnmarshalJSON(b []byte) error {
+	type plain SSLParameters
+	raw, err := core.UnmarshalWithRaw(b, (*plain)(s))
+	s.Unimplemented = raw
+	return err
 }
