@@ -68,6 +68,8 @@ func (s *Store) shapeOf(ctx context.Context, kind resource.Kind) (statusShape, e
 // detectShapes logs the status shape of every kind with a status, so that
 // the operator reads at start which CRDs are installed.
 func (s *Store) detectShapes(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, s.opts.SyncTimeout)
+	defer cancel()
 	for _, k := range resource.Kinds {
 		if resource.HasStatus(k) {
 			if _, err := s.shapeOf(ctx, k); err != nil {
