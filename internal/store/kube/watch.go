@@ -262,6 +262,8 @@ func (s *Store) watchNamespaces(ctx context.Context) []string {
 	if s.opts.Namespace != "" {
 		return []string{s.opts.Namespace}
 	}
+	ctx, cancel := context.WithTimeout(ctx, s.opts.SyncTimeout)
+	defer cancel()
 	o, err := s.Get(ctx, resource.KindSettings, settingsNamespace, settingsName)
 	if err != nil {
 		if !store.IsNotFound(err) {
