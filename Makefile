@@ -6,10 +6,15 @@ GOBIN    := $(shell $(GO) env GOPATH)/bin
 BIN      := bin/lambdagate
 FUNCTIONS ?= examples/functions
 
-.PHONY: run test setup build lint unit fuzz bench clean dashboard chaos
+.PHONY: run test setup build lint unit fuzz bench clean dashboard chaos image
 
 build: dashboard
 	$(GO) build -o $(BIN) ./cmd/lambdagate
+
+# The container image the Helm chart runs, as an OCI image layout in
+# out/image, built without Docker (scripts/build-image.sh).
+image: dashboard
+	@scripts/build-image.sh
 
 # The web dashboard (web/) built into internal/dashboard/dist, which the
 # binary embeds; only when its sources changed.
