@@ -6,13 +6,18 @@ GOBIN    := $(shell $(GO) env GOPATH)/bin
 BIN      := bin/lambdagate
 FUNCTIONS ?= examples/functions
 
-.PHONY: run test setup build lint unit fuzz bench clean dashboard chaos
+.PHONY: run test setup build lint unit fuzz bench clean dashboard chaos image
 
 # Progress lines: on a fresh machine the first build downloads the modules
 # and compiles for minutes.
 build: dashboard
 	@echo "build: compiling $(BIN) (the first build downloads the Go modules and takes minutes; later ones seconds)"
 	$(GO) build -o $(BIN) ./cmd/lambdagate
+
+# The container image the Helm chart runs, as an OCI image layout in
+# out/image, built without Docker (scripts/build-image.sh).
+image: dashboard
+	@scripts/build-image.sh
 
 # The web dashboard (web/) built into internal/dashboard/dist, which the
 # binary embeds; only when its sources changed.

@@ -74,6 +74,9 @@ func TestHelmTemplate(t *testing.T) {
 	}{
 		{"default", nil},
 		{"aws", []string{"replicaCount=3", "aws.region=us-east-1", "aws.roleArn=arn:aws:iam::123456789012:role/lambdagate", "aws.credentialsSecret=aws-creds", "service.type=ClusterIP"}},
+		{"production", []string{"autoscaling.enabled=true", "imagePullSecrets[0].name=regcred", "service.loadBalancerIP=203.0.113.10",
+			"service.externalTrafficPolicy=Local", "service.loadBalancerSourceRanges[0]=203.0.113.0/24", "service.annotations.example\\.com/lb=internal"}},
+		{"single", []string{"replicaCount=1", "shutdownDelaySeconds=0", "topologySpread.enabled=false"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := []string{"template", "lambdagate", filepath.Join("helm", "lambdagate"), "--namespace", "gloo-system"}
@@ -97,9 +100,13 @@ func TestHelmTemplate(t *testing.T) {
 			if !bytes.Equal(out, want) {
 				t.Errorf("helm template output differs from %s (run go test ./deploy -update and review the diff):\n%s", golden, out)
 			}
-			// The probes reach the admin port from outside the pod.
+			// The probes reach the admin port from outside the pod; the
+			// rest of the admin API stays loopback-only.
 			if !bytes.Contains(out, []byte("--admin-addr=0.0.0.0:9091")) {
 				t.Errorf("the admin listener must bind 0.0.0.0 in the pod")
+			}
+			if bytes.Contains(out, []byte("--admin-expose-all")) {
+				t.Errorf("the chart exposes the whole admin API by default")
 			}
 		})
 	}

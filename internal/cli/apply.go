@@ -162,6 +162,9 @@ func runApply(ctx context.Context, g *globals, files []string, dryRun bool, nsFl
 		for _, w := range ps.Warnings() {
 			fmt.Fprintf(g.stderr, "Warning: %s: %s\n", printable(resource.Ref(o)), printableText(w.String()))
 		}
+		for _, w := range ps.Unserved() {
+			fmt.Fprintf(g.stderr, "Warning: %s: %s (stored; Rejected, not served)\n", resource.Ref(o), w)
+		}
 		if err := resource.Check(o); err != nil {
 			report(err)
 			continue

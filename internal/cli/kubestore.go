@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	"k8s.io/klog/v2"
 
 	"github.com/lambdagate/lambdagate/internal/store"
 	"github.com/lambdagate/lambdagate/internal/store/kube"
@@ -54,12 +55,20 @@ func (g *globals) openKube(_ context.Context) (store.Store, error) {
 }
 
 func openKubeStore(k kubeFlags, log *slog.Logger) (*kube.Store, error) {
+	routeKlog(log)
 	log.Debug("opening Kubernetes store", "kubeconfig", k.kubeconfig, "context", k.context)
 	st, err := kube.Open(k.kubeconfig, k.context, kube.Options{Logger: log})
 	if err != nil {
 		return nil, withHint(err, "pass --kubeconfig FILE (or set $KUBECONFIG) and --context NAME")
 	}
 	return st, nil
+}
+
+// routeKlog sends client-go's own log lines (klog: leader election,
+// reflector and throttling messages) through the command's logger, so that
+// they share its format (JSON with --log-format json) and level.
+func routeKlog(log *slog.Logger) {
+	klog.SetSlogLogger(log.With("component", "client-go"))
 }
 
 // check validates --store.

@@ -1,11 +1,32 @@
 package cli
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
+
+	"k8s.io/klog/v2"
 )
+
+// TestKlogThroughSlog checks that client-go's klog lines reach the
+// command's logger, as JSON when it writes JSON.
+func TestKlogThroughSlog(t *testing.T) {
+	var buf bytes.Buffer
+	routeKlog(slog.New(slog.NewJSONHandler(&buf, nil)))
+	klog.InfoS("leader election lost", "lease", "gloo-system/lambdagate-discovery")
+	klog.Flush()
+	var line map[string]any
+	if err := json.Unmarshal(bytes.TrimSpace(buf.Bytes()), &line); err != nil {
+		t.Fatalf("klog output is not one JSON line: %v: %q", err, buf.String())
+	}
+	if line["msg"] != "leader election lost" || line["component"] != "client-go" || line["lease"] != "gloo-system/lambdagate-discovery" {
+		t.Errorf("klog line = %v", line)
+	}
+}
 
 func TestElectionFlagsCheck(t *testing.T) {
 	for _, tc := range []struct {

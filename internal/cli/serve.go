@@ -58,6 +58,7 @@ their own endpointUrl call it.`,
 	f.StringVar(&o.cfg.HTTPAddr, "http-addr", ":8080", "address of the HTTP listener (unused when a supervisor passes the socket: LISTEN_FDS, see docs/reliability.md)")
 	f.StringVar(&o.cfg.HTTPSAddr, "https-addr", ":8443", `address of the HTTPS listener for virtual services with sslConfig ("" disables it)`)
 	f.StringVar(&o.cfg.AdminAddr, "admin-addr", "127.0.0.1:9091", "address of the admin listener (health, readiness, /metrics, /config_dump, /debug/pprof, the dashboard); loopback unless you expose it")
+	f.BoolVar(&o.cfg.AdminExposeAll, "admin-expose-all", false, "serve /config_dump, /debug/pprof and the dashboard to non-loopback clients of the admin listener too (default false: they get only /healthz, /readyz and /metrics)")
 	f.DurationVar(&o.cfg.ShutdownGrace, "shutdown-grace", 0, "time in-flight requests get after SIGTERM (default 30s)")
 	f.DurationVar(&o.cfg.ShutdownDelay, "shutdown-delay", 0, "time the gateway keeps serving after SIGTERM with /readyz already failing, before it stops accepting connections (default 0)")
 	f.BoolVar(&o.cfg.ReusePort, "reuse-port", false, "set SO_REUSEPORT on the HTTP and HTTPS listeners, so a new gateway can start on the same port before the old one stops")
@@ -121,9 +122,14 @@ func runServe(cmd *cobra.Command, g *globals, o *serveOptions) error {
 	if o.cfg.ThrottleRetryBudget <= 0 {
 		return withHint(fmt.Errorf("--throttle-retry-budget %v: must be positive", o.cfg.ThrottleRetryBudget), "lambdagate serve --throttle-retry-budget 1s")
 	}
-	dir, err := g.dataDir()
-	if err != nil {
-		return err
+	// The data directory holds the embedded store and the address file of
+	// 'lambdagate proxy url'; a Kubernetes replica uses neither, and may
+	// run without $HOME.
+	var dir string
+	if !g.kube.enabled() {
+		if dir, err = g.dataDir(); err != nil {
+			return err
+		}
 	}
 	st, err := g.openStore(ctx)
 	if err != nil {
@@ -195,11 +201,13 @@ func runServe(cmd *cobra.Command, g *globals, o *serveOptions) error {
 		urls = append(urls, "admin", state.AdminURL, "dashboard", state.AdminURL+"/")
 	}
 	log.Info("lambdagate serving", urls...)
-	if err := WriteServeState(dir, state); err != nil {
-		log.Warn("cannot record the gateway's address for 'lambdagate proxy url'", "error", err.Error())
+	if dir != "" {
+		if err := WriteServeState(dir, state); err != nil {
+			log.Warn("cannot record the gateway's address for 'lambdagate proxy url'", "error", err.Error())
+		}
+		defer RemoveServeState(dir)
+		log.Info("data directory", "path", filepath.Join(dir, datadir.DBFile))
 	}
-	defer RemoveServeState(dir)
-	log.Info("data directory", "path", filepath.Join(dir, datadir.DBFile))
 	return srv.Run(ctx, ls)
 }
 

@@ -13,6 +13,11 @@ import (
 // otherwise the module version from the build info is used.
 var version = ""
 
+// commit is set at link time by builds that cannot stamp the VCS revision
+// (scripts/build-image.sh: -buildvcs needs a .git directory, a worktree has
+// a file); otherwise the build info's vcs.revision is used.
+var commit = ""
+
 // versionInfo is what "lambdagate version" prints.
 type versionInfo struct {
 	Version   string `json:"version"`
@@ -43,6 +48,9 @@ func buildVersion() versionInfo {
 		case "vcs.modified":
 			modified = s.Value
 		}
+	}
+	if rev == "" {
+		rev = commit
 	}
 	if rev != "" {
 		v.Commit = rev

@@ -273,15 +273,21 @@ func (d *Discoverer) settings(ctx context.Context) (*gloo.AWSOptions, string) {
 // eligible applies Gloo's fdsMode and label: BLACKLIST discovers unless
 // the label says disabled, WHITELIST only when it says enabled (gloo#7916),
 // DISABLED never.
+// eligible applies Gloo's function discovery modes to an AWS upstream.
+// Gloo treats AWS upstreams alike in BLACKLIST and WHITELIST mode (its
+// chart ships WHITELIST): discovered unless labelled disabled, and in
+// kube-system or kube-public only when labelled enabled (solo-io/gloo
+// projects/discovery/pkg/fds/syncer/discovery_syncer.go). Gloo also honours
+// the label on namespaces; lambdagate does not read namespaces.
 func eligible(u *resource.Upstream, mode string) bool {
 	v := u.Metadata.Labels[GlooLabel]
-	switch mode {
-	case "DISABLED":
+	switch {
+	case mode == "DISABLED" || v == "disabled":
 		return false
-	case "WHITELIST":
+	case u.Metadata.Namespace == "kube-system" || u.Metadata.Namespace == "kube-public":
 		return v == "enabled"
 	}
-	return v != "disabled"
+	return true
 }
 
 func (d *Discoverer) discover(ctx context.Context, u *resource.Upstream, secrets map[string]*core.Secret, opts *gloo.AWSOptions) error {
@@ -462,17 +468,10 @@ func (d *Discoverer) write(ctx context.Context, u *resource.Upstream, found []gl
 		if reflect.DeepEqual(merged, nonNil(u.Spec.AWS.LambdaFunctions)) && ann == u.Metadata.Annotations[DiscoveredAnnotation] {
 			return nil
 		}
-		c := resource.DeepCopy(u).(*resource.Upstream)
-		c.Spec.AWS.LambdaFunctions = merged
-		if c.Metadata.Annotations == nil {
-			c.Metadata.Annotations = map[string]string{}
-		}
-		if ann == "" {
-			delete(c.Metadata.Annotations, DiscoveredAnnotation)
-		} else {
-			c.Metadata.Annotations[DiscoveredAnnotation] = ann
-		}
-		_, err := d.st.Update(ctx, c)
+		// A patch of these two fields alone: an Update of the whole spec
+		// would write back only what lambdagate models.
+		_, err := d.st.PatchLambdaFunctions(ctx, u.Metadata.Namespace, u.Metadata.Name, u.Metadata.ResourceVersion,
+			merged, map[string]string{DiscoveredAnnotation: ann})
 		if err == nil {
 			d.o.Logger.Info("discovery updated functions", "upstream", u.Metadata.Key(), "functions", len(merged))
 			return nil

@@ -16,6 +16,7 @@ import (
 	gloo "github.com/lambdagate/lambdagate/api/gloo/v1"
 	"github.com/lambdagate/lambdagate/internal/awscreds"
 	"github.com/lambdagate/lambdagate/internal/discovery"
+	"github.com/lambdagate/lambdagate/internal/resource"
 	"github.com/lambdagate/lambdagate/internal/store/sqlite"
 	"github.com/lambdagate/lambdagate/internal/translate"
 )
@@ -186,7 +187,7 @@ func TestOptOut(t *testing.T) {
 		{"no settings, label enabled", "", map[string]string{label: "enabled"}, true},
 		{"BLACKLIST, no label", "BLACKLIST", nil, true},
 		{"BLACKLIST, label disabled", "BLACKLIST", map[string]string{label: "disabled"}, false},
-		{"WHITELIST, no label", "WHITELIST", nil, false},
+		{"WHITELIST, no label", "WHITELIST", nil, true},
 		{"WHITELIST, label enabled", "WHITELIST", map[string]string{label: "enabled"}, true},
 		{"WHITELIST, label disabled", "WHITELIST", map[string]string{label: "disabled"}, false},
 		{"DISABLED, no label", "DISABLED", nil, false},
@@ -224,19 +225,34 @@ func TestOptOut(t *testing.T) {
 	}
 }
 
-func TestWhitelistMixed(t *testing.T) {
+// TestWhitelistAWS checks Gloo's WHITELIST mode, the one its chart ships:
+// AWS upstreams are discovered as in BLACKLIST mode (every one not
+// labelled disabled), and those in kube-system or kube-public only when
+// labelled enabled (solo-io/gloo projects/discovery/pkg/fds/syncer/
+// discovery_syncer.go, selectUpstreamsWhitelist).
+func TestWhitelistAWS(t *testing.T) {
 	st := openStore(t)
 	_, local := lambdaWith(t, "echo")
 	createSecret(t, st)
 	createSettings(t, st, "WHITELIST")
+	inNS := func(ns string) upOpt { return func(up *resource.Upstream) { up.Metadata.Namespace = ns } }
 	createUpstream(t, st, "on", withLabel(discovery.GlooLabel, "enabled"))
-	createUpstream(t, st, "off")
+	createUpstream(t, st, "unlabelled")
+	createUpstream(t, st, "off", withLabel(discovery.GlooLabel, "disabled"))
+	createUpstream(t, st, "system", inNS("kube-system"))
+	createUpstream(t, st, "system-on", inNS("kube-public"), withLabel(discovery.GlooLabel, "enabled"))
 	newDiscoverer(st, local, nil).RunOnce(context.Background())
-	if got := getUpstream(t, st, "on").Spec.AWS.LambdaFunctions; len(got) != 1 {
-		t.Errorf("labelled upstream: %v, want echo", got)
-	}
-	if got := getUpstream(t, st, "off").Spec.AWS.LambdaFunctions; len(got) != 0 {
-		t.Errorf("unlabelled upstream under WHITELIST: %v, want none", got)
+	for _, tc := range []struct {
+		ns, name string
+		want     int
+	}{{ns, "on", 1}, {ns, "unlabelled", 1}, {ns, "off", 0}, {"kube-system", "system", 0}, {"kube-public", "system-on", 1}} {
+		o, err := st.Get(context.Background(), resource.KindUpstream, tc.ns, tc.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := o.(*resource.Upstream).Spec.AWS.LambdaFunctions; len(got) != tc.want {
+			t.Errorf("%s/%s: %v, want %d functions", tc.ns, tc.name, got, tc.want)
+		}
 	}
 }
 

@@ -359,7 +359,11 @@ func checkValue(v any, t reflect.Type, path string) []string {
 		for _, k := range keys {
 			ft, ok := fields[k]
 			if !ok {
-				problems = append(problems, join(path, k)+": unknown field: allowed fields are "+allowed(fields))
+				if _, gloo := glooField(t, k); gloo {
+					// Kept as written; Validate names it on status.
+					continue
+				}
+				problems = append(problems, join(path, k)+": unknown field: allowed fields are "+allowed(fields, t))
 				continue
 			}
 			problems = append(problems, checkValue(m[k], ft, join(path, k))...)
@@ -443,13 +447,24 @@ func jsonFields(t reflect.Type) map[string]reflect.Type {
 	return fields
 }
 
-func allowed(fields map[string]reflect.Type) string {
+// allowed lists the fields of t: lambdagate's, then Gloo's that it keeps
+// without implementing them.
+func allowed(fields map[string]reflect.Type, t reflect.Type) string {
 	names := make([]string, 0, len(fields))
 	for k := range fields {
 		names = append(names, k)
 	}
 	sort.Strings(names)
-	return strings.Join(names, ", ")
+	s := strings.Join(names, ", ")
+	if g := glooFields[t]; len(g) > 0 {
+		others := make([]string, 0, len(g))
+		for k := range g {
+			others = append(others, k)
+		}
+		sort.Strings(others)
+		s += " (and Gloo's " + strings.Join(others, ", ") + ", which lambdagate keeps and reports on status without implementing them)"
+	}
+	return s
 }
 
 func sortedKeys(m map[string]any) []string {

@@ -3,6 +3,7 @@ package resource
 import (
 	"fmt"
 	"net/url"
+	"reflect"
 	"regexp"
 	"strings"
 	"time"
@@ -20,6 +21,10 @@ type Problem struct {
 	Message string
 	Warning bool
 	Route   int
+	// Unimplemented: an error about a Gloo field lambdagate does not
+	// implement. The resource is Rejected but may be stored as written
+	// (Check does not refuse it).
+	Unimplemented bool
 }
 
 func (p Problem) String() string {
@@ -73,10 +78,29 @@ func (e *ValidationError) Error() string {
 	return e.Ref + ": " + e.Problems.Join()
 }
 
+// Unserved returns the errors about Gloo fields lambdagate does not
+// implement: the resource may be stored, and is Rejected.
+func (ps Problems) Unserved() Problems {
+	var out Problems
+	for _, p := range ps {
+		if p.Unimplemented && !p.Warning {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // Check validates o and returns a *ValidationError when it has errors
-// (warnings alone are not an error).
+// (warnings alone are not an error, nor are the Gloo fields lambdagate
+// keeps without implementing them: see Unserved).
 func Check(o Object) error {
-	if errs := Validate(o).Errors(); len(errs) > 0 {
+	var errs Problems
+	for _, p := range Validate(o).Errors() {
+		if !p.Unimplemented {
+			errs = append(errs, p)
+		}
+	}
+	if len(errs) > 0 {
 		return &ValidationError{Ref: Ref(o), Problems: errs}
 	}
 	return nil
@@ -97,12 +121,78 @@ func Validate(o Object) Problems {
 	case *Settings:
 		v.settings(&t.Spec)
 	}
+	v.unimplemented("", reflect.ValueOf(o))
 	return v.problems
+}
+
+// unimplemented names each field kept in an Unimplemented field under val:
+// an error when the resource must not be served without it or when it is
+// not one of Gloo's fields (a typo kept by a CRD that preserves unknown
+// fields), else a warning.
+func (v *validator) unimplemented(path string, val reflect.Value) {
+	for val.Kind() == reflect.Pointer || val.Kind() == reflect.Interface {
+		if val.IsNil() {
+			return
+		}
+		val = val.Elem()
+	}
+	switch val.Kind() {
+	case reflect.Slice:
+		for i := 0; i < val.Len(); i++ {
+			v.unimplemented(fmt.Sprintf("%s[%d]", path, i), val.Index(i))
+		}
+	case reflect.Struct:
+		t := val.Type()
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			if f.Type == rawFieldsType {
+				raw, _ := val.Field(i).Interface().(core.RawFields)
+				for _, name := range raw.Names() {
+					v.unimplementedField(t, join(path, name), name)
+				}
+				continue
+			}
+			name := strings.Split(f.Tag.Get("json"), ",")[0]
+			switch {
+			case name == "-":
+				continue
+			case f.Anonymous && name == "":
+				v.unimplemented(path, val.Field(i))
+				continue
+			case name == "":
+				name = f.Name
+			}
+			if name == "metadata" || name == "status" {
+				continue
+			}
+			v.unimplemented(join(path, name), val.Field(i))
+		}
+	}
+}
+
+func (v *validator) unimplementedField(t reflect.Type, path, name string) {
+	support, ok := glooField(t, name)
+	switch {
+	case v.reported[path], support == Honoured:
+	case !ok:
+		v.errorf(path, "unknown field: not a field of Gloo's %s; allowed fields are %s", t.Name(), allowed(jsonFields(t), t))
+	case support == NotServed:
+		v.problems = append(v.problems, Problem{Field: path, Route: v.route, Unimplemented: true,
+			Message: fmt.Sprintf("Gloo's %s is not implemented by lambdagate, which does not serve this resource without it", name)})
+	default:
+		v.warnf(path, "Gloo's %s is not implemented by lambdagate; served without it", name)
+	}
 }
 
 type validator struct {
 	problems Problems
 	route    int
+	// reported are the paths of unimplemented fields already named by a
+	// more precise problem.
+	reported map[string]bool
 }
 
 func (v *validator) errorf(field, format string, args ...any) {
@@ -411,6 +501,10 @@ func (v *validator) secret(s *core.Secret) {
 }
 
 func (v *validator) settings(s *gloo.SettingsSpec) {
+	if RequiresRBAC(s) {
+		v.warnf("spec.rbac.requireRbac", "lambdagate implements no RBAC: while this is true every virtual service is Rejected, never served open")
+		v.reported = map[string]bool{"spec.rbac": true}
+	}
 	if s.Discovery != nil {
 		switch s.Discovery.FdsMode {
 		case "", "BLACKLIST", "WHITELIST", "DISABLED":

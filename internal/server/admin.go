@@ -12,7 +12,9 @@ import (
 	"github.com/lambdagate/lambdagate/internal/httperr"
 )
 
-// adminHandler serves the admin listener (loopback by default):
+// adminHandler serves the admin listener (loopback by default). To other
+// clients it serves only /healthz, /readyz and /metrics unless
+// Config.AdminExposeAll:
 //
 //	/healthz, /readyz   liveness and readiness
 //	/metrics            Prometheus metrics
@@ -58,7 +60,10 @@ func (s *Server) adminHandler() http.Handler {
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	mux.Handle("/", dashboard.Handler())
-	return s.adminHostCheck(mux)
+	if s.cfg.AdminExposeAll {
+		return s.adminHostCheck(mux)
+	}
+	return s.adminHostCheck(loopbackOnly(mux))
 }
 
 // adminHostCheck answers 403 to a Host that is neither an IP literal,
@@ -90,6 +95,34 @@ func (s *Server) adminHostCheck(next http.Handler) http.Handler {
 		httperr.Write(w, httperr.New(http.StatusForbidden, "AdminHostNotAllowed",
 			"the admin listener answers IP addresses, localhost and the names of --admin-hosts, not Host "+strconv.Quote(r.Host)), "")
 	})
+}
+
+// remotePaths are the admin paths served to clients outside the host (the
+// pod): the kubelet's probes and Prometheus' scrapes.
+var remotePaths = map[string]bool{"/healthz": true, "/readyz": true, "/metrics": true}
+
+// loopbackOnly serves the rest of the admin API (the configuration dump,
+// profiles, the dashboard) only to loopback clients, so that an admin
+// listener bound beyond loopback for the kubelet's probes does not expose
+// them to the network; kubectl port-forward still reaches them.
+func loopbackOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !remotePaths[r.URL.Path] && !loopbackClient(r.RemoteAddr) {
+			httperr.Write(w, httperr.New(http.StatusForbidden, "AdminPathLoopbackOnly",
+				"this admin path is served to loopback clients only (serve --admin-expose-all serves it to every client)"), "")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func loopbackClient(remoteAddr string) bool {
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func writeJSON(w http.ResponseWriter, v any) {

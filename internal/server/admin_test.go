@@ -2,6 +2,8 @@ package server
 
 import (
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -102,4 +104,44 @@ func sum(xs []int64) int64 {
 		n += x
 	}
 	return n
+}
+
+// TestAdminRemoteClients checks that clients beyond loopback get the
+// probes and metrics but not the configuration dump, profiles or the
+// dashboard, unless the whole admin API is exposed on purpose.
+func TestAdminRemoteClients(t *testing.T) {
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
+	for _, tc := range []struct {
+		path, remote string
+		want         int
+	}{
+		{"/healthz", "10.1.2.3:5000", 200},
+		{"/readyz", "10.1.2.3:5000", 200},
+		{"/metrics", "[fd00::1]:5000", 200},
+		{"/config_dump", "10.1.2.3:5000", 403},
+		{"/debug/pprof/", "10.1.2.3:5000", 403},
+		{"/", "10.1.2.3:5000", 403},
+		{"/api/overview", "10.1.2.3:5000", 403},
+		{"/config_dump", "127.0.0.1:5000", 200},
+		{"/", "[::1]:5000", 200},
+	} {
+		req := httptest.NewRequest("GET", tc.path, nil)
+		req.RemoteAddr = tc.remote
+		rec := httptest.NewRecorder()
+		loopbackOnly(ok).ServeHTTP(rec, req)
+		if rec.Code != tc.want {
+			t.Errorf("%s from %s: %d, want %d", tc.path, tc.remote, rec.Code, tc.want)
+		}
+	}
+	// The admin handler applies it unless AdminExposeAll.
+	for _, exposeAll := range []bool{false, true} {
+		s := New(Config{DiscoveryInterval: -1, AdminExposeAll: exposeAll}, nil)
+		req := httptest.NewRequest("GET", "/debug/pprof/", nil)
+		req.RemoteAddr = "10.1.2.3:5000"
+		rec := httptest.NewRecorder()
+		s.adminHandler().ServeHTTP(rec, req)
+		if want := map[bool]int{false: 403, true: 200}[exposeAll]; rec.Code != want {
+			t.Errorf("pprof from a remote client with AdminExposeAll=%v: %d, want %d", exposeAll, rec.Code, want)
+		}
+	}
 }

@@ -38,6 +38,10 @@ type Config struct {
 	// AdminAddr serves /healthz, /readyz and later metrics. Default
 	// "127.0.0.1:9091": loopback only unless set explicitly.
 	AdminAddr string
+	// AdminExposeAll serves the whole admin API (configuration dump,
+	// profiles, dashboard) to every client. Default false: clients other
+	// than loopback get only /healthz, /readyz and /metrics.
+	AdminExposeAll bool
 	// ReadHeaderTimeout bounds reading request headers (slowloris).
 	// Default 10s.
 	ReadHeaderTimeout time.Duration

@@ -111,9 +111,7 @@ func (w *statusWriter) write(ctx context.Context, b *statusBatch) {
 		c.SetStatus(&want)
 		out, err := w.s.store.UpdateStatus(ctx, c)
 		if err != nil {
-			if !store.IsConflict(err) && !store.IsNotFound(err) && !errors.Is(err, &store.Error{Code: store.Invalid}) && ctx.Err() == nil {
-				w.s.log.Warn("writing status failed", "resource", ref, "error", err.Error())
-			}
+			w.logFailure(ctx, ref, err)
 			continue
 		}
 		written++
@@ -123,6 +121,22 @@ func (w *statusWriter) write(ctx context.Context, b *statusBatch) {
 	}
 	if written > 0 {
 		w.s.log.Debug("statuses written", "count", written, "took", time.Since(start))
+	}
+}
+
+// logFailure says why a status was not written. A conflict needs no word
+// (the change event brings a newer batch), nor does a resource deleted
+// meanwhile; every other failure, a NotFound that names no object (the
+// status endpoint or the resource type is missing) included, is a warning:
+// without it the statuses silently stay unwritten.
+func (w *statusWriter) logFailure(ctx context.Context, ref string, err error) {
+	var se *store.Error
+	switch {
+	case ctx.Err() != nil, store.IsConflict(err):
+	case store.IsNotFound(err) && errors.As(err, &se) && se.Detail == "":
+		w.s.log.Debug("status not written: the resource was deleted", "resource", ref)
+	default:
+		w.s.log.Warn("writing status failed", "resource", ref, "error", err.Error())
 	}
 }
 

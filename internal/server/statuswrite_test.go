@@ -11,6 +11,7 @@ import (
 
 	core "github.com/lambdagate/lambdagate/api/core/v1"
 	"github.com/lambdagate/lambdagate/internal/resource"
+	"github.com/lambdagate/lambdagate/internal/store"
 	"github.com/lambdagate/lambdagate/internal/store/sqlite"
 )
 
@@ -130,5 +131,54 @@ spec: {aws: {region: us-east-1, secretRef: {name: creds}}}
 		if rv := o.GetMetadata().ResourceVersion; rv != rvs[resource.Ref(o)] {
 			t.Errorf("%s: unchanged status rewritten (resourceVersion %s -> %s)", resource.Ref(o), rvs[resource.Ref(o)], rv)
 		}
+	}
+}
+
+// failingStatusStore fails every status write with err.
+type failingStatusStore struct {
+	store.Store
+	err error
+}
+
+func (f failingStatusStore) UpdateStatus(context.Context, resource.Object) (resource.Object, error) {
+	return nil, f.err
+}
+
+// TestStatusWriterReportsFailures checks that a status that cannot be
+// written is logged, a NotFound naming no object (a missing status
+// endpoint) and an Invalid included, while a conflict and a resource
+// deleted meanwhile are not warned about.
+func TestStatusWriterReportsFailures(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(filepath.Join(t.TempDir(), "lambdagate.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	o, err := resource.DecodeOne([]byte(`{"apiVersion":"gloo.solo.io/v1","kind":"Upstream","metadata":{"name":"a"},"spec":{"aws":{"region":"us-east-1"}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := resource.Ref(o)
+	for _, tc := range []struct {
+		name string
+		err  error
+		warn bool
+	}{
+		{"status endpoint missing", &store.Error{Code: store.NotFound, Kind: resource.KindUpstream, Detail: "the server could not find the requested resource"}, true},
+		{"invalid", &store.Error{Code: store.Invalid, Kind: resource.KindUpstream, Detail: "status.state: Unsupported value"}, true},
+		{"unavailable", &store.Error{Code: store.Unavailable, Kind: resource.KindUpstream}, true},
+		{"deleted", &store.Error{Code: store.NotFound, Kind: resource.KindUpstream, Name: "a"}, false},
+		{"conflict", &store.Error{Code: store.Conflict, Kind: resource.KindUpstream, Name: "a"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var logs strings.Builder
+			srv := New(Config{DiscoveryInterval: -1, Logger: slog.New(slog.NewTextHandler(&logs, nil))}, failingStatusStore{st, tc.err})
+			srv.statusW.set([]resource.Object{o}, map[string]core.Status{ref: {State: core.StateAccepted, ReportedBy: "gateway"}})
+			srv.statusW.flush(ctx)
+			if got := strings.Contains(logs.String(), "writing status failed"); got != tc.warn {
+				t.Errorf("warned = %v, want %v; logs:\n%s", got, tc.warn, logs.String())
+			}
+		})
 	}
 }

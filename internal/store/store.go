@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strings"
 
+	gloo "github.com/lambdagate/lambdagate/api/gloo/v1"
 	"github.com/lambdagate/lambdagate/internal/resource"
 )
 
@@ -38,6 +39,12 @@ type Store interface {
 	// UpdateStatus replaces only the status, with the same resourceVersion
 	// rule as Update. The generation does not change.
 	UpdateStatus(ctx context.Context, obj resource.Object) (resource.Object, error)
+	// PatchLambdaFunctions replaces an Upstream's spec.aws.lambdaFunctions
+	// and sets the annotations given (an empty value removes one), leaving
+	// every other field as stored: discovery's only write. resourceVersion
+	// follows Update's rule. It fails with Invalid when the upstream has no
+	// spec.aws.
+	PatchLambdaFunctions(ctx context.Context, namespace, name, resourceVersion string, functions []gloo.LambdaFunctionSpec, annotations map[string]string) (resource.Object, error)
 	// Delete removes a resource, or fails with NotFound.
 	Delete(ctx context.Context, kind resource.Kind, namespace, name string) error
 	// Watch reports every change made after it is called, by this process
@@ -145,3 +152,41 @@ func IsConflict(err error) bool { return errors.Is(err, ErrConflict) }
 
 // IsAlreadyExists reports whether err is an AlreadyExists store error.
 func IsAlreadyExists(err error) bool { return errors.Is(err, ErrAlreadyExists) }
+
+// PatchLambdaFunctionsRMW implements PatchLambdaFunctions for a store whose
+// Update keeps every field of the object it is given (the decoded object
+// carries the fields lambdagate does not model): get, change, update with
+// the version read, and with an empty resourceVersion retry conflicts.
+func PatchLambdaFunctionsRMW(ctx context.Context, s Store, namespace, name, resourceVersion string, functions []gloo.LambdaFunctionSpec, annotations map[string]string) (resource.Object, error) {
+	const attempts = 5
+	for i := 0; ; i++ {
+		o, err := s.Get(ctx, resource.KindUpstream, namespace, name)
+		if err != nil {
+			return nil, err
+		}
+		u := o.(*resource.Upstream)
+		m := &u.Metadata
+		if resourceVersion != "" && m.ResourceVersion != resourceVersion {
+			return nil, &Error{Code: Conflict, Kind: resource.KindUpstream, Namespace: m.Namespace, Name: name,
+				Detail: fmt.Sprintf("resourceVersion %q is stale, current is %q; get the resource again and retry", resourceVersion, m.ResourceVersion)}
+		}
+		if u.Spec.AWS == nil {
+			return nil, &Error{Code: Invalid, Kind: resource.KindUpstream, Namespace: m.Namespace, Name: name, Detail: "spec.aws is not set"}
+		}
+		u.Spec.AWS.LambdaFunctions = functions
+		for k, v := range annotations {
+			if v == "" {
+				delete(m.Annotations, k)
+				continue
+			}
+			if m.Annotations == nil {
+				m.Annotations = map[string]string{}
+			}
+			m.Annotations[k] = v
+		}
+		out, err := s.Update(ctx, u)
+		if err == nil || resourceVersion != "" || !IsConflict(err) || i == attempts-1 {
+			return out, err
+		}
+	}
+}

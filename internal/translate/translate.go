@@ -5,6 +5,7 @@
 package translate
 
 import (
+	"encoding/json"
 	"net/textproto"
 	"regexp"
 
@@ -99,6 +100,9 @@ type builder struct {
 	upstreams map[string]*upstreamInfo
 	statuses  map[string]core.Status
 	routes    int
+	// requireRBAC: the Settings require an RBAC policy on every virtual
+	// host (Gloo's rbac.requireRbac), which lambdagate does not implement.
+	requireRBAC bool
 }
 
 // Translate builds a snapshot from in. res supplies credential providers.
@@ -154,12 +158,18 @@ func (b *builder) readSettings(all []*resource.Settings) {
 			b.setStatus(s, core.StateWarning, fmt.Sprintf("ignored: lambdagate reads only Settings %s/%s", SettingsNamespace, SettingsName))
 			continue
 		}
-		if errs := resource.Validate(s).Errors(); len(errs) > 0 {
+		problems := resource.Validate(s)
+		if errs := problems.Errors(); len(errs) > 0 {
 			b.setStatus(s, core.StateRejected, errs.Join())
 			continue
 		}
 		if s.Spec.Gloo != nil {
 			b.settings = s.Spec.Gloo.AWSOptions
+		}
+		b.requireRBAC = resource.RequiresRBAC(&s.Spec)
+		if w := problems.Warnings(); len(w) > 0 {
+			b.setStatus(s, core.StateWarning, w.Join())
+			continue
 		}
 		b.setStatus(s, core.StateAccepted, "")
 	}
@@ -269,6 +279,9 @@ func (b *builder) virtualService(vs *resource.VirtualService, httpB, httpsB *rou
 		default:
 			fatal = append(fatal, p)
 		}
+	}
+	if b.requireRBAC {
+		fatal = append(fatal, resource.Problem{Message: fmt.Sprintf("Settings %s/%s spec.rbac.requireRbac is true: Gloo refuses virtual hosts without an RBAC policy and lambdagate implements none, so it serves no virtual service", SettingsNamespace, SettingsName), Route: -1})
 	}
 	if len(fatal) > 0 {
 		b.setStatus(vs, core.StateRejected, fatal.Join())
@@ -556,6 +569,12 @@ func compileMatcher(m gateway.Matcher) (*router.Matcher, error) {
 	return cm, nil
 }
 
+// oneWayTLS reports Gloo's sslConfig.oneWayTls: true (kept, not modelled).
+func oneWayTLS(ssl *gateway.SSLConfig) bool {
+	var v bool
+	return json.Unmarshal(ssl.Unimplemented["oneWayTls"], &v) == nil && v
+}
+
 func (b *builder) certificate(vs *resource.VirtualService) (*snapshot.Certificate, error) {
 	ssl := vs.Spec.SSLConfig
 	var certPEM, keyPEM []byte
@@ -573,6 +592,12 @@ func (b *builder) certificate(vs *resource.VirtualService) (*snapshot.Certificat
 		source = fmt.Sprintf("spec.sslConfig.secretRef: secret %s/%s", ns, ssl.SecretRef.Name)
 		if len(certPEM) == 0 || len(keyPEM) == 0 {
 			return nil, fmt.Errorf("spec.sslConfig.secretRef: secret %s/%s has no %s and %s", ns, ssl.SecretRef.Name, core.TLSCertKey, core.TLSPrivateKeyKey)
+		}
+		// Gloo verifies client certificates against a secret's ca.crt
+		// unless oneWayTls is true; lambdagate does not, so it does not
+		// serve such a virtual service open.
+		if len(s.Data[core.TLSRootCAKey]) > 0 && !oneWayTLS(ssl) {
+			return nil, fmt.Errorf("spec.sslConfig.secretRef: secret %s/%s has %s: Gloo then requires client certificates (mutual TLS, unless sslConfig.oneWayTls is true), which lambdagate does not implement, so it does not serve this virtual service", ns, ssl.SecretRef.Name, core.TLSRootCAKey)
 		}
 	} else {
 		var err error

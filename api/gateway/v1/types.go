@@ -30,15 +30,64 @@ type VirtualServiceSpec struct {
 }
 
 // VirtualHost is a set of domains and their routes.
+//
+// +kubebuilder:pruning:PreserveUnknownFields
 type VirtualHost struct {
 	// Domains this host serves: exact names, "*", "*.suffix" or "prefix.*".
 	// Default ["*"].
 	Domains []string `json:"domains,omitempty"`
 	// Routes are tried in order; the first match wins.
 	Routes []Route `json:"routes,omitempty"`
+	// Options are Gloo's virtual host options; lambdagate implements none
+	// yet, so each one set is kept and named on status.
+	Options *VirtualHostOptions `json:"options,omitempty"`
+	// Unimplemented holds Gloo's virtual host fields lambdagate does not
+	// implement (optionsConfigRefs), kept as written and
+	// named on status.
+	Unimplemented core.RawFields `json:"-"`
+}
+
+// MarshalJSON writes the unimplemented fields back beside the others.
+func (v VirtualHost) MarshalJSON() ([]byte, error) {
+	type plain VirtualHost
+	return core.MarshalWithRaw(plain(v), v.Unimplemented)
+}
+
+// UnmarshalJSON keeps the fields VirtualHost does not model.
+func (v *VirtualHost) UnmarshalJSON(b []byte) error {
+	type plain VirtualHost
+	raw, err := core.UnmarshalWithRaw(b, (*plain)(v))
+	v.Unimplemented = raw
+	return err
+}
+
+// VirtualHostOptions is Gloo's VirtualHostOptions.
+//
+// +kubebuilder:pruning:PreserveUnknownFields
+type VirtualHostOptions struct {
+	// Unimplemented holds Gloo's virtual host options (retries, cors,
+	// extauth...), kept as written and
+	// named on status.
+	Unimplemented core.RawFields `json:"-"`
+}
+
+// MarshalJSON writes the unimplemented fields back beside the others.
+func (v VirtualHostOptions) MarshalJSON() ([]byte, error) {
+	type plain VirtualHostOptions
+	return core.MarshalWithRaw(plain(v), v.Unimplemented)
+}
+
+// UnmarshalJSON keeps the fields VirtualHostOptions does not model.
+func (v *VirtualHostOptions) UnmarshalJSON(b []byte) error {
+	type plain VirtualHostOptions
+	raw, err := core.UnmarshalWithRaw(b, (*plain)(v))
+	v.Unimplemented = raw
+	return err
 }
 
 // Route is one matcher set and its action.
+//
+// +kubebuilder:pruning:PreserveUnknownFields
 type Route struct {
 	// Name is optional and shows in logs and metrics.
 	Name string `json:"name,omitempty"`
@@ -47,6 +96,24 @@ type Route struct {
 	Matchers    []Matcher     `json:"matchers,omitempty"`
 	RouteAction *RouteAction  `json:"routeAction,omitempty"`
 	Options     *RouteOptions `json:"options,omitempty"`
+	// Unimplemented holds Gloo's route fields lambdagate does not implement
+	// (redirectAction, delegateAction...), kept as written and
+	// named on status.
+	Unimplemented core.RawFields `json:"-"`
+}
+
+// MarshalJSON writes the unimplemented fields back beside the others.
+func (r Route) MarshalJSON() ([]byte, error) {
+	type plain Route
+	return core.MarshalWithRaw(plain(r), r.Unimplemented)
+}
+
+// UnmarshalJSON keeps the fields Route does not model.
+func (r *Route) UnmarshalJSON(b []byte) error {
+	type plain Route
+	raw, err := core.UnmarshalWithRaw(b, (*plain)(r))
+	r.Unimplemented = raw
+	return err
 }
 
 // Matcher is Gloo's matchers.core.gloo.solo.io.Matcher. At most one of
@@ -85,29 +152,111 @@ type QueryParameterMatcher struct {
 }
 
 // RouteAction sends the request to one destination.
+//
+// +kubebuilder:pruning:PreserveUnknownFields
 type RouteAction struct {
 	Single *Destination `json:"single,omitempty"`
+	// Unimplemented holds Gloo's route actions lambdagate does not
+	// implement (multi, upstreamGroup...), kept as written and
+	// named on status.
+	Unimplemented core.RawFields `json:"-"`
+}
+
+// MarshalJSON writes the unimplemented fields back beside the others.
+func (r RouteAction) MarshalJSON() ([]byte, error) {
+	type plain RouteAction
+	return core.MarshalWithRaw(plain(r), r.Unimplemented)
+}
+
+// UnmarshalJSON keeps the fields RouteAction does not model.
+func (r *RouteAction) UnmarshalJSON(b []byte) error {
+	type plain RouteAction
+	raw, err := core.UnmarshalWithRaw(b, (*plain)(r))
+	r.Unimplemented = raw
+	return err
 }
 
 // Destination is an upstream plus its destination spec.
+//
+// +kubebuilder:pruning:PreserveUnknownFields
 type Destination struct {
 	Upstream        *core.ResourceRef `json:"upstream"`
 	DestinationSpec *DestinationSpec  `json:"destinationSpec,omitempty"`
+	// Unimplemented holds Gloo's destination fields lambdagate does not
+	// implement (kube, consul, subset), kept as written and
+	// named on status.
+	Unimplemented core.RawFields `json:"-"`
+}
+
+// MarshalJSON writes the unimplemented fields back beside the others.
+func (d Destination) MarshalJSON() ([]byte, error) {
+	type plain Destination
+	return core.MarshalWithRaw(plain(d), d.Unimplemented)
+}
+
+// UnmarshalJSON keeps the fields Destination does not model.
+func (d *Destination) UnmarshalJSON(b []byte) error {
+	type plain Destination
+	raw, err := core.UnmarshalWithRaw(b, (*plain)(d))
+	d.Unimplemented = raw
+	return err
 }
 
 // DestinationSpec selects the destination type's options.
+//
+// +kubebuilder:pruning:PreserveUnknownFields
 type DestinationSpec struct {
 	AWS *gloo.AWSDestinationSpec `json:"aws,omitempty"`
+	// Unimplemented holds Gloo's destination specs of other upstream
+	// types, kept as written and
+	// named on status.
+	Unimplemented core.RawFields `json:"-"`
+}
+
+// MarshalJSON writes the unimplemented fields back beside the others.
+func (d DestinationSpec) MarshalJSON() ([]byte, error) {
+	type plain DestinationSpec
+	return core.MarshalWithRaw(plain(d), d.Unimplemented)
+}
+
+// UnmarshalJSON keeps the fields DestinationSpec does not model.
+func (d *DestinationSpec) UnmarshalJSON(b []byte) error {
+	type plain DestinationSpec
+	raw, err := core.UnmarshalWithRaw(b, (*plain)(d))
+	d.Unimplemented = raw
+	return err
 }
 
 // RouteOptions are the per-route options lambdagate supports.
+//
+// +kubebuilder:pruning:PreserveUnknownFields
 type RouteOptions struct {
 	// Timeout of the whole invocation, including retries after throttling.
 	// Default 15s; at most 15m (Lambda's own maximum).
 	Timeout *core.Duration `json:"timeout,omitempty"`
+	// Unimplemented holds Gloo's route options lambdagate does not
+	// implement (retries, cors, prefixRewrite...), kept as written and
+	// named on status.
+	Unimplemented core.RawFields `json:"-"`
+}
+
+// MarshalJSON writes the unimplemented fields back beside the others.
+func (r RouteOptions) MarshalJSON() ([]byte, error) {
+	type plain RouteOptions
+	return core.MarshalWithRaw(plain(r), r.Unimplemented)
+}
+
+// UnmarshalJSON keeps the fields RouteOptions does not model.
+func (r *RouteOptions) UnmarshalJSON(b []byte) error {
+	type plain RouteOptions
+	raw, err := core.UnmarshalWithRaw(b, (*plain)(r))
+	r.Unimplemented = raw
+	return err
 }
 
 // SSLConfig is Gloo's ssl.gloo.solo.io.SslConfig (the server side).
+//
+// +kubebuilder:pruning:PreserveUnknownFields
 type SSLConfig struct {
 	// SecretRef names a kubernetes.io/tls Secret (tls.crt, tls.key).
 	SecretRef *core.ResourceRef `json:"secretRef,omitempty"`
@@ -117,18 +266,74 @@ type SSLConfig struct {
 	// domains.
 	SniDomains []string       `json:"sniDomains,omitempty"`
 	Parameters *SSLParameters `json:"parameters,omitempty"`
+	// Unimplemented holds Gloo's TLS fields lambdagate does not
+	// implement (sds, verifySubjectAltName...), kept as written and
+	// named on status.
+	Unimplemented core.RawFields `json:"-"`
+}
+
+// MarshalJSON writes the unimplemented fields back beside the others.
+func (s SSLConfig) MarshalJSON() ([]byte, error) {
+	type plain SSLConfig
+	return core.MarshalWithRaw(plain(s), s.Unimplemented)
+}
+
+// UnmarshalJSON keeps the fields SSLConfig does not model.
+func (s *SSLConfig) UnmarshalJSON(b []byte) error {
+	type plain SSLConfig
+	raw, err := core.UnmarshalWithRaw(b, (*plain)(s))
+	s.Unimplemented = raw
+	return err
 }
 
 // SSLFiles are PEM file paths.
+//
+// +kubebuilder:pruning:PreserveUnknownFields
 type SSLFiles struct {
 	TLSCert string `json:"tlsCert"`
 	TLSKey  string `json:"tlsKey"`
+	// Unimplemented holds Gloo's rootCa (client certificate verification), kept as written and
+	// named on status.
+	Unimplemented core.RawFields `json:"-"`
+}
+
+// MarshalJSON writes the unimplemented fields back beside the others.
+func (s SSLFiles) MarshalJSON() ([]byte, error) {
+	type plain SSLFiles
+	return core.MarshalWithRaw(plain(s), s.Unimplemented)
+}
+
+// UnmarshalJSON keeps the fields SSLFiles does not model.
+func (s *SSLFiles) UnmarshalJSON(b []byte) error {
+	type plain SSLFiles
+	raw, err := core.UnmarshalWithRaw(b, (*plain)(s))
+	s.Unimplemented = raw
+	return err
 }
 
 // SSLParameters restricts the TLS versions.
+//
+// +kubebuilder:pruning:PreserveUnknownFields
 type SSLParameters struct {
 	// MinimumProtocolVersion: TLSv1_2 (default) or TLSv1_3.
 	MinimumProtocolVersion string `json:"minimumProtocolVersion,omitempty"`
 	// MaximumProtocolVersion: TLSv1_2 or TLSv1_3 (default).
 	MaximumProtocolVersion string `json:"maximumProtocolVersion,omitempty"`
+	// Unimplemented holds Gloo's cipherSuites and ecdhCurves, kept as written and
+	// named on status.
+	Unimplemented core.RawFields `json:"-"`
+}
+
+// MarshalJSON writes the unimplemented fields back beside the others.
+func (s SSLParameters) MarshalJSON() ([]byte, error) {
+	type plain SSLParameters
+	return core.MarshalWithRaw(plain(s), s.Unimplemented)
+}
+
+// UnmarshalJSON keeps the fields SSLParameters does not model.
+func (s *SSLParameters) UnmarshalJSON(b []byte) error {
+	type plain SSLParameters
+	raw, err := core.UnmarshalWithRaw(b, (*plain)(s))
+	s.Unimplemented = raw
+	return err
 }

@@ -20,8 +20,28 @@ type Upstream struct {
 
 // UpstreamSpec selects the upstream type. Exactly one type must be set; aws
 // is the only one lambdagate serves.
+//
+// +kubebuilder:pruning:PreserveUnknownFields
 type UpstreamSpec struct {
 	AWS *AWSUpstreamSpec `json:"aws,omitempty"`
+	// Unimplemented holds Gloo's Upstream fields lambdagate does not
+	// implement (connectionConfig, circuitBreakers, other upstream types...),
+	// kept as written and named on status.
+	Unimplemented core.RawFields `json:"-"`
+}
+
+// MarshalJSON writes the unimplemented fields back beside the others.
+func (s UpstreamSpec) MarshalJSON() ([]byte, error) {
+	type plain UpstreamSpec
+	return core.MarshalWithRaw(plain(s), s.Unimplemented)
+}
+
+// UnmarshalJSON keeps the fields UpstreamSpec does not model.
+func (s *UpstreamSpec) UnmarshalJSON(b []byte) error {
+	type plain UpstreamSpec
+	raw, err := core.UnmarshalWithRaw(b, (*plain)(s))
+	s.Unimplemented = raw
+	return err
 }
 
 // AWSUpstreamSpec is Gloo's aws.options.gloo.solo.io.UpstreamSpec.
@@ -126,22 +146,84 @@ type Settings struct {
 }
 
 // SettingsSpec holds the parts of Gloo's Settings lambdagate uses.
+//
+// +kubebuilder:pruning:PreserveUnknownFields
 type SettingsSpec struct {
-	Gloo      *GlooOptions      `json:"gloo,omitempty"`
-	Discovery *DiscoveryOptions `json:"discovery,omitempty"`
+	// WatchNamespaces limits the namespaces whose resources are served
+	// (Gloo's watchNamespaces). Default: every namespace. In Kubernetes mode
+	// it takes effect at start; a change restarts the watches.
+	WatchNamespaces []string          `json:"watchNamespaces,omitempty"`
+	Gloo            *GlooOptions      `json:"gloo,omitempty"`
+	Discovery       *DiscoveryOptions `json:"discovery,omitempty"`
+	// Unimplemented holds Gloo's Settings fields lambdagate does not use,
+	// kept as written and named on status.
+	Unimplemented core.RawFields `json:"-"`
 }
 
 // GlooOptions is Gloo's spec.gloo.
+//
+// +kubebuilder:pruning:PreserveUnknownFields
 type GlooOptions struct {
 	AWSOptions *AWSOptions `json:"awsOptions,omitempty"`
+	// Unimplemented holds Gloo's other spec.gloo fields, kept as written.
+	Unimplemented core.RawFields `json:"-"`
 }
 
 // DiscoveryOptions is Gloo's spec.discovery.
+//
+// +kubebuilder:pruning:PreserveUnknownFields
 type DiscoveryOptions struct {
-	// FdsMode is BLACKLIST (default: discover every upstream not labelled
-	// discovery.solo.io/function_discovery=disabled), WHITELIST (only
-	// upstreams labelled ...=enabled) or DISABLED.
+	// FdsMode is BLACKLIST (the default), WHITELIST or DISABLED. For AWS
+	// upstreams Gloo's BLACKLIST and WHITELIST are alike: every upstream
+	// not labelled discovery.solo.io/function_discovery=disabled is
+	// discovered, those in kube-system and kube-public only when labelled
+	// ...=enabled. DISABLED discovers none.
 	FdsMode string `json:"fdsMode,omitempty"`
+	// Unimplemented holds Gloo's other spec.discovery fields (udsOptions,
+	// fdsOptions), kept as written.
+	Unimplemented core.RawFields `json:"-"`
+}
+
+// MarshalJSON writes the unimplemented fields back beside the others.
+func (s SettingsSpec) MarshalJSON() ([]byte, error) {
+	type plain SettingsSpec
+	return core.MarshalWithRaw(plain(s), s.Unimplemented)
+}
+
+// UnmarshalJSON keeps the fields SettingsSpec does not model.
+func (s *SettingsSpec) UnmarshalJSON(b []byte) error {
+	type plain SettingsSpec
+	raw, err := core.UnmarshalWithRaw(b, (*plain)(s))
+	s.Unimplemented = raw
+	return err
+}
+
+// MarshalJSON writes the unimplemented fields back beside the others.
+func (o GlooOptions) MarshalJSON() ([]byte, error) {
+	type plain GlooOptions
+	return core.MarshalWithRaw(plain(o), o.Unimplemented)
+}
+
+// UnmarshalJSON keeps the fields GlooOptions does not model.
+func (o *GlooOptions) UnmarshalJSON(b []byte) error {
+	type plain GlooOptions
+	raw, err := core.UnmarshalWithRaw(b, (*plain)(o))
+	o.Unimplemented = raw
+	return err
+}
+
+// MarshalJSON writes the unimplemented fields back beside the others.
+func (o DiscoveryOptions) MarshalJSON() ([]byte, error) {
+	type plain DiscoveryOptions
+	return core.MarshalWithRaw(plain(o), o.Unimplemented)
+}
+
+// UnmarshalJSON keeps the fields DiscoveryOptions does not model.
+func (o *DiscoveryOptions) UnmarshalJSON(b []byte) error {
+	type plain DiscoveryOptions
+	raw, err := core.UnmarshalWithRaw(b, (*plain)(o))
+	o.Unimplemented = raw
+	return err
 }
 
 // AWSOptions is Gloo's GlooOptions.AWSOptions.

@@ -80,9 +80,12 @@ func toUnstructured(o resource.Object) (*unstructured.Unstructured, error) {
 	return u, nil
 }
 
-// fromUnstructured maps a Kubernetes object to the resource of kind. Fields
-// lambdagate does not know are ignored.
-func fromUnstructured(kind resource.Kind, u *unstructured.Unstructured) (resource.Object, error) {
+// fromUnstructured maps a Kubernetes object to the resource of kind. The
+// fields lambdagate does not model are kept at Gloo's option and extension
+// points (the API types' Unimplemented fields) and ignored elsewhere. The
+// status is lambdagate's own: under Gloo's CRDs, its entry of
+// status.statuses (statusKey).
+func fromUnstructured(kind resource.Kind, u *unstructured.Unstructured, statusKey string) (resource.Object, error) {
 	meta := core.ObjectMeta{
 		Name:            u.GetName(),
 		Namespace:       u.GetNamespace(),
@@ -101,8 +104,11 @@ func fromUnstructured(kind resource.Kind, u *unstructured.Unstructured) (resourc
 		content[k] = v
 	}
 	content["metadata"] = meta
-	if !resource.HasStatus(kind) {
-		delete(content, "status")
+	delete(content, "status")
+	if resource.HasStatus(kind) {
+		if st, ok := statusOf(u, statusKey); ok {
+			content["status"] = st
+		}
 	}
 	b, err := json.Marshal(content)
 	if err != nil {
@@ -122,12 +128,12 @@ func fromUnstructured(kind resource.Kind, u *unstructured.Unstructured) (resourc
 }
 
 // sameContent reports whether a write of next over cur would change
-// nothing: for a status write, the decoded statuses are equal; otherwise
-// the whole objects encode equally.
-func sameContent(cur, next *unstructured.Unstructured, status bool) bool {
+// nothing: for a status write, lambdagate's decoded statuses are equal;
+// otherwise the whole objects encode equally.
+func sameContent(cur, next *unstructured.Unstructured, status bool, statusKey string) bool {
 	if status {
-		a, aok := decodeStatus(cur)
-		b, bok := decodeStatus(next)
+		a, aok := statusOf(cur, statusKey)
+		b, bok := statusOf(next, statusKey)
 		if aok != bok {
 			return false
 		}
@@ -136,18 +142,4 @@ func sameContent(cur, next *unstructured.Unstructured, status bool) bool {
 	x, err1 := json.Marshal(cur.Object)
 	y, err2 := json.Marshal(next.Object)
 	return err1 == nil && err2 == nil && bytes.Equal(x, y)
-}
-
-func decodeStatus(u *unstructured.Unstructured) (core.Status, bool) {
-	v, ok := u.Object["status"]
-	if !ok || v == nil {
-		return core.Status{}, false
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		return core.Status{}, true
-	}
-	var st core.Status
-	_ = json.Unmarshal(b, &st)
-	return st, true
 }

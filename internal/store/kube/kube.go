@@ -7,9 +7,11 @@ package kube
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -19,13 +21,16 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/clientcmd"
 
 	core "github.com/lambdagate/lambdagate/api/core/v1"
+	gloo "github.com/lambdagate/lambdagate/api/gloo/v1"
 	"github.com/lambdagate/lambdagate/internal/resource"
 	"github.com/lambdagate/lambdagate/internal/store"
 )
@@ -52,6 +57,12 @@ type Options struct {
 	HealthInterval time.Duration
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
+	// StatusKey is the key of lambdagate's entry of status.statuses on
+	// resources stored under Gloo's CRDs, which keep one status per
+	// controller keyed by its namespace. Default: $POD_NAMESPACE, else
+	// "lambdagate". Run lambdagate in a namespace of its own so that its
+	// statuses never overwrite Gloo's.
+	StatusKey string
 }
 
 // RESTConfig loads a client configuration: the kubeconfig file given, else
@@ -81,8 +92,16 @@ type Store struct {
 	startMu  sync.Mutex
 	started  bool
 	synced   atomic.Bool
-	informer map[resource.Kind]cache.SharedIndexInformer
+	informer map[resource.Kind][]cache.SharedIndexInformer // one per watched namespace
 	healthy  atomic.Bool
+
+	shapeMu sync.Mutex
+	shapes  map[resource.Kind]statusShape
+	secrets secretCache
+	// watched are the namespaces of Settings watchNamespaces the informers
+	// watch; nil for every namespace.
+	watched []string
+	meta    metadata.Interface
 
 	mu       sync.Mutex
 	watchers map[*watcher]struct{}
@@ -104,6 +123,12 @@ func New(cfg *rest.Config, o Options) (*Store, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	if o.StatusKey == "" {
+		o.StatusKey = os.Getenv("POD_NAMESPACE")
+	}
+	if o.StatusKey == "" {
+		o.StatusKey = "lambdagate"
+	}
 	cfg = rest.CopyConfig(cfg)
 	if cfg.UserAgent == "" {
 		cfg.UserAgent = "lambdagate"
@@ -112,12 +137,18 @@ func New(cfg *rest.Config, o Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating the Kubernetes client: %w", err)
 	}
+	meta, err := metadata.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("creating the Kubernetes client: %w", err)
+	}
 	kc, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("creating the Kubernetes client: %w", err)
 	}
-	s := &Store{cfg: cfg, dyn: dyn, kc: kc, opts: o, log: o.Logger,
-		informer: map[resource.Kind]cache.SharedIndexInformer{},
+	s := &Store{cfg: cfg, dyn: dyn, kc: kc, meta: meta, opts: o, log: o.Logger,
+		informer: map[resource.Kind][]cache.SharedIndexInformer{},
+		secrets:  secretCache{content: map[string]*unstructured.Unstructured{}},
+		shapes:   map[resource.Kind]statusShape{},
 		watchers: map[*watcher]struct{}{}, done: make(chan struct{})}
 	s.healthy.Store(true)
 	return s, nil
@@ -163,7 +194,7 @@ func (s *Store) Get(ctx context.Context, kind resource.Kind, namespace, name str
 	if err != nil {
 		return nil, mapErr(err, kind, namespace, name)
 	}
-	return fromUnstructured(kind, u)
+	return fromUnstructured(kind, u, s.opts.StatusKey)
 }
 
 // List implements store.Store. Once Watch started the informers, it reads
@@ -175,11 +206,18 @@ func (s *Store) List(ctx context.Context, kind resource.Kind, namespace string) 
 		return nil, err
 	}
 	var items []*unstructured.Unstructured
-	if inf := s.cachedInformer(kind); inf != nil {
+	if infs := s.cachedInformers(kind); infs != nil {
 		if !s.healthy.Load() {
 			return nil, &store.Error{Code: store.Unavailable, Kind: kind, Namespace: namespace, Detail: "the Kubernetes API server is unreachable"}
 		}
-		for _, o := range inf.GetStore().List() {
+		if kind == resource.KindSecret {
+			l, err := s.listSecrets(ctx, infs, namespace)
+			if err != nil {
+				return nil, err
+			}
+			items = l
+		}
+		for _, o := range listAll(infs) {
 			u, ok := o.(*unstructured.Unstructured)
 			if ok && (namespace == "" || u.GetNamespace() == namespace) {
 				items = append(items, u)
@@ -196,7 +234,7 @@ func (s *Store) List(ctx context.Context, kind resource.Kind, namespace string) 
 	}
 	out := make([]resource.Object, 0, len(items))
 	for _, u := range items {
-		o, err := fromUnstructured(kind, u)
+		o, err := fromUnstructured(kind, u, s.opts.StatusKey)
 		if err != nil {
 			// One malformed object (an old CRD version, a hand edit) must
 			// not hide the others.
@@ -215,7 +253,7 @@ func (s *Store) List(ctx context.Context, kind resource.Kind, namespace string) 
 	return out, nil
 }
 
-func (s *Store) cachedInformer(k resource.Kind) cache.SharedIndexInformer {
+func (s *Store) cachedInformers(k resource.Kind) []cache.SharedIndexInformer {
 	if !s.synced.Load() {
 		return nil
 	}
@@ -241,7 +279,7 @@ func (s *Store) Create(ctx context.Context, obj resource.Object) (resource.Objec
 	if err != nil {
 		return nil, mapErr(err, c.GetKind(), m.Namespace, m.Name)
 	}
-	return fromUnstructured(c.GetKind(), got)
+	return fromUnstructured(c.GetKind(), got, s.opts.StatusKey)
 }
 
 // Update implements store.Store. It replaces labels, annotations and the
@@ -291,6 +329,15 @@ func (s *Store) UpdateStatus(ctx context.Context, obj resource.Object) (resource
 			return nil, &store.Error{Code: store.Invalid, Kind: kind, Namespace: m.Namespace, Name: m.Name, Detail: fmt.Sprintf("encoding status: %v", err)}
 		}
 	}
+	sh, err := s.shapeOf(ctx, kind)
+	if err != nil {
+		return nil, err
+	}
+	if !sh.subresource {
+		return s.readModifyWrite(ctx, kind, m.Namespace, m.Name, m.ResourceVersion, false, func(cur *unstructured.Unstructured) {
+			setNestedStatus(cur, s.opts.StatusKey, st)
+		})
+	}
 	return s.readModifyWrite(ctx, kind, m.Namespace, m.Name, m.ResourceVersion, true, func(cur *unstructured.Unstructured) {
 		if st == nil {
 			delete(cur.Object, "status")
@@ -298,6 +345,67 @@ func (s *Store) UpdateStatus(ctx context.Context, obj resource.Object) (resource
 			cur.Object["status"] = st
 		}
 	})
+}
+
+// DiscoveryFieldManager is the field manager of discovery's patches, so
+// that managedFields show which fields discovery owns.
+const DiscoveryFieldManager = "lambdagate-discovery"
+
+// PatchLambdaFunctions implements store.Store with a JSON merge patch of
+// spec.aws.lambdaFunctions and the annotations alone, so that fields
+// lambdagate does not know (Gloo's CRDs keep them) are never written back.
+// The patch carries the resourceVersion read: the API server refuses it
+// with a conflict when the object changed meanwhile, and it can then never
+// recreate a spec.aws removed in between.
+func (s *Store) PatchLambdaFunctions(ctx context.Context, namespace, name, resourceVersion string, functions []gloo.LambdaFunctionSpec, annotations map[string]string) (resource.Object, error) {
+	namespace = defaultNS(namespace)
+	kind := resource.KindUpstream
+	cl := s.client(kind, namespace)
+	const attempts = 5
+	for i := 0; ; i++ {
+		rv := resourceVersion
+		if rv == "" {
+			cur, err := cl.Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				return nil, mapErr(err, kind, namespace, name)
+			}
+			if _, ok, _ := unstructured.NestedMap(cur.Object, "spec", "aws"); !ok {
+				return nil, &store.Error{Code: store.Invalid, Kind: kind, Namespace: namespace, Name: name, Detail: "spec.aws is not set"}
+			}
+			rv = cur.GetResourceVersion()
+		}
+		ann := map[string]any{}
+		for k, v := range annotations {
+			if v == "" {
+				ann[k] = nil
+			} else {
+				ann[k] = v
+			}
+		}
+		var fns any
+		if len(functions) > 0 {
+			fns = functions
+		}
+		meta := map[string]any{"resourceVersion": rv}
+		if len(ann) > 0 {
+			meta["annotations"] = ann
+		}
+		patch, err := json.Marshal(map[string]any{
+			"metadata": meta,
+			"spec":     map[string]any{"aws": map[string]any{"lambdaFunctions": fns}},
+		})
+		if err != nil {
+			return nil, &store.Error{Code: store.Invalid, Kind: kind, Namespace: namespace, Name: name, Detail: err.Error()}
+		}
+		got, err := cl.Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: DiscoveryFieldManager})
+		if err == nil {
+			return fromUnstructured(kind, got, s.opts.StatusKey)
+		}
+		if resourceVersion == "" && apierrors.IsConflict(err) && i < attempts-1 {
+			continue
+		}
+		return nil, mapErr(err, kind, namespace, name)
+	}
 }
 
 // readModifyWrite gets the current object, checks resourceVersion (when
@@ -319,8 +427,8 @@ func (s *Store) readModifyWrite(ctx context.Context, kind resource.Kind, ns, nam
 		}
 		next := cur.DeepCopy()
 		change(next)
-		if sameContent(cur, next, status) {
-			return fromUnstructured(kind, cur)
+		if sameContent(cur, next, status, s.opts.StatusKey) {
+			return fromUnstructured(kind, cur, s.opts.StatusKey)
 		}
 		var got *unstructured.Unstructured
 		if status {
@@ -329,7 +437,7 @@ func (s *Store) readModifyWrite(ctx context.Context, kind resource.Kind, ns, nam
 			got, err = cl.Update(ctx, next, metav1.UpdateOptions{})
 		}
 		if err == nil {
-			return fromUnstructured(kind, got)
+			return fromUnstructured(kind, got, s.opts.StatusKey)
 		}
 		if rv == "" && apierrors.IsConflict(err) && i < attempts-1 {
 			continue

@@ -12,6 +12,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	core "github.com/lambdagate/lambdagate/api/core/v1"
+	gloo "github.com/lambdagate/lambdagate/api/gloo/v1"
 	"github.com/lambdagate/lambdagate/internal/resource"
 	"github.com/lambdagate/lambdagate/internal/store/kube"
 )
@@ -58,9 +59,8 @@ func TestChartRBACSuffices(t *testing.T) {
 	}{
 		{"watch every kind", func() error { _, err := st.Watch(ctx); return err }, true},
 		{"list secrets", func() error { _, err := st.List(ctx, resource.KindSecret, ""); return err }, true},
-		{"update upstream (discovery)", func() error {
-			u := upstream(ns, "us", "us-west-2")
-			_, err := st.Update(ctx, u)
+		{"patch lambdaFunctions (discovery)", func() error {
+			_, err := st.PatchLambdaFunctions(ctx, ns, "us", "", []gloo.LambdaFunctionSpec{{LogicalName: "f", LambdaFunctionName: "f"}}, map[string]string{"lambdagate.io/discovered-functions": "f"})
 			return err
 		}, true},
 		{"write status", func() error {

@@ -8,6 +8,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/dynamic/dynamicinformer"
+	"k8s.io/client-go/metadata/metadatainformer"
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/lambdagate/lambdagate/internal/resource"
@@ -54,22 +55,43 @@ func (s *Store) start(ctx context.Context) error {
 	s.startMu.Lock()
 	if !s.started {
 		s.started = true
-		f := dynamicinformer.NewFilteredDynamicSharedInformerFactory(s.dyn, 0, s.opts.Namespace, nil)
-		for _, k := range resource.Kinds {
-			inf := f.ForResource(GVR(k)).Informer()
-			_ = inf.SetWatchErrorHandler(s.watchErrorHandler(k))
-			_, _ = inf.AddEventHandler(s.handler(k))
-			s.informer[k] = inf
-		}
+		s.detectShapes(ctx)
 		stop := make(chan struct{})
-		f.Start(stop)
+		var shutdown []func()
+		for _, ns := range s.watchNamespaces(ctx) {
+			f := dynamicinformer.NewFilteredDynamicSharedInformerFactory(s.dyn, 0, ns, nil)
+			mf := metadatainformer.NewFilteredSharedInformerFactory(s.meta, 0, ns, nil)
+			for _, k := range resource.Kinds {
+				var inf cache.SharedIndexInformer
+				if k == resource.KindSecret {
+					inf = mf.ForResource(GVR(k)).Informer()
+					_ = inf.SetTransform(stripSecretMeta)
+					_, _ = inf.AddEventHandler(s.secretHandler())
+				} else {
+					inf = f.ForResource(GVR(k)).Informer()
+					_, _ = inf.AddEventHandler(s.handler(k))
+				}
+				_ = inf.SetWatchErrorHandler(s.watchErrorHandler(k))
+				s.informer[k] = append(s.informer[k], inf)
+			}
+			f.Start(stop)
+			mf.Start(stop)
+			shutdown = append(shutdown, f.Shutdown, mf.Shutdown)
+		}
 		s.wg.Add(2)
-		go func() { defer s.wg.Done(); <-s.done; close(stop); f.Shutdown() }()
+		go func() {
+			defer s.wg.Done()
+			<-s.done
+			close(stop)
+			for _, f := range shutdown {
+				f()
+			}
+		}()
 		go func() { defer s.wg.Done(); s.probeLoop() }()
 	}
-	infs := make([]cache.SharedIndexInformer, 0, len(s.informer))
-	for _, inf := range s.informer {
-		infs = append(infs, inf)
+	var infs []cache.SharedIndexInformer
+	for _, l := range s.informer {
+		infs = append(infs, l...)
 	}
 	s.startMu.Unlock()
 	if s.synced.Load() {
@@ -151,10 +173,13 @@ func (s *Store) handler(k resource.Kind) cache.ResourceEventHandler {
 		if !ok {
 			return
 		}
-		o, err := fromUnstructured(k, u)
+		o, err := fromUnstructured(k, u, s.opts.StatusKey)
 		if err != nil {
 			s.log.Error("skipping an event whose object cannot be decoded", "kind", string(k), "namespace", u.GetNamespace(), "name", u.GetName(), "error", err.Error())
 			return
+		}
+		if set, ok := o.(*resource.Settings); ok && typ != store.Deleted {
+			s.checkWatchNamespaces(set)
 		}
 		s.broadcast(store.Event{Type: typ, Object: o})
 	}
@@ -228,3 +253,65 @@ func (w *watcher) run(ctx context.Context, done <-chan struct{}) {
 		}
 	}
 }
+
+// watchNamespaces returns the namespaces to watch: Options.Namespace when
+// set, else Gloo's Settings watchNamespaces (read once, at start) plus the
+// Settings' own namespace, as Gloo always watches its discovery namespace,
+// else every namespace ("").
+func (s *Store) watchNamespaces(ctx context.Context) []string {
+	if s.opts.Namespace != "" {
+		return []string{s.opts.Namespace}
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.opts.SyncTimeout)
+	defer cancel()
+	o, err := s.Get(ctx, resource.KindSettings, settingsNamespace, settingsName)
+	if err != nil {
+		if !store.IsNotFound(err) {
+			s.log.Warn("reading Settings for watchNamespaces failed; watching every namespace", "error", err.Error())
+		}
+		return []string{""}
+	}
+	set := o.(*resource.Settings)
+	if len(set.Spec.WatchNamespaces) == 0 {
+		return []string{""}
+	}
+	seen := map[string]bool{settingsNamespace: true}
+	nss := []string{settingsNamespace}
+	for _, ns := range set.Spec.WatchNamespaces {
+		if ns != "" && !seen[ns] {
+			seen[ns] = true
+			nss = append(nss, ns)
+		}
+	}
+	s.watched = nss
+	s.log.Info("watching the namespaces of Settings watchNamespaces; a change takes effect when the gateway restarts", "namespaces", nss)
+	return nss
+}
+
+// checkWatchNamespaces warns when the Settings' watchNamespaces differ from
+// the namespaces watched since the start.
+func (s *Store) checkWatchNamespaces(set *resource.Settings) {
+	if s.opts.Namespace != "" || set.Metadata.Namespace != settingsNamespace || set.Metadata.Name != settingsName {
+		return
+	}
+	want := map[string]bool{}
+	for _, ns := range set.Spec.WatchNamespaces {
+		want[ns] = true
+	}
+	if len(want) > 0 {
+		want[settingsNamespace] = true
+	}
+	same := len(want) == len(s.watched)
+	for _, ns := range s.watched {
+		same = same && want[ns]
+	}
+	if !same {
+		s.log.Warn("Settings watchNamespaces changed; restart the gateway to watch the new namespaces", "watching", s.watched, "settings", set.Spec.WatchNamespaces)
+	}
+}
+
+// The Settings lambdagate reads, as the translator does.
+const (
+	settingsNamespace = "gloo-system"
+	settingsName      = "default"
+)

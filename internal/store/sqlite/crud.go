@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 	core "github.com/lambdagate/lambdagate/api/core/v1"
+	gloo "github.com/lambdagate/lambdagate/api/gloo/v1"
 
 	"github.com/lambdagate/lambdagate/internal/resource"
 	"github.com/lambdagate/lambdagate/internal/store"
@@ -200,6 +201,12 @@ func (s *Store) Update(ctx context.Context, obj resource.Object) (resource.Objec
 		return nil, err
 	}
 	return out, nil
+}
+
+// PatchLambdaFunctions implements store.Store. The stored record keeps
+// every field it was written with, so a read-modify-write loses nothing.
+func (s *Store) PatchLambdaFunctions(ctx context.Context, namespace, name, resourceVersion string, functions []gloo.LambdaFunctionSpec, annotations map[string]string) (resource.Object, error) {
+	return store.PatchLambdaFunctionsRMW(ctx, s, namespace, name, resourceVersion, functions, annotations)
 }
 
 // UpdateStatus implements store.Store. It fails with Invalid for kinds
