@@ -138,6 +138,7 @@ func TestAdminRemoteClients(t *testing.T) {
 		s := New(Config{DiscoveryInterval: -1, AdminExposeAll: exposeAll}, nil)
 		req := httptest.NewRequest("GET", "/debug/pprof/", nil)
 		req.RemoteAddr = "10.1.2.3:5000"
+		req.Host = "10.0.0.5:9091" // the pod's address, as a kubelet or port-forward sends it
 		rec := httptest.NewRecorder()
 		s.adminHandler().ServeHTTP(rec, req)
 		if want := map[bool]int{false: 403, true: 200}[exposeAll]; rec.Code != want {
