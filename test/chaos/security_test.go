@@ -157,7 +157,7 @@ func TestAdminLoopbackByDefault(t *testing.T) {
 	}
 	var line string
 	for _, l := range strings.Split(help, "\n") {
-		if strings.Contains(l, "--admin-addr") {
+		if f := strings.Fields(l); len(f) > 0 && f[0] == "--admin-addr" {
 			line = strings.TrimSpace(l)
 		}
 	}
