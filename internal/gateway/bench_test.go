@@ -41,7 +41,7 @@ func benchGateway(tb testing.TB, o manifests.Options) *Gateway {
 	h.Store(snap)
 	iv := lambda.NewInvoker(lambda.Options{})
 	tb.Cleanup(iv.CloseIdle)
-	return NewGateway(h, iv, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	return New(h, iv, slog.New(slog.NewTextHandler(io.Discard, nil)))
 }
 
 // discardWriter is a reusable ResponseWriter.

@@ -1,3 +1,5 @@
+// Package gateway is the data plane: the http.Handler that routes each
+// request on the served snapshot and runs its route's compiled pipeline.
 package gateway
 
 import (
@@ -16,6 +18,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/lambdagate/lambdagate/internal/httperr"
 	"github.com/lambdagate/lambdagate/internal/lambda"
+	"github.com/lambdagate/lambdagate/internal/metrics"
 	"github.com/lambdagate/lambdagate/internal/router"
 	"github.com/lambdagate/lambdagate/internal/snapshot"
 	"github.com/lambdagate/lambdagate/internal/transform"
@@ -33,17 +36,23 @@ type Gateway struct {
 	holder  *snapshot.Holder
 	invoker *lambda.Invoker
 	log     *slog.Logger
-	// Observe is called once per request after the response is written.
-	Observe func(*Outcome)
-	// onWarningChange is called when a route's runtime warning appears or
+	// The fields below are set before the gateway serves, never after.
+
+	// Metrics gets one observation per request (nil: none).
+	Metrics *metrics.Metrics
+	// AccessLog gets one record per request (see observe.go); nil: none,
+	// and a failed request is logged on the application log instead.
+	AccessLog *slog.Logger
+	// OnWarningChange is called when a route's runtime warning appears or
 	// clears (the server refreshes statuses).
-	onWarningChange func()
+	OnWarningChange func()
 	warnings        sync.Map // routeKey -> string
 	nWarnings       atomic.Int64
-	// tracer records a span per routed request (nil: none).
-	tracer trace.Tracer
-	// discard bounds reading an unwanted request body (see discard.go).
-	discard BodyDiscard
+	// Tracer records a span per routed request (nil: none).
+	Tracer trace.Tracer
+	// Discard bounds reading an unwanted request body (see discard.go);
+	// the zero value discards nothing.
+	Discard BodyDiscard
 }
 
 func routeKey(t *lambda.Target) string { return t.VirtualService + "\x00" + t.Route }
@@ -67,8 +76,8 @@ func (g *Gateway) noteResult(t *lambda.Target, err error) {
 			if !loaded {
 				g.nWarnings.Add(1)
 			}
-			if g.onWarningChange != nil {
-				g.onWarningChange()
+			if g.OnWarningChange != nil {
+				g.OnWarningChange()
 			}
 		}
 		return
@@ -76,8 +85,8 @@ func (g *Gateway) noteResult(t *lambda.Target, err error) {
 	if err == nil && g.nWarnings.Load() > 0 {
 		if _, loaded := g.warnings.LoadAndDelete(routeKey(t)); loaded {
 			g.nWarnings.Add(-1)
-			if g.onWarningChange != nil {
-				g.onWarningChange()
+			if g.OnWarningChange != nil {
+				g.OnWarningChange()
 			}
 		}
 	}
@@ -111,13 +120,13 @@ type Outcome struct {
 	span   trace.Span   // the request's span, when recorded
 }
 
-// NewGateway returns the data-plane handler.
-func NewGateway(h *snapshot.Holder, iv *lambda.Invoker, log *slog.Logger) *Gateway {
+// New returns the data-plane handler.
+func New(h *snapshot.Holder, iv *lambda.Invoker, log *slog.Logger) *Gateway {
 	return &Gateway{holder: h, invoker: iv, log: log}
 }
 
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	o := &Outcome{Method: r.Method, Path: r.URL.Path, Host: r.Host, Start: time.Now(), RequestID: uuid.NewString(), Remote: r.RemoteAddr, tracer: g.tracer}
+	o := &Outcome{Method: r.Method, Path: r.URL.Path, Host: r.Host, Start: time.Now(), RequestID: uuid.NewString(), Remote: r.RemoteAddr, tracer: g.Tracer}
 	err := g.serve(w, r, o)
 	var rc *http.ResponseController
 	if err != nil {
@@ -126,11 +135,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		o.Status, o.Code = httperr.Write(w, err, o.RequestID)
 	}
 	o.Total = time.Since(o.Start)
-	if g.Observe != nil {
-		g.Observe(o) // logs the failure once, in the access log or with logError
-	} else if o.Err != nil {
-		g.logError(o)
-	}
+	g.observe(o) // logs the failure once, in the access log or with logError
 	// After the answer is logged: draining a large unread body can take
 	// seconds that are not the request's.
 	if rc != nil {

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/lambdagate/lambdagate/internal/admin"
 )
 
 func TestAdminEndpoints(t *testing.T) {
@@ -33,7 +35,7 @@ func TestAdminEndpoints(t *testing.T) {
 				t.Errorf("/config_dump contains %q", secret)
 			}
 		}
-		var d ConfigDump
+		var d admin.ConfigDump
 		if err := json.Unmarshal([]byte(body), &d); err != nil {
 			t.Fatal(err)
 		}
@@ -53,12 +55,12 @@ func TestAdminEndpoints(t *testing.T) {
 			}
 		}
 		data, _ := secret["data"].(map[string]any)
-		if data["aws_secret_access_key"] != redacted || data["aws_access_key_id"] != redacted {
+		if data["aws_secret_access_key"] != admin.Redacted || data["aws_access_key_id"] != admin.Redacted {
 			t.Errorf("secret in dump: %v", secret)
 		}
 	})
 	t.Run("overview", func(t *testing.T) {
-		var ov Overview
+		var ov admin.Overview
 		if err := json.Unmarshal([]byte(get(t, o.admin+"/api/overview")), &ov); err != nil {
 			t.Fatal(err)
 		}
@@ -69,7 +71,7 @@ func TestAdminEndpoints(t *testing.T) {
 		if vs.Name != "gloo-system/vs" || vs.State != "Accepted" || len(vs.Routes) != 3 {
 			t.Fatalf("virtual service %+v", vs)
 		}
-		byName := map[string]RouteView{}
+		byName := map[string]admin.RouteView{}
 		for _, r := range vs.Routes {
 			byName[r.Name] = r
 		}

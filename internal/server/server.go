@@ -1,6 +1,7 @@
-// Package server runs lambdagate's gateway: the HTTP and HTTPS listeners,
-// the admin listener, and the loop that turns store changes into snapshots
-// and statuses.
+// Package server runs lambdagate's gateway: it wires the data plane
+// (internal/gateway) and the admin API (internal/admin) to the HTTP, HTTPS
+// and admin listeners, and runs the loop that turns store changes into
+// snapshots and statuses.
 package server
 
 import (
@@ -19,8 +20,10 @@ import (
 
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/lambdagate/lambdagate/internal/admin"
 	"github.com/lambdagate/lambdagate/internal/awscreds"
 	"github.com/lambdagate/lambdagate/internal/discovery"
+	"github.com/lambdagate/lambdagate/internal/gateway"
 	"github.com/lambdagate/lambdagate/internal/lambda"
 	"github.com/lambdagate/lambdagate/internal/metrics"
 	"github.com/lambdagate/lambdagate/internal/snapshot"
@@ -85,7 +88,7 @@ type Config struct {
 	// Lease) and returns when ctx is done. Default nil: always run.
 	DiscoveryGate func(ctx context.Context, run func(context.Context))
 	Logger        *slog.Logger
-	// AccessLog gets one record per request (see observe.go); nil
+	// AccessLog gets one record per request (see gateway/observe.go); nil
 	// disables it. Default nil; "lambdagate serve" writes JSON lines to
 	// stdout.
 	AccessLog *slog.Logger
@@ -93,13 +96,13 @@ type Config struct {
 	// listener. Default: a new set.
 	Metrics *metrics.Metrics
 	// Tracer records one span per routed request, the parent of the
-	// function's (see trace.go). Default nil: no spans, trace context
+	// function's (see gateway/trace.go). Default nil: no spans, trace context
 	// only propagated.
 	Tracer trace.Tracer
 	// BodyDiscard bounds reading an unread request body after an error
 	// answer, so that a client writing its whole request first reads the
 	// answer. Defaults: 64 MiB, 10s.
-	BodyDiscard BodyDiscard
+	BodyDiscard gateway.BodyDiscard
 	// AdminHosts are the host names, besides IP literals, "localhost" and
 	// the host of AdminAddr, that the admin listener answers (its Host header, port aside; case
 	// insensitive). Any other name gets 403, so a web page that rebinds
@@ -146,7 +149,7 @@ func (c *Config) defaults() {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
-	c.BodyDiscard.defaults()
+	c.BodyDiscard = c.BodyDiscard.WithDefaults()
 }
 
 // Server is a running gateway.
@@ -156,7 +159,8 @@ type Server struct {
 	holder   snapshot.Holder
 	invoker  *lambda.Invoker
 	resolver *awscreds.Resolver
-	gateway  *Gateway
+	gateway  *gateway.Gateway
+	admin    *admin.Server
 	log      *slog.Logger
 
 	// configOK is false while the store cannot be read; the last snapshot
@@ -193,10 +197,19 @@ func New(cfg Config, st store.Store) *Server {
 	s.statusW = newStatusWriter(s)
 	// Credential problems (STS failing) show on upstream statuses.
 	s.resolver = awscreds.New(awscreds.Options{Logger: s.log.With("component", "credentials"), OnChange: s.Trigger})
-	s.gateway = NewGateway(&s.holder, s.invoker, s.log)
-	s.gateway.onWarningChange = s.Trigger
-	s.gateway.discard = cfg.BodyDiscard
+	s.gateway = gateway.New(&s.holder, s.invoker, s.log)
+	s.gateway.OnWarningChange = s.Trigger
+	s.gateway.Discard = cfg.BodyDiscard
 	s.initObservability()
+	s.admin = admin.New(admin.Config{
+		AdminAddr:    cfg.AdminAddr,
+		AdminHosts:   cfg.AdminHosts,
+		Metrics:      s.cfg.Metrics,
+		Ready:        s.Ready,
+		StoreProblem: func() string { p, _ := s.storeProblem.Load().(string); return p },
+		RouteWarning: s.gateway.RouteWarning,
+		Stored:       s.storedResources,
+	}, &s.holder)
 	if cfg.DiscoveryInterval >= 0 {
 		s.discovery = discovery.New(st, discovery.Options{
 			Interval: cfg.DiscoveryInterval,
@@ -346,7 +359,7 @@ func (s *Server) Run(ctx context.Context, l *Listeners) error {
 		start(srv, l.https, true)
 	}
 	if l.admin != nil {
-		start(mk(s.adminHandler()), l.admin, false)
+		start(mk(s.admin.Handler()), l.admin, false)
 	}
 	s.log.Info("gateway listening", "http", addrString(l.http), "https", addrString(l.https), "admin", addrString(l.admin))
 
