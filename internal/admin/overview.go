@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lambdagate/lambdagate/internal/gateway/pipeline"
 	"github.com/lambdagate/lambdagate/internal/lambda"
 	"github.com/lambdagate/lambdagate/internal/metrics"
 	"github.com/lambdagate/lambdagate/internal/resource"
@@ -183,8 +184,8 @@ func (s *Server) Overview(context.Context) (*Overview, error) {
 		}
 		if sv.vh != nil {
 			for _, rt := range sv.vh.Routes {
-				t, ok := rt.Target.(*lambda.Target)
-				if !ok {
+				t := pipeline.Target(rt)
+				if t == nil {
 					continue
 				}
 				st := ser.Route(metrics.RouteKey{VirtualService: t.VirtualService, Route: t.Route}, now, ov.SeriesSeconds)
@@ -331,8 +332,8 @@ func (s *Server) ConfigDump(ctx context.Context) (*ConfigDump, error) {
 			Domains: sv.obj.Spec.VirtualHost.Domains, Routes: []DumpRoute{}}
 		if sv.vh != nil {
 			for _, rt := range sv.vh.Routes {
-				t, ok := rt.Target.(*lambda.Target)
-				if !ok {
+				t := pipeline.Target(rt)
+				if t == nil {
 					continue
 				}
 				dv.Routes = append(dv.Routes, DumpRoute{Name: rt.Name, Match: describeMatch(rt.Matchers), Target: dumpTarget(t)})

@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	core "github.com/lambdagate/lambdagate/api/core/v1"
-	"github.com/lambdagate/lambdagate/internal/lambda"
+	"github.com/lambdagate/lambdagate/internal/gateway/pipeline"
 	"github.com/lambdagate/lambdagate/internal/metrics"
 	"github.com/lambdagate/lambdagate/internal/resource"
 	"github.com/lambdagate/lambdagate/internal/router"
@@ -85,7 +85,7 @@ func (s *Server) observeSnapshot(snap *snapshot.Snapshot) {
 		}
 		for _, vh := range table.VirtualHosts() {
 			for _, rt := range vh.Routes {
-				if t, ok := rt.Target.(*lambda.Target); ok {
+				if t := pipeline.Target(rt); t != nil {
 					routes[metrics.RouteID{VirtualService: t.VirtualService, Route: t.Route, Function: t.LogicalName}] = true
 				}
 			}

@@ -23,6 +23,7 @@ import (
 	gateway "github.com/lambdagate/lambdagate/api/gateway/v1"
 	gloo "github.com/lambdagate/lambdagate/api/gloo/v1"
 	"github.com/lambdagate/lambdagate/internal/awscreds"
+	"github.com/lambdagate/lambdagate/internal/gateway/pipeline"
 	"github.com/lambdagate/lambdagate/internal/lambda"
 	"github.com/lambdagate/lambdagate/internal/resource"
 	"github.com/lambdagate/lambdagate/internal/router"
@@ -469,7 +470,7 @@ func (b *builder) route(vs *resource.VirtualService, i int, r *gateway.Route) (*
 	// A route written for an ALB gets an ALB's payload limits.
 	t.ALBLimits = (t.Wrap == lambda.WrapALB || t.Unwrap == lambda.UnwrapALB) && !dest.DisableAlbPayloadLimits
 	t.Prepare()
-	rt := &router.Route{Name: t.Route, Target: t}
+	rt := &router.Route{Name: t.Route, Target: compilePipeline(t, r.Options)}
 	matchers := r.Matchers
 	if len(matchers) == 0 {
 		matchers = []gateway.Matcher{{Prefix: "/"}}
@@ -482,6 +483,18 @@ func (b *builder) route(vs *resource.VirtualService, i int, r *gateway.Route) (*
 		rt.Matchers = append(rt.Matchers, cm)
 	}
 	return rt, strings.Join(warn, "; "), nil
+}
+
+// compilePipeline builds a route's pipeline: the filters of the options it
+// sets, in the order they run, and its action. Options a route does not
+// set add no filter, so a plain route's pipeline costs nothing per request.
+func compilePipeline(t *lambda.Target, o *gateway.RouteOptions) *pipeline.Route {
+	p := &pipeline.Route{Invoke: t}
+	if o != nil && o.Timeout != nil {
+		// First: the filters after it work within the route's budget.
+		p.Request = append(p.Request, pipeline.Timeout(o.Timeout.Duration))
+	}
+	return p
 }
 
 // maxPEM bounds a certificate or key file read from disk.

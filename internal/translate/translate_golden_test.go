@@ -29,6 +29,7 @@ import (
 
 	core "github.com/lambdagate/lambdagate/api/core/v1"
 	"github.com/lambdagate/lambdagate/internal/awscreds"
+	"github.com/lambdagate/lambdagate/internal/gateway/pipeline"
 	"github.com/lambdagate/lambdagate/internal/lambda"
 	"github.com/lambdagate/lambdagate/internal/resource"
 	"github.com/lambdagate/lambdagate/internal/router"
@@ -365,8 +366,8 @@ func tlsVersion(v uint16) string {
 }
 
 func fnName(rt *router.Route) string {
-	tg, ok := rt.Target.(*lambda.Target)
-	if !ok {
+	tg := pipeline.Target(rt)
+	if tg == nil {
 		return fmt.Sprintf("%T", rt.Target)
 	}
 	if tg.Qualifier != "" {
@@ -422,8 +423,8 @@ func matcherString(m *router.Matcher) string {
 }
 
 func targetString(rt *router.Route) string {
-	tg, ok := rt.Target.(*lambda.Target)
-	if !ok {
+	tg := pipeline.Target(rt)
+	if tg == nil {
 		return fmt.Sprintf("%T", rt.Target)
 	}
 	s := fmt.Sprintf("upstream=%s logical=%s function=%s qualifier=%q region=%s endpoint=%s async=%v wrap=%s unwrap=%s timeout=%s creds=%s",
