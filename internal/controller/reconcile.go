@@ -1,4 +1,4 @@
-package server
+package controller
 
 import (
 	"context"
@@ -22,7 +22,7 @@ type lastGood struct {
 
 // reconcileLoop rebuilds the snapshot after every burst of store changes.
 // It owns lastGood; nothing else touches it.
-func (s *Server) reconcileLoop(ctx context.Context) {
+func (s *Controller) reconcileLoop(ctx context.Context) {
 	wrote := make(chan struct{})
 	go func() { defer close(wrote); s.statusW.run(ctx) }()
 	defer func() { <-wrote }()
@@ -73,7 +73,7 @@ func (s *Server) reconcileLoop(ctx context.Context) {
 
 // retryTick fires while the store is unavailable, so that the gateway
 // notices when it comes back even without a change event.
-func retryTick(s *Server) <-chan time.Time {
+func retryTick(s *Controller) <-chan time.Time {
 	if s.configOK.Load() {
 		return nil
 	}
@@ -89,12 +89,12 @@ func sleep(ctx context.Context, d time.Duration) {
 
 // Rebuild forces a rebuild now (tests, SIGHUP); the statuses it computed
 // are written when it returns.
-func (s *Server) Rebuild(ctx context.Context) {
+func (s *Controller) Rebuild(ctx context.Context) {
 	s.rebuild(ctx)
 	s.statusW.flush(ctx)
 }
 
-func (s *Server) rebuild(ctx context.Context) {
+func (s *Controller) rebuild(ctx context.Context) {
 	start := time.Now()
 	var objs []resource.Object
 	var corrupt []string
@@ -132,10 +132,8 @@ func (s *Server) rebuild(ctx context.Context) {
 	s.storeProblem.Store(problem)
 	s.configOK.Store(true)
 	env := translate.Env{LocalLambda: s.cfg.LocalLambda, Version: s.version.Add(1)}
-	if s.discovery != nil {
-		env.UpstreamWarning = s.discovery.Error
-	}
-	env.RouteWarning = s.gateway.RouteWarning
+	env.UpstreamWarning = s.cfg.UpstreamWarning
+	env.RouteWarning = s.cfg.RouteWarning
 	snap := translate.Translate(translate.FromObjects(objs), s.resolver, env)
 
 	// A resource whose new version is rejected keeps serving its last
@@ -189,7 +187,9 @@ func (s *Server) rebuild(ctx context.Context) {
 	}
 	snap.Resources = subst
 	s.holder.Store(snap)
-	s.observeSnapshot(snap)
+	if s.cfg.OnSnapshot != nil {
+		s.cfg.OnSnapshot(snap)
+	}
 	s.log.Debug("snapshot built", "version", snap.Version, "routes", snap.Routes, "upstreams", snap.Upstreams, "took", time.Since(start))
 	s.logChanges(objs, statuses)
 	s.statusW.set(objs, statuses)
@@ -206,7 +206,7 @@ type change struct {
 // changed since the last line about it: accepted (with the warning, if
 // any), rejected with the reason, or removed. At startup that is one line
 // per resource: the configuration the gateway starts with.
-func (s *Server) logChanges(objs []resource.Object, statuses map[string]core.Status) {
+func (s *Controller) logChanges(objs []resource.Object, statuses map[string]core.Status) {
 	if s.logged == nil {
 		s.logged = map[string]change{}
 	}

@@ -1,4 +1,4 @@
-package server
+package controller
 
 import (
 	"context"
@@ -10,7 +10,9 @@ import (
 	"time"
 
 	core "github.com/lambdagate/lambdagate/api/core/v1"
+	"github.com/lambdagate/lambdagate/internal/awscreds"
 	"github.com/lambdagate/lambdagate/internal/resource"
+	"github.com/lambdagate/lambdagate/internal/snapshot"
 	"github.com/lambdagate/lambdagate/internal/store/sqlite"
 )
 
@@ -50,7 +52,7 @@ spec: {aws: {region: us-east-1, secretRef: {name: creds}}}
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := New(Config{DiscoveryInterval: -1, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, st)
+	srv := New(Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, st, &snapshot.Holder{}, awscreds.NewResolver())
 	w := srv.statusW
 	status := func(state core.State, reason string) core.Status {
 		return core.Status{State: state, Reason: reason, ReportedBy: "gateway", ObservedGeneration: 1}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/lambdagate/lambdagate/internal/admin"
 	"github.com/lambdagate/lambdagate/internal/awscreds"
+	"github.com/lambdagate/lambdagate/internal/controller"
 	"github.com/lambdagate/lambdagate/internal/discovery"
 	"github.com/lambdagate/lambdagate/internal/gateway"
 	"github.com/lambdagate/lambdagate/internal/lambda"
@@ -161,23 +162,11 @@ type Server struct {
 	resolver *awscreds.Resolver
 	gateway  *gateway.Gateway
 	admin    *admin.Server
+	ctrl     *controller.Controller
 	log      *slog.Logger
 
-	// configOK is false while the store cannot be read; the last snapshot
-	// keeps serving.
-	configOK atomic.Bool
-	// storeProblem describes unreadable records ("" when none).
-	storeProblem atomic.Value
-	draining     atomic.Bool
-	version      atomic.Uint64
-	lastGood     map[string]lastGood
-	trigger      chan struct{}
-	statusW      *statusWriter // writes statuses off the reconcile loop
-	discovery    *discovery.Discoverer
-
-	// logged is each resource's last logged configuration change; the
-	// reconcile loop owns it, as lastGood.
-	logged map[string]change
+	draining  atomic.Bool
+	discovery *discovery.Discoverer
 
 	// Addresses actually bound (port 0 resolved).
 	HTTPListenAddr, HTTPSListenAddr, AdminListenAddr net.Addr
@@ -187,14 +176,11 @@ type Server struct {
 func New(cfg Config, st store.Store) *Server {
 	cfg.defaults()
 	s := &Server{
-		cfg:      cfg,
-		store:    st,
-		invoker:  lambda.NewInvoker(lambda.Options{Client: cfg.LambdaClient, ThrottleRetries: cfg.ThrottleRetries, ThrottleRetryBudget: cfg.ThrottleRetryBudget}),
-		log:      cfg.Logger,
-		lastGood: map[string]lastGood{},
-		trigger:  make(chan struct{}, 1),
+		cfg:     cfg,
+		store:   st,
+		invoker: lambda.NewInvoker(lambda.Options{Client: cfg.LambdaClient, ThrottleRetries: cfg.ThrottleRetries, ThrottleRetryBudget: cfg.ThrottleRetryBudget}),
+		log:     cfg.Logger,
 	}
-	s.statusW = newStatusWriter(s)
 	// Credential problems (STS failing) show on upstream statuses.
 	s.resolver = awscreds.New(awscreds.Options{Logger: s.log.With("component", "credentials"), OnChange: s.Trigger})
 	s.gateway = gateway.New(&s.holder, s.invoker, s.log)
@@ -206,7 +192,7 @@ func New(cfg Config, st store.Store) *Server {
 		AdminHosts:   cfg.AdminHosts,
 		Metrics:      s.cfg.Metrics,
 		Ready:        s.Ready,
-		StoreProblem: func() string { p, _ := s.storeProblem.Load().(string); return p },
+		StoreProblem: func() string { return s.ctrl.StoreProblem() },
 		RouteWarning: s.gateway.RouteWarning,
 		Stored:       s.storedResources,
 	}, &s.holder)
@@ -220,16 +206,21 @@ func New(cfg Config, st store.Store) *Server {
 			OnRun:    s.cfg.Metrics.DiscoveryRun,
 		})
 	}
+	ctrl := controller.Config{Debounce: cfg.Debounce, LocalLambda: cfg.LocalLambda, Logger: s.log,
+		RouteWarning: s.gateway.RouteWarning, OnSnapshot: s.observeSnapshot}
+	if s.discovery != nil {
+		ctrl.UpstreamWarning = s.discovery.Error
+	}
+	s.ctrl = controller.New(ctrl, st, &s.holder, s.resolver)
 	return s
 }
 
 // Trigger asks for a rebuild soon (statuses that depend on runtime state).
-func (s *Server) Trigger() {
-	select {
-	case s.trigger <- struct{}{}:
-	default:
-	}
-}
+func (s *Server) Trigger() { s.ctrl.Trigger() }
+
+// Rebuild forces a rebuild now (tests, SIGHUP); the statuses it computed
+// are written when it returns.
+func (s *Server) Rebuild(ctx context.Context) { s.ctrl.Rebuild(ctx) }
 
 // Snapshot returns the snapshot being served.
 func (s *Server) Snapshot() *snapshot.Snapshot { return s.holder.Load() }
@@ -242,9 +233,9 @@ func (s *Server) Ready() (bool, string) {
 		return false, "shutting down"
 	case s.holder.Load() == nil:
 		return false, "configuration not loaded yet"
-	case s.storeProblem.Load() != nil && s.storeProblem.Load().(string) != "":
-		return false, s.storeProblem.Load().(string)
-	case !s.configOK.Load():
+	case s.ctrl.StoreProblem() != "":
+		return false, s.ctrl.StoreProblem()
+	case !s.ctrl.ConfigOK():
 		return false, "configuration store unavailable; serving the last snapshot"
 	}
 	return true, "ok"
@@ -304,7 +295,7 @@ func (s *Server) Run(ctx context.Context, l *Listeners) error {
 	rctx, stopReconcile := context.WithCancel(context.Background())
 	defer stopReconcile()
 	reconciled := make(chan struct{})
-	go func() { defer close(reconciled); s.reconcileLoop(rctx) }()
+	go func() { defer close(reconciled); s.ctrl.Run(rctx) }()
 	discovered := make(chan struct{})
 	go func() {
 		defer close(discovered)
