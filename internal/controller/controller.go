@@ -25,9 +25,9 @@ type Config struct {
 	LocalLambda *url.URL
 	// Logger is required.
 	Logger *slog.Logger
-	// RouteWarning and UpstreamWarning are runtime conditions shown on
-	// statuses: a route's function answering 404, an upstream's failing
-	// discovery. Default nil: none.
+	// RouteWarning and UpstreamWarning are runtime conditions merged into
+	// statuses (translate.Statuses): a route's function answering 404, an
+	// upstream's failing discovery. Default nil: none.
 	RouteWarning    func(vsKey, route string) string
 	UpstreamWarning func(upstreamKey string) string
 	// OnSnapshot is called with each snapshot before it is served

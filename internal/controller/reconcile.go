@@ -132,9 +132,8 @@ func (s *Controller) rebuild(ctx context.Context) {
 	s.storeProblem.Store(problem)
 	s.configOK.Store(true)
 	env := translate.Env{LocalLambda: s.cfg.LocalLambda, Version: s.version.Add(1)}
-	env.UpstreamWarning = s.cfg.UpstreamWarning
-	env.RouteWarning = s.cfg.RouteWarning
 	snap := translate.Translate(translate.FromObjects(objs), s.resolver, env)
+	inputs := snap.StatusInputs
 
 	// A resource whose new version is rejected keeps serving its last
 	// good version: a bad update must not take a working route away.
@@ -172,8 +171,11 @@ func (s *Controller) rebuild(ctx context.Context) {
 			st.Reason += fmt.Sprintf(" (still serving generation %d, the last accepted)", s.lastGood[ref].generation)
 			statuses[ref] = st
 		}
-		snap.Statuses = statuses
 	}
+	// Runtime conditions join the statuses here; translation never sees
+	// them.
+	statuses = translate.Statuses(statuses, inputs, translate.Conditions{Upstream: s.cfg.UpstreamWarning, Route: s.cfg.RouteWarning})
+	snap.Statuses, snap.StatusInputs = statuses, inputs
 	for _, o := range objs {
 		ref := resource.Ref(o)
 		if st, ok := statuses[ref]; ok && (st.State == core.StateAccepted || st.State == core.StateWarning) {

@@ -13,6 +13,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -76,12 +77,6 @@ type Env struct {
 	// Version of the snapshot to build.
 	Version uint64
 	Now     func() time.Time
-	// UpstreamWarning returns a runtime problem of an upstream (e.g. its
-	// function discovery failing), shown as a Warning; "" for none.
-	UpstreamWarning func(upstreamKey string) string
-	// RouteWarning returns a runtime problem of a route (e.g. Lambda
-	// answering 404 for its function), shown as a Warning; "" for none.
-	RouteWarning func(virtualServiceKey, route string) string
 }
 
 type upstreamInfo struct {
@@ -99,6 +94,7 @@ type builder struct {
 	secrets   map[string]*core.Secret
 	upstreams map[string]*upstreamInfo
 	statuses  map[string]core.Status
+	inputs    map[string]*snapshot.StatusInput
 	routes    int
 }
 
@@ -110,7 +106,7 @@ func Translate(in Input, res *awscreds.Resolver, env Env) *snapshot.Snapshot {
 	if env.Now == nil {
 		env.Now = time.Now
 	}
-	b := &builder{env: env, res: res, secrets: map[string]*core.Secret{}, upstreams: map[string]*upstreamInfo{}, statuses: map[string]core.Status{}}
+	b := &builder{env: env, res: res, secrets: map[string]*core.Secret{}, upstreams: map[string]*upstreamInfo{}, statuses: map[string]core.Status{}, inputs: map[string]*snapshot.StatusInput{}}
 	b.readSettings(in.Settings)
 	for _, s := range in.Secrets {
 		b.secrets[s.Metadata.Key()] = &s.Secret
@@ -118,7 +114,7 @@ func Translate(in Input, res *awscreds.Resolver, env Env) *snapshot.Snapshot {
 	for _, u := range in.Upstreams {
 		b.upstream(u)
 	}
-	snap := &snapshot.Snapshot{Version: env.Version, Built: env.Now(), Statuses: b.statuses, Upstreams: len(in.Upstreams), DroppedRoutes: map[string]int{}}
+	snap := &snapshot.Snapshot{Version: env.Version, Built: env.Now(), Statuses: b.statuses, StatusInputs: b.inputs, Upstreams: len(in.Upstreams), DroppedRoutes: map[string]int{}}
 	httpB, httpsB := router.NewBuilder(), router.NewBuilder()
 	vss := append([]*resource.VirtualService(nil), in.VirtualServices...)
 	// The oldest virtual service keeps a contested domain, so adding a
@@ -196,17 +192,9 @@ func (b *builder) upstream(u *resource.Upstream) {
 			}
 		}
 	}
-	if b.env.UpstreamWarning != nil {
-		if msg := b.env.UpstreamWarning(u.Metadata.Key()); msg != "" {
-			w = append(w, resource.Problem{Message: msg, Route: -1, Warning: true})
-		}
-	}
-	// A credentials provider that failed at runtime (STS) says why.
-	if p, ok := creds.(interface{ Problem() string }); ok {
-		if msg := p.Problem(); msg != "" {
-			w = append(w, resource.Problem{Message: msg, Route: -1, Warning: true})
-		}
-	}
+	// Runtime conditions (discovery, credentials) are added to these
+	// warnings when statuses are merged (Statuses).
+	b.inputs[resource.Ref(u)] = &snapshot.StatusInput{Warnings: w, Upstream: u.Metadata.Key(), Creds: creds}
 	if len(w) > 0 {
 		b.setStatus(u, core.StateWarning, w.Join())
 		return
@@ -298,6 +286,7 @@ func (b *builder) virtualService(vs *resource.VirtualService, httpB, httpsB *rou
 		}
 	}
 	vh := &router.VirtualHost{Name: vs.Metadata.Key()}
+	in := &snapshot.StatusInput{VirtualService: vs.Metadata.Key()}
 	for i := range spec.VirtualHost.Routes {
 		if badRoutes[i] {
 			snap.DroppedRoutes[resource.Ref(vs)]++
@@ -309,14 +298,12 @@ func (b *builder) virtualService(vs *resource.VirtualService, httpB, httpsB *rou
 			warnings = append(warnings, resource.Problem{Field: fmt.Sprintf("spec.virtualHost.routes[%d]", i), Message: err.Error() + routeDropped, Route: i})
 			continue
 		}
-		if b.env.RouteWarning != nil {
-			if rw := b.env.RouteWarning(vs.Metadata.Key(), rt.Name); rw != "" {
-				warn = strings.TrimPrefix(warn+"; "+rw, "; ")
-			}
-		}
+		served := snapshot.ServedRoute{Name: rt.Name, Index: i, Warning: -1}
 		if warn != "" {
-			warnings = append(warnings, resource.Problem{Field: fmt.Sprintf("spec.virtualHost.routes[%d]", i), Message: warn, Route: i, Warning: true})
+			served.Warning = len(warnings)
+			warnings = append(warnings, resource.Problem{Field: routeField(i), Message: warn, Route: i, Warning: true})
 		}
+		in.Routes = append(in.Routes, served)
 		vh.Routes = append(vh.Routes, rt)
 		b.routes++
 	}
@@ -324,14 +311,25 @@ func (b *builder) virtualService(vs *resource.VirtualService, httpB, httpsB *rou
 	if cert != nil {
 		snap.Certificates = append(snap.Certificates, *cert)
 	}
+	// Runtime conditions (a route's function answering 404) are added to
+	// these warnings when statuses are merged (Statuses).
+	in.Warnings = slices.Clone(warnings)
+	b.inputs[resource.Ref(vs)] = in
 	if len(warnings) > 0 {
-		// Resource-level warnings first, then by route, as written.
-		sort.SliceStable(warnings, func(i, j int) bool { return warnings[i].Route < warnings[j].Route })
+		sortByRoute(warnings)
 		b.setStatus(vs, core.StateWarning, warnings.Join())
 		return
 	}
 	b.setStatus(vs, core.StateAccepted, "")
 }
+
+// sortByRoute puts resource-level warnings first, then route warnings by
+// route, as written.
+func sortByRoute(w resource.Problems) {
+	sort.SliceStable(w, func(i, j int) bool { return w[i].Route < w[j].Route })
+}
+
+func routeField(i int) string { return fmt.Sprintf("spec.virtualHost.routes[%d]", i) }
 
 // routeDropped ends the status message of a route left out of service;
 // DroppedRoutes counts them back.
