@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	core "github.com/lambdagate/lambdagate/api/core/v1"
 	"github.com/lambdagate/lambdagate/internal/awscreds"
 	"github.com/lambdagate/lambdagate/internal/snapshot"
 	"github.com/lambdagate/lambdagate/internal/store"
@@ -56,6 +57,12 @@ type Controller struct {
 	// logged is each resource's last logged configuration change; the
 	// reconcile loop owns it, as lastGood.
 	logged map[string]change
+	// base and inputs are the last rebuild's statuses before runtime
+	// conditions and what those merge into; translated is the generation
+	// of each resource it translated. The reconcile loop owns them.
+	base       map[string]core.Status
+	inputs     map[string]*snapshot.StatusInput
+	translated map[string]int64
 }
 
 // New returns a controller that reads st and serves its snapshots through
@@ -77,7 +84,8 @@ func New(cfg Config, st store.Store, h *snapshot.Holder, res *awscreds.Resolver)
 // Run reconciles until ctx is done.
 func (s *Controller) Run(ctx context.Context) { s.reconcileLoop(ctx) }
 
-// Trigger asks for a rebuild soon (statuses that depend on runtime state).
+// Trigger says a runtime condition changed: statuses are merged and
+// written again soon, without a rebuild.
 func (s *Controller) Trigger() {
 	select {
 	case s.trigger <- struct{}{}:

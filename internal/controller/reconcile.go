@@ -38,7 +38,8 @@ func (s *Controller) reconcileLoop(ctx context.Context) {
 		}
 		backoff = 100 * time.Millisecond
 		s.rebuild(ctx)
-		var timer <-chan time.Time
+		// timer: a rebuild is due; refresh: runtime conditions changed.
+		var timer, refresh <-chan time.Time
 		for open := true; open; {
 			select {
 			case <-ctx.Done():
@@ -63,8 +64,13 @@ func (s *Controller) reconcileLoop(ctx context.Context) {
 			case <-retryTick(s):
 				s.rebuild(ctx)
 			case <-s.trigger:
-				if timer == nil {
-					timer = time.After(s.cfg.Debounce)
+				if refresh == nil {
+					refresh = time.After(s.cfg.Debounce)
+				}
+			case <-refresh:
+				refresh = nil
+				if timer == nil { // else the coming rebuild merges them
+					s.refreshStatuses(ctx)
 				}
 			}
 		}
@@ -174,7 +180,12 @@ func (s *Controller) rebuild(ctx context.Context) {
 	}
 	// Runtime conditions join the statuses here; translation never sees
 	// them.
-	statuses = translate.Statuses(statuses, inputs, translate.Conditions{Upstream: s.cfg.UpstreamWarning, Route: s.cfg.RouteWarning})
+	s.base, s.inputs = statuses, inputs
+	s.translated = make(map[string]int64, len(objs))
+	for _, o := range objs {
+		s.translated[resource.Ref(o)] = o.GetMetadata().Generation
+	}
+	statuses = translate.Statuses(statuses, inputs, s.conditions())
 	snap.Statuses, snap.StatusInputs = statuses, inputs
 	for _, o := range objs {
 		ref := resource.Ref(o)
@@ -193,6 +204,52 @@ func (s *Controller) rebuild(ctx context.Context) {
 		s.cfg.OnSnapshot(snap)
 	}
 	s.log.Debug("snapshot built", "version", snap.Version, "routes", snap.Routes, "upstreams", snap.Upstreams, "took", time.Since(start))
+	s.logChanges(objs, statuses)
+	s.statusW.set(objs, statuses)
+}
+
+func (s *Controller) conditions() translate.Conditions {
+	return translate.Conditions{Upstream: s.cfg.UpstreamWarning, Route: s.cfg.RouteWarning}
+}
+
+// refreshStatuses merges the current runtime conditions into the last
+// rebuild's statuses, then serves and writes them, without translating:
+// a runtime event changes statuses, not routing. The store is listed only
+// for current copies to write onto (status writes move resourceVersions
+// on); when it no longer holds the generations that were translated, or
+// cannot be read, it rebuilds instead.
+func (s *Controller) refreshStatuses(ctx context.Context) {
+	snap := s.holder.Load()
+	if snap == nil || s.base == nil {
+		s.rebuild(ctx)
+		return
+	}
+	objs := make([]resource.Object, 0, len(s.translated))
+	for _, k := range resource.Kinds {
+		got, err := s.store.List(ctx, k, "")
+		if err != nil {
+			s.rebuild(ctx)
+			return
+		}
+		objs = append(objs, got...)
+	}
+	if len(objs) != len(s.translated) {
+		s.rebuild(ctx)
+		return
+	}
+	for _, o := range objs {
+		if g, ok := s.translated[resource.Ref(o)]; !ok || g != o.GetMetadata().Generation {
+			s.rebuild(ctx)
+			return
+		}
+	}
+	statuses := translate.Statuses(s.base, s.inputs, s.conditions())
+	next := *snap
+	next.Statuses = statuses
+	s.holder.Store(&next)
+	if s.cfg.OnSnapshot != nil {
+		s.cfg.OnSnapshot(&next)
+	}
 	s.logChanges(objs, statuses)
 	s.statusW.set(objs, statuses)
 }

@@ -215,7 +215,8 @@ func New(cfg Config, st store.Store) *Server {
 	return s
 }
 
-// Trigger asks for a rebuild soon (statuses that depend on runtime state).
+// Trigger says a runtime condition changed: statuses are merged and written
+// again soon, without a rebuild.
 func (s *Server) Trigger() { s.ctrl.Trigger() }
 
 // Rebuild forces a rebuild now (tests, SIGHUP); the statuses it computed
