@@ -385,7 +385,7 @@ fi
 if [ "$GOBENCH" = 1 ]; then
   log "Go benchmarks"
   go test -run '^$' -bench . -benchmem -benchtime "${BENCHTIME:-1s}" \
-    ./internal/lambda/ ./internal/router/ ./internal/transform/ ./internal/server/ 2>&1 |
+    ./internal/lambda/ ./internal/router/ ./internal/transform/ ./internal/gateway/ ./internal/translate/ 2>&1 |
     grep -E '^(Benchmark|pkg:|ok|FAIL|---)' >"$WORK/gobench.txt" || true
 fi
 

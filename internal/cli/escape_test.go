@@ -8,8 +8,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/lambdagate/lambdagate/internal/admin"
 	"github.com/lambdagate/lambdagate/internal/metrics"
-	"github.com/lambdagate/lambdagate/internal/server"
 )
 
 func TestPrintable(t *testing.T) {
@@ -45,12 +45,12 @@ func terminalSafe(t *testing.T, what, out string) {
 func TestStatusEscapesControlCharacters(t *testing.T) {
 	const evil = "\x1b[2J\x1b]0;PWNED\a"
 	now := time.Now()
-	ov := &server.Overview{
+	ov := &admin.Overview{
 		Now: now, Built: now, Version: 3, ReadyReason: "store " + evil,
-		VirtualServices: []server.VirtualServiceView{{Name: "ns/vs" + evil, State: "Accepted", Routes: []server.RouteView{
+		VirtualServices: []admin.VirtualServiceView{{Name: "ns/vs" + evil, State: "Accepted", Routes: []admin.RouteView{
 			{Name: "routes[0]", Match: "prefix /" + evil, Upstream: "up", Function: "fn", Warning: "Lambda answered 404: " + evil},
 		}}},
-		Resources: []server.ResourceView{{Kind: "Upstream", Name: "ns/up", State: "Rejected", Reason: "bad\n" + evil}},
+		Resources: []admin.ResourceView{{Kind: "Upstream", Name: "ns/up", State: "Rejected", Reason: "bad\n" + evil}},
 		RecentErrors: []metrics.ErrorEntry{{Time: now, Method: "GET", Path: "/" + evil, Status: 502, Code: "FunctionError" + evil,
 			Message: "function failed: " + evil, RequestID: "id" + evil, VirtualService: "ns/vs", Route: "routes[0]"}},
 	}

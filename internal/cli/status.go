@@ -14,7 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/yaml"
 
-	"github.com/lambdagate/lambdagate/internal/server"
+	"github.com/lambdagate/lambdagate/internal/admin"
 )
 
 func newStatusCommand(g *globals) *cobra.Command {
@@ -92,7 +92,7 @@ func runningServeState(g *globals) (ServeState, error) {
 	return s, nil
 }
 
-func fetchOverview(ctx context.Context, base string) (*server.Overview, []byte, error) {
+func fetchOverview(ctx context.Context, base string) (*admin.Overview, []byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	u := strings.TrimSuffix(base, "/") + "/api/overview"
@@ -112,7 +112,7 @@ func fetchOverview(ctx context.Context, base string) (*server.Overview, []byte, 
 	if resp.StatusCode != http.StatusOK {
 		return nil, nil, fmt.Errorf("GET %s: %s: %s", u, resp.Status, strings.TrimSpace(string(raw)))
 	}
-	var ov server.Overview
+	var ov admin.Overview
 	if err := json.Unmarshal(raw, &ov); err != nil {
 		return nil, nil, fmt.Errorf("decoding %s: %w", u, err)
 	}
@@ -146,7 +146,7 @@ func spark(vals []int64, n int) string {
 
 // printOverview writes the table. The gateway's URLs come from the
 // running server's record (unknown with --admin-url alone).
-func printOverview(w io.Writer, urls ServeState, ov *server.Overview) error {
+func printOverview(w io.Writer, urls ServeState, ov *admin.Overview) error {
 	ready := "ready"
 	if !ov.Ready {
 		ready = "NOT READY: " + ov.ReadyReason
@@ -161,9 +161,9 @@ func printOverview(w io.Writer, urls ServeState, ov *server.Overview) error {
 			gw += " " + u
 		}
 	}
-	admin := strings.TrimSuffix(urls.AdminURL, "/")
+	adminURL := strings.TrimSuffix(urls.AdminURL, "/")
 	fmt.Fprintf(w, "%s: %s, %s\n", printable(gw), printable(ready), built)
-	fmt.Fprintf(w, "Admin   %s (dashboard: %s/)\n", printable(admin), printable(admin))
+	fmt.Fprintf(w, "Admin   %s (dashboard: %s/)\n", printable(adminURL), printable(adminURL))
 	// Route counters leave unrouted requests out; they are counted apart
 	// so that the recent failures listed below add up.
 	fmt.Fprintf(w, "Routed requests %d (%.1f/s), errors %d; unrouted requests %d\n\n", ov.Totals.Requests, ov.Totals.RatePerSec, ov.Totals.Errors, ov.Totals.Unrouted)
@@ -190,7 +190,7 @@ func printOverview(w io.Writer, urls ServeState, ov *server.Overview) error {
 	if err := t.flush(); err != nil {
 		return err
 	}
-	var problems []server.ResourceView
+	var problems []admin.ResourceView
 	for _, r := range ov.Resources {
 		if r.State != "Accepted" {
 			problems = append(problems, r)
@@ -199,7 +199,7 @@ func printOverview(w io.Writer, urls ServeState, ov *server.Overview) error {
 	for _, vs := range ov.VirtualServices {
 		for _, r := range vs.Routes {
 			if r.Warning != "" {
-				problems = append(problems, server.ResourceView{Kind: "Route", Name: vs.Name + " " + r.Name, State: "Warning", Reason: r.Warning})
+				problems = append(problems, admin.ResourceView{Kind: "Route", Name: vs.Name + " " + r.Name, State: "Warning", Reason: r.Warning})
 			}
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lambdagate/lambdagate/internal/admin"
 	"github.com/lambdagate/lambdagate/internal/datadir"
 	"github.com/lambdagate/lambdagate/internal/server"
 	"github.com/lambdagate/lambdagate/internal/store/sqlite"
@@ -139,7 +140,7 @@ spec:
 		if code != 0 {
 			t.Fatalf("exit %d: %s", code, errOut)
 		}
-		var ov server.Overview
+		var ov admin.Overview
 		if err := json.Unmarshal([]byte(out), &ov); err != nil {
 			t.Fatal(err)
 		}

@@ -95,7 +95,7 @@ func New(st store.Store, o Options) *Discoverer {
 }
 
 // Error returns the last discovery error of an upstream ("" when none); it
-// plugs into translate.Env.UpstreamWarning.
+// plugs into translate.Conditions.Upstream.
 func (d *Discoverer) Error(upstreamKey string) string {
 	d.mu.Lock()
 	defer d.mu.Unlock()

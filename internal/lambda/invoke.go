@@ -154,6 +154,12 @@ type Header struct{ Name, Value string }
 // headers (trace context, original routing) are added; nothing else from
 // the client is sent, so a client cannot choose the invocation or log type.
 func (iv *Invoker) Invoke(ctx context.Context, t *Target, payload []byte, extra []Header) (*Result, error) {
+	return iv.InvokeWithin(ctx, t, t.Timeout, payload, extra)
+}
+
+// InvokeWithin is Invoke bounded by timeout instead of the target's
+// Timeout (zero or less: DefaultTimeout).
+func (iv *Invoker) InvokeWithin(ctx context.Context, t *Target, timeout time.Duration, payload []byte, extra []Header) (*Result, error) {
 	limit := MaxSyncPayload
 	if t.Async {
 		limit = MaxAsyncPayload
@@ -161,7 +167,6 @@ func (iv *Invoker) Invoke(ctx context.Context, t *Target, payload []byte, extra 
 	if len(payload) > limit {
 		return nil, &Error{Kind: KindTooLarge, Message: "request payload is " + strconv.Itoa(len(payload)) + " bytes; the limit for this invocation type is " + strconv.Itoa(limit)}
 	}
-	timeout := t.Timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}

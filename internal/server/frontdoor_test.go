@@ -7,12 +7,12 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	core "github.com/lambdagate/lambdagate/api/core/v1"
+	"github.com/lambdagate/lambdagate/internal/gateway"
 	"github.com/lambdagate/lambdagate/internal/resource"
 )
 
@@ -150,30 +150,6 @@ func TestHostWithABadPortIsRefused(t *testing.T) {
 	}
 }
 
-func FuzzValidHost(f *testing.F) {
-	for _, s := range []string{"a.test", "a.test:80", "a.test:", "[::1]:443", "[::1]", "a:b:c", "[::1", "a.test:abc", ""} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, host string) {
-		if !validHost(host) {
-			return
-		}
-		// A valid host with a port splits into a host and a decimal port.
-		if i := strings.LastIndexByte(host, ':'); i > strings.LastIndexByte(host, ']') {
-			h, p, err := net.SplitHostPort(host)
-			if err != nil {
-				t.Fatalf("%q valid but SplitHostPort: %v", host, err)
-			}
-			if strings.Contains(h, ":") && host[0] != '[' {
-				t.Fatalf("%q valid with an unbracketed colon in the host", host)
-			}
-			if n, err := strconv.Atoi(p); p != "" && (err != nil || n < 0 || n > 65535 || p[0] == '+' || p[0] == '-') {
-				t.Fatalf("%q valid with port %q", host, p)
-			}
-		}
-	})
-}
-
 // A client that writes its whole request before reading (no Expect:
 // 100-continue) reads the error answer to a body the gateway will not
 // take, instead of a reset: the gateway discards the rest of the body
@@ -241,10 +217,10 @@ func TestOversizeBodyAnswerReachesAClientThatWritesFirst(t *testing.T) {
 func TestBodyDiscardBounds(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
-		bound BodyDiscard
+		bound gateway.BodyDiscard
 	}{
-		{"time", BodyDiscard{Bytes: 1 << 40, Timeout: 300 * time.Millisecond}},
-		{"bytes", BodyDiscard{Bytes: 1 << 20, Timeout: time.Minute}},
+		{"time", gateway.BodyDiscard{Bytes: 1 << 40, Timeout: 300 * time.Millisecond}},
+		{"bytes", gateway.BodyDiscard{Bytes: 1 << 20, Timeout: time.Minute}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o, _ := startObserved(t, func(c *Config) { c.BodyDiscard = tc.bound })

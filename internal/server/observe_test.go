@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	core "github.com/lambdagate/lambdagate/api/core/v1"
+	"github.com/lambdagate/lambdagate/internal/gateway"
 	"github.com/lambdagate/lambdagate/internal/metrics"
 	"github.com/lambdagate/lambdagate/internal/resource"
 	"github.com/lambdagate/lambdagate/internal/store/sqlite"
@@ -413,10 +414,10 @@ func TestTracePropagation(t *testing.T) {
 		{"both forwarded", map[string]string{"Traceparent": tp, "X-Amzn-Trace-Id": amzn},
 			func(s string) bool { return s == tp }, amzn},
 		{"generated when absent", nil,
-			func(s string) bool { _, ok := parseTraceparent(s); return ok && strings.HasSuffix(s, "-00") }, ""},
+			func(s string) bool { _, ok := gateway.ParseTraceparent(s); return ok && strings.HasSuffix(s, "-00") }, ""},
 		{"invalid replaced", map[string]string{"Traceparent": "00-00000000000000000000000000000000-00f067aa0ba902b7-01"},
 			func(s string) bool {
-				_, ok := parseTraceparent(s)
+				_, ok := gateway.ParseTraceparent(s)
 				return ok && !strings.Contains(s, "-00000000000000000000000000000000-")
 			}, ""},
 	}
@@ -435,51 +436,11 @@ func TestTracePropagation(t *testing.T) {
 				t.Errorf("Lambda got X-Amzn-Trace-Id %q, want %q", gotAmz, tc.wantAmz)
 			}
 			lines := accessLines(t, o.accessLg, i+1)
-			if id, _ := parseTraceparent(gotTP); lines[i]["trace_id"] != id {
+			if id, _ := gateway.ParseTraceparent(gotTP); lines[i]["trace_id"] != id {
 				t.Errorf("access log trace_id %v, want %q", lines[i]["trace_id"], id)
 			}
 		})
 	}
-}
-
-func TestParseTraceparent(t *testing.T) {
-	tests := []struct {
-		name string
-		in   string
-		ok   bool
-	}{
-		{"valid", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", true},
-		{"future version with more fields", "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra", true},
-		{"version 00 with more fields", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra", false},
-		{"version ff", "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", false},
-		{"uppercase", "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01", false},
-		{"zero trace id", "00-00000000000000000000000000000000-00f067aa0ba902b7-01", false},
-		{"zero parent id", "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01", false},
-		{"short", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-1", false},
-		{"empty", "", false},
-		{"bad separators", "00_4bf92f3577b34da6a3ce929d0e0e4736_00f067aa0ba902b7_01", false},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			if _, ok := parseTraceparent(tc.in); ok != tc.ok {
-				t.Errorf("parseTraceparent(%q) ok=%v, want %v", tc.in, ok, tc.ok)
-			}
-		})
-	}
-	if _, ok := parseTraceparent(newTraceparent()); !ok {
-		t.Error("a generated traceparent does not parse")
-	}
-}
-
-func FuzzParseTraceparent(f *testing.F) {
-	f.Add("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
-	f.Add("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-x")
-	f.Fuzz(func(t *testing.T, s string) {
-		id, ok := parseTraceparent(s)
-		if ok && (len(id) != 32 || !lowerHex(id) || allZero(id)) {
-			t.Fatalf("accepted %q with trace id %q", s, id)
-		}
-	})
 }
 
 // TestMetricsForgetRemovedRoutes: once a route is removed from the

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lambdagate/lambdagate/internal/admin"
 )
 
 // TestOverviewWithCorruptRecord: a record the store cannot decode does not
@@ -46,7 +48,7 @@ func TestOverviewWithCorruptRecord(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("/api/overview answers %d with one corrupt record", resp.StatusCode)
 	}
-	var ov Overview
+	var ov admin.Overview
 	if err := json.NewDecoder(resp.Body).Decode(&ov); err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +62,7 @@ func TestOverviewWithCorruptRecord(t *testing.T) {
 		t.Errorf("upstreams %+v", ov.Upstreams)
 	}
 
-	var d ConfigDump
+	var d admin.ConfigDump
 	if err := json.Unmarshal([]byte(get(t, o.admin+"/config_dump")), &d); err != nil {
 		t.Fatalf("/config_dump with one corrupt record: %v", err)
 	}

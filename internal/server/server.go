@@ -1,6 +1,7 @@
-// Package server runs lambdagate's gateway: the HTTP and HTTPS listeners,
-// the admin listener, and the loop that turns store changes into snapshots
-// and statuses.
+// Package server runs lambdagate's gateway: it wires the data plane
+// (internal/gateway) and the admin API (internal/admin) to the HTTP, HTTPS
+// and admin listeners, and runs the loop that turns store changes into
+// snapshots and statuses.
 package server
 
 import (
@@ -19,8 +20,11 @@ import (
 
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/lambdagate/lambdagate/internal/admin"
 	"github.com/lambdagate/lambdagate/internal/awscreds"
+	"github.com/lambdagate/lambdagate/internal/controller"
 	"github.com/lambdagate/lambdagate/internal/discovery"
+	"github.com/lambdagate/lambdagate/internal/gateway"
 	"github.com/lambdagate/lambdagate/internal/lambda"
 	"github.com/lambdagate/lambdagate/internal/metrics"
 	"github.com/lambdagate/lambdagate/internal/snapshot"
@@ -89,7 +93,7 @@ type Config struct {
 	// Lease) and returns when ctx is done. Default nil: always run.
 	DiscoveryGate func(ctx context.Context, run func(context.Context))
 	Logger        *slog.Logger
-	// AccessLog gets one record per request (see observe.go); nil
+	// AccessLog gets one record per request (see gateway/observe.go); nil
 	// disables it. Default nil; "lambdagate serve" writes JSON lines to
 	// stdout.
 	AccessLog *slog.Logger
@@ -97,13 +101,13 @@ type Config struct {
 	// listener. Default: a new set.
 	Metrics *metrics.Metrics
 	// Tracer records one span per routed request, the parent of the
-	// function's (see trace.go). Default nil: no spans, trace context
+	// function's (see gateway/trace.go). Default nil: no spans, trace context
 	// only propagated.
 	Tracer trace.Tracer
 	// BodyDiscard bounds reading an unread request body after an error
 	// answer, so that a client writing its whole request first reads the
 	// answer. Defaults: 64 MiB, 10s.
-	BodyDiscard BodyDiscard
+	BodyDiscard gateway.BodyDiscard
 	// AdminHosts are the host names, besides IP literals, "localhost" and
 	// the host of AdminAddr, that the admin listener answers (its Host header, port aside; case
 	// insensitive). Any other name gets 403, so a web page that rebinds
@@ -150,7 +154,7 @@ func (c *Config) defaults() {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
-	c.BodyDiscard.defaults()
+	c.BodyDiscard = c.BodyDiscard.WithDefaults()
 }
 
 // Server is a running gateway.
@@ -160,24 +164,13 @@ type Server struct {
 	holder   snapshot.Holder
 	invoker  *lambda.Invoker
 	resolver *awscreds.Resolver
-	gateway  *Gateway
+	gateway  *gateway.Gateway
+	admin    *admin.Server
+	ctrl     *controller.Controller
 	log      *slog.Logger
 
-	// configOK is false while the store cannot be read; the last snapshot
-	// keeps serving.
-	configOK atomic.Bool
-	// storeProblem describes unreadable records ("" when none).
-	storeProblem atomic.Value
-	draining     atomic.Bool
-	version      atomic.Uint64
-	lastGood     map[string]lastGood
-	trigger      chan struct{}
-	statusW      *statusWriter // writes statuses off the reconcile loop
-	discovery    *discovery.Discoverer
-
-	// logged is each resource's last logged configuration change; the
-	// reconcile loop owns it, as lastGood.
-	logged map[string]change
+	draining  atomic.Bool
+	discovery *discovery.Discoverer
 
 	// Addresses actually bound (port 0 resolved).
 	HTTPListenAddr, HTTPSListenAddr, AdminListenAddr net.Addr
@@ -187,20 +180,27 @@ type Server struct {
 func New(cfg Config, st store.Store) *Server {
 	cfg.defaults()
 	s := &Server{
-		cfg:      cfg,
-		store:    st,
-		invoker:  lambda.NewInvoker(lambda.Options{Client: cfg.LambdaClient, ThrottleRetries: cfg.ThrottleRetries, ThrottleRetryBudget: cfg.ThrottleRetryBudget}),
-		log:      cfg.Logger,
-		lastGood: map[string]lastGood{},
-		trigger:  make(chan struct{}, 1),
+		cfg:     cfg,
+		store:   st,
+		invoker: lambda.NewInvoker(lambda.Options{Client: cfg.LambdaClient, ThrottleRetries: cfg.ThrottleRetries, ThrottleRetryBudget: cfg.ThrottleRetryBudget}),
+		log:     cfg.Logger,
 	}
-	s.statusW = newStatusWriter(s)
 	// Credential problems (STS failing) show on upstream statuses.
 	s.resolver = awscreds.New(awscreds.Options{Logger: s.log.With("component", "credentials"), OnChange: s.Trigger})
-	s.gateway = NewGateway(&s.holder, s.invoker, s.log)
-	s.gateway.onWarningChange = s.Trigger
-	s.gateway.discard = cfg.BodyDiscard
+	s.gateway = gateway.New(&s.holder, s.invoker, s.log)
+	s.gateway.OnWarningChange = s.Trigger
+	s.gateway.Discard = cfg.BodyDiscard
 	s.initObservability()
+	s.admin = admin.New(admin.Config{
+		AdminAddr:      cfg.AdminAddr,
+		AdminHosts:     cfg.AdminHosts,
+		AdminExposeAll: cfg.AdminExposeAll,
+		Metrics:        s.cfg.Metrics,
+		Ready:          s.Ready,
+		StoreProblem:   func() string { return s.ctrl.StoreProblem() },
+		RouteWarning:   s.gateway.RouteWarning,
+		Stored:         s.storedResources,
+	}, &s.holder)
 	if cfg.DiscoveryInterval >= 0 {
 		s.discovery = discovery.New(st, discovery.Options{
 			Interval: cfg.DiscoveryInterval,
@@ -211,16 +211,22 @@ func New(cfg Config, st store.Store) *Server {
 			OnRun:    s.cfg.Metrics.DiscoveryRun,
 		})
 	}
+	ctrl := controller.Config{Debounce: cfg.Debounce, LocalLambda: cfg.LocalLambda, Logger: s.log,
+		RouteWarning: s.gateway.RouteWarning, OnSnapshot: s.observeSnapshot}
+	if s.discovery != nil {
+		ctrl.UpstreamWarning = s.discovery.Error
+	}
+	s.ctrl = controller.New(ctrl, st, &s.holder, s.resolver)
 	return s
 }
 
-// Trigger asks for a rebuild soon (statuses that depend on runtime state).
-func (s *Server) Trigger() {
-	select {
-	case s.trigger <- struct{}{}:
-	default:
-	}
-}
+// Trigger says a runtime condition changed: statuses are merged and written
+// again soon, without a rebuild.
+func (s *Server) Trigger() { s.ctrl.Trigger() }
+
+// Rebuild forces a rebuild now (tests, SIGHUP); the statuses it computed
+// are written when it returns.
+func (s *Server) Rebuild(ctx context.Context) { s.ctrl.Rebuild(ctx) }
 
 // Snapshot returns the snapshot being served.
 func (s *Server) Snapshot() *snapshot.Snapshot { return s.holder.Load() }
@@ -233,9 +239,9 @@ func (s *Server) Ready() (bool, string) {
 		return false, "shutting down"
 	case s.holder.Load() == nil:
 		return false, "configuration not loaded yet"
-	case s.storeProblem.Load() != nil && s.storeProblem.Load().(string) != "":
-		return false, s.storeProblem.Load().(string)
-	case !s.configOK.Load():
+	case s.ctrl.StoreProblem() != "":
+		return false, s.ctrl.StoreProblem()
+	case !s.ctrl.ConfigOK():
 		return false, "configuration store unavailable; serving the last snapshot"
 	}
 	return true, "ok"
@@ -295,7 +301,7 @@ func (s *Server) Run(ctx context.Context, l *Listeners) error {
 	rctx, stopReconcile := context.WithCancel(context.Background())
 	defer stopReconcile()
 	reconciled := make(chan struct{})
-	go func() { defer close(reconciled); s.reconcileLoop(rctx) }()
+	go func() { defer close(reconciled); s.ctrl.Run(rctx) }()
 	discovered := make(chan struct{})
 	go func() {
 		defer close(discovered)
@@ -350,7 +356,7 @@ func (s *Server) Run(ctx context.Context, l *Listeners) error {
 		start(srv, l.https, true)
 	}
 	if l.admin != nil {
-		start(mk(s.adminHandler()), l.admin, false)
+		start(mk(s.admin.Handler()), l.admin, false)
 	}
 	s.log.Info("gateway listening", "http", addrString(l.http), "https", addrString(l.https), "admin", addrString(l.admin))
 

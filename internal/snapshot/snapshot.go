@@ -32,6 +32,36 @@ type Snapshot struct {
 	// rejected update or an unreadable record, the last good version), so
 	// that views of what is served never need the store.
 	Resources []resource.Object
+	// StatusInputs hold, for each resource translation accepted, what the
+	// runtime conditions of its status are merged into
+	// (translate.Statuses); Statuses above has none of them.
+	StatusInputs map[string]*StatusInput
+}
+
+// StatusInput is an accepted resource's status before runtime conditions:
+// its warnings in the order translation found them, and what the
+// conditions are looked up by.
+type StatusInput struct {
+	// Warnings, unsorted; a virtual service's are sorted by route when
+	// joined.
+	Warnings resource.Problems
+	// Upstream is an upstream's key ("" for a virtual service); Creds is
+	// its credentials provider, asked for a runtime Problem() string.
+	Upstream string
+	Creds    any
+	// VirtualService is a virtual service's key; Routes are its served
+	// routes.
+	VirtualService string
+	Routes         []ServedRoute
+}
+
+// ServedRoute is one route a virtual service serves.
+type ServedRoute struct {
+	Name  string
+	Index int
+	// Warning is the index in Warnings of the route's own warning, -1 for
+	// none: a runtime warning is appended to it.
+	Warning int
 }
 
 // Certificate is one TLS certificate and the names it serves.

@@ -14,6 +14,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -24,6 +25,7 @@ import (
 	gateway "github.com/lambdagate/lambdagate/api/gateway/v1"
 	gloo "github.com/lambdagate/lambdagate/api/gloo/v1"
 	"github.com/lambdagate/lambdagate/internal/awscreds"
+	"github.com/lambdagate/lambdagate/internal/gateway/pipeline"
 	"github.com/lambdagate/lambdagate/internal/lambda"
 	"github.com/lambdagate/lambdagate/internal/resource"
 	"github.com/lambdagate/lambdagate/internal/router"
@@ -76,12 +78,6 @@ type Env struct {
 	// Version of the snapshot to build.
 	Version uint64
 	Now     func() time.Time
-	// UpstreamWarning returns a runtime problem of an upstream (e.g. its
-	// function discovery failing), shown as a Warning; "" for none.
-	UpstreamWarning func(upstreamKey string) string
-	// RouteWarning returns a runtime problem of a route (e.g. Lambda
-	// answering 404 for its function), shown as a Warning; "" for none.
-	RouteWarning func(virtualServiceKey, route string) string
 }
 
 type upstreamInfo struct {
@@ -99,6 +95,7 @@ type builder struct {
 	secrets   map[string]*core.Secret
 	upstreams map[string]*upstreamInfo
 	statuses  map[string]core.Status
+	inputs    map[string]*snapshot.StatusInput
 	routes    int
 	// requireRBAC: the Settings require an RBAC policy on every virtual
 	// host (Gloo's rbac.requireRbac), which lambdagate does not implement.
@@ -113,7 +110,7 @@ func Translate(in Input, res *awscreds.Resolver, env Env) *snapshot.Snapshot {
 	if env.Now == nil {
 		env.Now = time.Now
 	}
-	b := &builder{env: env, res: res, secrets: map[string]*core.Secret{}, upstreams: map[string]*upstreamInfo{}, statuses: map[string]core.Status{}}
+	b := &builder{env: env, res: res, secrets: map[string]*core.Secret{}, upstreams: map[string]*upstreamInfo{}, statuses: map[string]core.Status{}, inputs: map[string]*snapshot.StatusInput{}}
 	b.readSettings(in.Settings)
 	for _, s := range in.Secrets {
 		b.secrets[s.Metadata.Key()] = &s.Secret
@@ -121,7 +118,7 @@ func Translate(in Input, res *awscreds.Resolver, env Env) *snapshot.Snapshot {
 	for _, u := range in.Upstreams {
 		b.upstream(u)
 	}
-	snap := &snapshot.Snapshot{Version: env.Version, Built: env.Now(), Statuses: b.statuses, Upstreams: len(in.Upstreams), DroppedRoutes: map[string]int{}}
+	snap := &snapshot.Snapshot{Version: env.Version, Built: env.Now(), Statuses: b.statuses, StatusInputs: b.inputs, Upstreams: len(in.Upstreams), DroppedRoutes: map[string]int{}}
 	httpB, httpsB := router.NewBuilder(), router.NewBuilder()
 	vss := append([]*resource.VirtualService(nil), in.VirtualServices...)
 	// The oldest virtual service keeps a contested domain, so adding a
@@ -205,17 +202,9 @@ func (b *builder) upstream(u *resource.Upstream) {
 			}
 		}
 	}
-	if b.env.UpstreamWarning != nil {
-		if msg := b.env.UpstreamWarning(u.Metadata.Key()); msg != "" {
-			w = append(w, resource.Problem{Message: msg, Route: -1, Warning: true})
-		}
-	}
-	// A credentials provider that failed at runtime (STS) says why.
-	if p, ok := creds.(interface{ Problem() string }); ok {
-		if msg := p.Problem(); msg != "" {
-			w = append(w, resource.Problem{Message: msg, Route: -1, Warning: true})
-		}
-	}
+	// Runtime conditions (discovery, credentials) are added to these
+	// warnings when statuses are merged (Statuses).
+	b.inputs[resource.Ref(u)] = &snapshot.StatusInput{Warnings: w, Upstream: u.Metadata.Key(), Creds: creds}
 	if len(w) > 0 {
 		b.setStatus(u, core.StateWarning, w.Join())
 		return
@@ -310,6 +299,7 @@ func (b *builder) virtualService(vs *resource.VirtualService, httpB, httpsB *rou
 		}
 	}
 	vh := &router.VirtualHost{Name: vs.Metadata.Key()}
+	in := &snapshot.StatusInput{VirtualService: vs.Metadata.Key()}
 	for i := range spec.VirtualHost.Routes {
 		if badRoutes[i] {
 			snap.DroppedRoutes[resource.Ref(vs)]++
@@ -321,14 +311,12 @@ func (b *builder) virtualService(vs *resource.VirtualService, httpB, httpsB *rou
 			warnings = append(warnings, resource.Problem{Field: fmt.Sprintf("spec.virtualHost.routes[%d]", i), Message: err.Error() + routeDropped, Route: i})
 			continue
 		}
-		if b.env.RouteWarning != nil {
-			if rw := b.env.RouteWarning(vs.Metadata.Key(), rt.Name); rw != "" {
-				warn = strings.TrimPrefix(warn+"; "+rw, "; ")
-			}
-		}
+		served := snapshot.ServedRoute{Name: rt.Name, Index: i, Warning: -1}
 		if warn != "" {
-			warnings = append(warnings, resource.Problem{Field: fmt.Sprintf("spec.virtualHost.routes[%d]", i), Message: warn, Route: i, Warning: true})
+			served.Warning = len(warnings)
+			warnings = append(warnings, resource.Problem{Field: routeField(i), Message: warn, Route: i, Warning: true})
 		}
+		in.Routes = append(in.Routes, served)
 		vh.Routes = append(vh.Routes, rt)
 		b.routes++
 	}
@@ -336,14 +324,25 @@ func (b *builder) virtualService(vs *resource.VirtualService, httpB, httpsB *rou
 	if cert != nil {
 		snap.Certificates = append(snap.Certificates, *cert)
 	}
+	// Runtime conditions (a route's function answering 404) are added to
+	// these warnings when statuses are merged (Statuses).
+	in.Warnings = slices.Clone(warnings)
+	b.inputs[resource.Ref(vs)] = in
 	if len(warnings) > 0 {
-		// Resource-level warnings first, then by route, as written.
-		sort.SliceStable(warnings, func(i, j int) bool { return warnings[i].Route < warnings[j].Route })
+		sortByRoute(warnings)
 		b.setStatus(vs, core.StateWarning, warnings.Join())
 		return
 	}
 	b.setStatus(vs, core.StateAccepted, "")
 }
+
+// sortByRoute puts resource-level warnings first, then route warnings by
+// route, as written.
+func sortByRoute(w resource.Problems) {
+	sort.SliceStable(w, func(i, j int) bool { return w[i].Route < w[j].Route })
+}
+
+func routeField(i int) string { return fmt.Sprintf("spec.virtualHost.routes[%d]", i) }
 
 // routeDropped ends the status message of a route left out of service;
 // DroppedRoutes counts them back.
@@ -482,7 +481,7 @@ func (b *builder) route(vs *resource.VirtualService, i int, r *gateway.Route) (*
 	// A route written for an ALB gets an ALB's payload limits.
 	t.ALBLimits = (t.Wrap == lambda.WrapALB || t.Unwrap == lambda.UnwrapALB) && !dest.DisableAlbPayloadLimits
 	t.Prepare()
-	rt := &router.Route{Name: t.Route, Target: t}
+	rt := &router.Route{Name: t.Route, Target: compilePipeline(t, r.Options)}
 	matchers := r.Matchers
 	if len(matchers) == 0 {
 		matchers = []gateway.Matcher{{Prefix: "/"}}
@@ -495,6 +494,18 @@ func (b *builder) route(vs *resource.VirtualService, i int, r *gateway.Route) (*
 		rt.Matchers = append(rt.Matchers, cm)
 	}
 	return rt, strings.Join(warn, "; "), nil
+}
+
+// compilePipeline builds a route's pipeline: the filters of the options it
+// sets, in the order they run, and its action. Options a route does not
+// set add no filter, so a plain route's pipeline costs nothing per request.
+func compilePipeline(t *lambda.Target, o *gateway.RouteOptions) *pipeline.Route {
+	p := &pipeline.Route{Invoke: t}
+	if o != nil && o.Timeout != nil {
+		// First: the filters after it work within the route's budget.
+		p.Request = append(p.Request, pipeline.Timeout(o.Timeout.Duration))
+	}
+	return p
 }
 
 // maxPEM bounds a certificate or key file read from disk.

@@ -29,6 +29,7 @@ import (
 
 	core "github.com/lambdagate/lambdagate/api/core/v1"
 	"github.com/lambdagate/lambdagate/internal/awscreds"
+	"github.com/lambdagate/lambdagate/internal/gateway/pipeline"
 	"github.com/lambdagate/lambdagate/internal/lambda"
 	"github.com/lambdagate/lambdagate/internal/resource"
 	"github.com/lambdagate/lambdagate/internal/router"
@@ -44,8 +45,9 @@ var update = flag.Bool("update", false, "rewrite the expected section of golden 
 //     *.example.com made when the test starts (base64, as in Secret data).
 //   - env (optional): KEY=VALUE lines read through Env.Getenv. Three keys are
 //     not variables: LOCAL_LAMBDA sets Env.LocalLambda,
-//     UPSTREAM_WARNING=ns/name:message sets Env.UpstreamWarning and
-//     ROUTE_WARNING=ns/vs:route:message sets Env.RouteWarning.
+//     UPSTREAM_WARNING=ns/name:message sets Conditions.Upstream and
+//     ROUTE_WARNING=ns/vs:route:message sets Conditions.Route, merged into
+//     the statuses with Statuses.
 //   - probes (optional): "METHOD URL [-H name:value]..." lines, matched as
 //     the server matches them (https:// URLs against the HTTPS listener).
 //   - expected: the statuses, then the routes of every virtual host a probe
@@ -74,9 +76,10 @@ func TestTranslateGolden(t *testing.T) {
 			}
 			envText, _ := golden.Section(ar, "env")
 			probes, _ := golden.Section(ar, "probes")
-			env := parseEnv(t, envText)
+			env, conds := parseEnvConditions(t, envText)
 			// The resolver reads the case's fixed environment too.
 			snap := Translate(FromObjects(objs), awscreds.New(awscreds.Options{Getenv: env.Getenv}), env)
+			snap.Statuses = Statuses(snap.Statuses, snap.StatusInputs, conds)
 			checkStatuses(t, objs, snap)
 			got := render(t, snap, probes)
 			golden.Check(t, file, ar, got, *update)
@@ -129,6 +132,15 @@ func testCert(t *testing.T) ([]byte, []byte) {
 
 func parseEnv(t *testing.T, text []byte) Env {
 	t.Helper()
+	env, _ := parseEnvConditions(t, text)
+	return env
+}
+
+// parseEnvConditions reads an env section: the environment, and the
+// runtime conditions it sets.
+func parseEnvConditions(t *testing.T, text []byte) (Env, Conditions) {
+	t.Helper()
+	var conds Conditions
 	vars := map[string]string{}
 	env := Env{
 		// A fixed environment: the machine's AWS_* variables must not
@@ -157,7 +169,7 @@ func parseEnv(t *testing.T, text []byte) Env {
 			// ns/vs:route:message
 			vsKey, rest, _ := strings.Cut(v, ":")
 			route, msg, _ := strings.Cut(rest, ":")
-			env.RouteWarning = func(k, r string) string {
+			conds.Route = func(k, r string) string {
 				if k == vsKey && r == route {
 					return msg
 				}
@@ -165,7 +177,7 @@ func parseEnv(t *testing.T, text []byte) Env {
 			}
 		case "UPSTREAM_WARNING":
 			key, msg, _ := strings.Cut(v, ":")
-			env.UpstreamWarning = func(k string) string {
+			conds.Upstream = func(k string) string {
 				if k == key {
 					return msg
 				}
@@ -175,7 +187,7 @@ func parseEnv(t *testing.T, text []byte) Env {
 			vars[k] = v
 		}
 	}
-	return env
+	return env, conds
 }
 
 // checkStatuses asserts what holds for every case: each Upstream,
@@ -365,8 +377,8 @@ func tlsVersion(v uint16) string {
 }
 
 func fnName(rt *router.Route) string {
-	tg, ok := rt.Target.(*lambda.Target)
-	if !ok {
+	tg := pipeline.Target(rt)
+	if tg == nil {
 		return fmt.Sprintf("%T", rt.Target)
 	}
 	if tg.Qualifier != "" {
@@ -422,8 +434,8 @@ func matcherString(m *router.Matcher) string {
 }
 
 func targetString(rt *router.Route) string {
-	tg, ok := rt.Target.(*lambda.Target)
-	if !ok {
+	tg := pipeline.Target(rt)
+	if tg == nil {
 		return fmt.Sprintf("%T", rt.Target)
 	}
 	s := fmt.Sprintf("upstream=%s logical=%s function=%s qualifier=%q region=%s endpoint=%s async=%v wrap=%s unwrap=%s timeout=%s creds=%s",

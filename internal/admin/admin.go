@@ -1,6 +1,10 @@
-package server
+// Package admin serves the admin listener: health, metrics, profiles, the
+// dashboard, and the overview and config dump, both built from the served
+// snapshot and the metrics.
+package admin
 
 import (
+	"context"
 	"encoding/json"
 	"net"
 	"net/http"
@@ -10,9 +14,47 @@ import (
 
 	"github.com/lambdagate/lambdagate/internal/dashboard"
 	"github.com/lambdagate/lambdagate/internal/httperr"
+	"github.com/lambdagate/lambdagate/internal/metrics"
+	"github.com/lambdagate/lambdagate/internal/resource"
+	"github.com/lambdagate/lambdagate/internal/router"
+	"github.com/lambdagate/lambdagate/internal/snapshot"
 )
 
-// adminHandler serves the admin listener (loopback by default). To other
+// Config is what the admin listener reads. Every field is required.
+type Config struct {
+	// AdminAddr is the address the admin listener binds; its host is one
+	// of the names it answers.
+	AdminAddr string
+	// AdminHosts are the other host names it answers (see adminHostCheck).
+	AdminHosts []string
+	// AdminExposeAll serves the whole admin API to clients beyond
+	// loopback; otherwise they get only /healthz, /readyz and /metrics.
+	AdminExposeAll bool
+	// Metrics are served on /metrics and feed the overview.
+	Metrics *metrics.Metrics
+	// Ready is the gateway's readiness and why.
+	Ready func() (bool, string)
+	// StoreProblem names the stored records that cannot be read ("" when
+	// all can).
+	StoreProblem func() string
+	// RouteWarning is a route's runtime warning ("" when none).
+	RouteWarning func(vsKey, route string) string
+	// Stored lists the readable stored resources for the config dump.
+	Stored func(context.Context) ([]resource.Object, error)
+}
+
+// Server answers the admin listener's requests.
+type Server struct {
+	cfg    Config
+	holder *snapshot.Holder
+}
+
+// New returns the admin API over the snapshots h holds.
+func New(cfg Config, h *snapshot.Holder) *Server {
+	return &Server{cfg: cfg, holder: h}
+}
+
+// Handler serves the admin listener (loopback by default). To other
 // clients it serves only /healthz, /readyz and /metrics unless
 // Config.AdminExposeAll:
 //
@@ -23,14 +65,14 @@ import (
 //	/api/overview       what the dashboard and "lambdagate status" show
 //	/debug/pprof/       Go profiles
 //	/                   the dashboard
-func (s *Server) adminHandler() http.Handler {
+func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		ok, why := s.Ready()
+		ok, why := s.cfg.Ready()
 		w.Header().Set("Content-Type", "text/plain")
 		if !ok {
 			w.WriteHeader(http.StatusServiceUnavailable)
@@ -82,7 +124,7 @@ func (s *Server) adminHostCheck(next http.Handler) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		host := r.Host
-		if validHost(host) {
+		if router.ValidHost(host) {
 			if i := strings.LastIndexByte(host, ':'); i > strings.LastIndexByte(host, ']') {
 				host = host[:i]
 			}

@@ -1,4 +1,4 @@
-package server
+package gateway
 
 import (
 	"crypto/rand"
@@ -43,7 +43,7 @@ func traceHeaders(r *http.Request, o *Outcome) (traceparent, tracestate string) 
 		return startSpan(r, o)
 	}
 	tp := r.Header.Get("Traceparent")
-	if id, ok := parseTraceparent(tp); ok {
+	if id, ok := ParseTraceparent(tp); ok {
 		o.TraceID = id
 		ts := r.Header.Values("Tracestate")
 		if len(ts) == 1 && len(ts[0]) <= maxTracestate {
@@ -58,10 +58,10 @@ func traceHeaders(r *http.Request, o *Outcome) (traceparent, tracestate string) 
 
 var errTraceparent = errors.New("invalid traceparent")
 
-// parseTraceparent checks a traceparent header against the W3C Trace
+// ParseTraceparent checks a traceparent header against the W3C Trace
 // Context rules (version 00 exactly; later versions may append fields) and
 // returns its trace id.
-func parseTraceparent(s string) (string, bool) {
+func ParseTraceparent(s string) (string, bool) {
 	if err := checkTraceparent(s); err != nil {
 		return "", false
 	}
@@ -143,7 +143,7 @@ func noteInvoke(o *Outcome, res *lambda.Result, err error) {
 // names it.
 func startSpan(r *http.Request, o *Outcome) (traceparent, tracestate string) {
 	ctx := r.Context()
-	if _, ok := parseTraceparent(r.Header.Get("Traceparent")); ok {
+	if _, ok := ParseTraceparent(r.Header.Get("Traceparent")); ok {
 		ctx = propagation.TraceContext{}.Extract(ctx, propagation.HeaderCarrier(r.Header))
 	}
 	name := o.Method

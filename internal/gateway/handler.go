@@ -1,4 +1,6 @@
-package server
+// Package gateway is the data plane: the http.Handler that routes each
+// request on the served snapshot and runs its route's compiled pipeline.
+package gateway
 
 import (
 	"context"
@@ -14,8 +16,10 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/lambdagate/lambdagate/internal/gateway/pipeline"
 	"github.com/lambdagate/lambdagate/internal/httperr"
 	"github.com/lambdagate/lambdagate/internal/lambda"
+	"github.com/lambdagate/lambdagate/internal/metrics"
 	"github.com/lambdagate/lambdagate/internal/router"
 	"github.com/lambdagate/lambdagate/internal/snapshot"
 	"github.com/lambdagate/lambdagate/internal/transform"
@@ -33,17 +37,23 @@ type Gateway struct {
 	holder  *snapshot.Holder
 	invoker *lambda.Invoker
 	log     *slog.Logger
-	// Observe is called once per request after the response is written.
-	Observe func(*Outcome)
-	// onWarningChange is called when a route's runtime warning appears or
+	// The fields below are set before the gateway serves, never after.
+
+	// Metrics gets one observation per request (nil: none).
+	Metrics *metrics.Metrics
+	// AccessLog gets one record per request (see observe.go); nil: none,
+	// and a failed request is logged on the application log instead.
+	AccessLog *slog.Logger
+	// OnWarningChange is called when a route's runtime warning appears or
 	// clears (the server refreshes statuses).
-	onWarningChange func()
+	OnWarningChange func()
 	warnings        sync.Map // routeKey -> string
 	nWarnings       atomic.Int64
-	// tracer records a span per routed request (nil: none).
-	tracer trace.Tracer
-	// discard bounds reading an unwanted request body (see discard.go).
-	discard BodyDiscard
+	// Tracer records a span per routed request (nil: none).
+	Tracer trace.Tracer
+	// Discard bounds reading an unwanted request body (see discard.go);
+	// the zero value discards nothing.
+	Discard BodyDiscard
 }
 
 func routeKey(t *lambda.Target) string { return t.VirtualService + "\x00" + t.Route }
@@ -67,8 +77,8 @@ func (g *Gateway) noteResult(t *lambda.Target, err error) {
 			if !loaded {
 				g.nWarnings.Add(1)
 			}
-			if g.onWarningChange != nil {
-				g.onWarningChange()
+			if g.OnWarningChange != nil {
+				g.OnWarningChange()
 			}
 		}
 		return
@@ -76,8 +86,8 @@ func (g *Gateway) noteResult(t *lambda.Target, err error) {
 	if err == nil && g.nWarnings.Load() > 0 {
 		if _, loaded := g.warnings.LoadAndDelete(routeKey(t)); loaded {
 			g.nWarnings.Add(-1)
-			if g.onWarningChange != nil {
-				g.onWarningChange()
+			if g.OnWarningChange != nil {
+				g.OnWarningChange()
 			}
 		}
 	}
@@ -109,15 +119,17 @@ type Outcome struct {
 
 	tracer trace.Tracer // nil: no spans recorded
 	span   trace.Span   // the request's span, when recorded
+	// x is the state the route's filters share with its action.
+	x pipeline.Exchange
 }
 
-// NewGateway returns the data-plane handler.
-func NewGateway(h *snapshot.Holder, iv *lambda.Invoker, log *slog.Logger) *Gateway {
+// New returns the data-plane handler.
+func New(h *snapshot.Holder, iv *lambda.Invoker, log *slog.Logger) *Gateway {
 	return &Gateway{holder: h, invoker: iv, log: log}
 }
 
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	o := &Outcome{Method: r.Method, Path: r.URL.Path, Host: r.Host, Start: time.Now(), RequestID: uuid.NewString(), Remote: r.RemoteAddr, tracer: g.tracer}
+	o := &Outcome{Method: r.Method, Path: r.URL.Path, Host: r.Host, Start: time.Now(), RequestID: uuid.NewString(), Remote: r.RemoteAddr, tracer: g.Tracer}
 	err := g.serve(w, r, o)
 	var rc *http.ResponseController
 	if err != nil {
@@ -126,11 +138,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		o.Status, o.Code = httperr.Write(w, err, o.RequestID)
 	}
 	o.Total = time.Since(o.Start)
-	if g.Observe != nil {
-		g.Observe(o) // logs the failure once, in the access log or with logError
-	} else if o.Err != nil {
-		g.logError(o)
-	}
+	g.observe(o) // logs the failure once, in the access log or with logError
 	// After the answer is logged: draining a large unread body can take
 	// seconds that are not the request's.
 	if rc != nil {
@@ -176,8 +184,14 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, o *Outcome) erro
 	if rt == nil {
 		return httperr.ErrNoRoute
 	}
-	t := rt.Target.(*lambda.Target)
+	p := rt.Target.(*pipeline.Route)
+	t := p.Invoke
 	o.Target = t
+	for _, f := range p.Request {
+		if err := f.FilterRequest(w, r, &o.x); err != nil {
+			return err
+		}
+	}
 
 	limit, tooBig := int64(lambda.MaxSyncPayload), tooLarge
 	if t.Async {
@@ -197,9 +211,9 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, o *Outcome) erro
 	}
 	var extra [5]lambda.Header
 	lstart := time.Now()
-	// The invoker bounds the call by the route's timeout itself: no
-	// context.WithTimeout (and its timer) per request.
-	res, err := g.invoker.Invoke(r.Context(), t, payload, extraHeaders(extra[:0], t, r, o))
+	// The invoker bounds the call by the route's timeout (set by its
+	// filter) itself: no context.WithTimeout (and its timer) per request.
+	res, err := g.invoker.InvokeWithin(r.Context(), t, o.x.Timeout, payload, extraHeaders(extra[:0], t, r, o))
 	if err == nil && !t.Async {
 		// An error object is recognised only where it cannot be a
 		// response the unwrapper accepts (see lambda.UnflaggedError).
@@ -227,18 +241,36 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, o *Outcome) erro
 	switch {
 	case t.Async:
 		w.Header()["Content-Length"] = []string{"0"}
-		w.WriteHeader(http.StatusAccepted)
-		o.Status = http.StatusAccepted
-		return nil
+		return writeHead(w, r, p, o, http.StatusAccepted)
 	case t.Unwrap == lambda.UnwrapNone:
-		writePassthrough(w, res, o)
-		return nil
+		return writePassthrough(w, r, p, res, o)
 	}
 	resp, err := unwrap(t, res.Body)
 	if err != nil {
 		return err
 	}
-	writeUnwrapped(w, r, resp, o)
+	return writeUnwrapped(w, r, p, resp, o)
+}
+
+// writeHead runs the route's response filters on the answer about to be
+// sent, then writes its head. After a filter's error nothing is written and
+// the headers set for the answer are dropped (the front door's Connection
+// is kept), so the error's answer carries none of them.
+func writeHead(w http.ResponseWriter, r *http.Request, p *pipeline.Route, o *Outcome, status int) error {
+	for _, f := range p.Response {
+		var err error
+		if status, err = f.FilterResponse(r, &o.x, status, w.Header()); err != nil {
+			h := w.Header()
+			conn := h["Connection"]
+			clear(h)
+			if conn != nil {
+				h["Connection"] = conn
+			}
+			return err
+		}
+	}
+	w.WriteHeader(status)
+	o.Status = status
 	return nil
 }
 
@@ -290,7 +322,7 @@ func (g *Gateway) writeFunctionError(w http.ResponseWriter, o *Outcome, err erro
 }
 
 // writePassthrough sends Lambda's answer as it came.
-func writePassthrough(w http.ResponseWriter, res *lambda.Result, o *Outcome) {
+func writePassthrough(w http.ResponseWriter, r *http.Request, p *pipeline.Route, res *lambda.Result, o *Outcome) error {
 	h := w.Header()
 	if ct := res.ContentType; ct == "" || ct == "application/json" {
 		h["Content-Type"] = contentTypeJSON
@@ -304,9 +336,11 @@ func writePassthrough(w http.ResponseWriter, res *lambda.Result, o *Outcome) {
 		h["X-Amz-Executed-Version"] = []string{res.ExecutedVersion}
 	}
 	setContentLength(h, len(res.Body))
-	w.WriteHeader(res.Status)
+	if err := writeHead(w, r, p, o, res.Status); err != nil {
+		return err
+	}
 	o.BytesOut, _ = w.Write(res.Body)
-	o.Status = res.Status
+	return nil
 }
 
 func unwrap(t *lambda.Target, body []byte) (*transform.Response, error) {
@@ -321,7 +355,7 @@ func unwrap(t *lambda.Target, body []byte) (*transform.Response, error) {
 }
 
 // writeUnwrapped sends the response the function described.
-func writeUnwrapped(w http.ResponseWriter, r *http.Request, resp *transform.Response, o *Outcome) {
+func writeUnwrapped(w http.ResponseWriter, r *http.Request, p *pipeline.Route, resp *transform.Response, o *Outcome) error {
 	h := w.Header()
 	for k, v := range resp.Header {
 		h[k] = v
@@ -333,14 +367,14 @@ func writeUnwrapped(w http.ResponseWriter, r *http.Request, resp *transform.Resp
 	}
 	if r.Method == http.MethodHead {
 		headContentLength(h, resp)
-		w.WriteHeader(resp.StatusCode)
-		o.Status = resp.StatusCode
-		return
+		return writeHead(w, r, p, o, resp.StatusCode)
 	}
 	setContentLength(h, len(resp.Body))
-	w.WriteHeader(resp.StatusCode)
+	if err := writeHead(w, r, p, o, resp.StatusCode); err != nil {
+		return err
+	}
 	o.BytesOut, _ = w.Write(resp.Body)
-	o.Status = resp.StatusCode
+	return nil
 }
 
 // headContentLength declares the length of a HEAD answer, which must be

@@ -1,4 +1,4 @@
-package server
+package gateway
 
 import (
 	"fmt"
@@ -26,9 +26,10 @@ type invoked struct {
 
 // handlerGateway serves routes (the items of a VirtualService's routes
 // list, YAML) with the real translator and invoker, against a Lambda stub
-// that answers each function with fns[name]. It returns the gateway's URL
-// and a function listing what the stub received.
-func handlerGateway(t *testing.T, routes string, fns map[string]http.HandlerFunc) (string, func() []invoked) {
+// that answers each function with fns[name]. Each edit is applied to every
+// compiled route before the snapshot is served. It returns the gateway's
+// URL and a function listing what the stub received.
+func handlerGateway(t *testing.T, routes string, fns map[string]http.HandlerFunc, edits ...func(*router.Route)) (string, func() []invoked) {
 	t.Helper()
 	var got []invoked
 	calls := make(chan invoked, 64)
@@ -86,11 +87,18 @@ spec:
 	if snap.HTTP.Empty() {
 		t.Fatalf("no routes built: %v", snap.Statuses)
 	}
+	for _, vh := range snap.HTTP.VirtualHosts() {
+		for _, rt := range vh.Routes {
+			for _, e := range edits {
+				e(rt)
+			}
+		}
+	}
 	h := &snapshot.Holder{}
 	h.Store(snap)
 	iv := lambda.NewInvoker(lambda.Options{})
 	t.Cleanup(iv.CloseIdle)
-	gw := httptest.NewServer(NewGateway(h, iv, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	gw := httptest.NewServer(New(h, iv, slog.New(slog.NewTextHandler(io.Discard, nil))))
 	t.Cleanup(gw.Close)
 	return gw.URL, func() []invoked {
 		for {

@@ -1,4 +1,4 @@
-package server
+package controller
 
 import (
 	"context"
@@ -18,7 +18,7 @@ import (
 // Only the latest desired statuses matter, so a newer batch replaces one
 // not yet written (coalescing).
 type statusWriter struct {
-	s    *Server
+	s    *Controller
 	wake chan struct{}
 
 	mu      sync.Mutex
@@ -37,7 +37,7 @@ type statusBatch struct {
 	statuses map[string]core.Status
 }
 
-func newStatusWriter(s *Server) *statusWriter {
+func newStatusWriter(s *Controller) *statusWriter {
 	return &statusWriter{s: s, wake: make(chan struct{}, 1), own: map[string]string{}}
 }
 

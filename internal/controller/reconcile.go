@@ -1,4 +1,4 @@
-package server
+package controller
 
 import (
 	"context"
@@ -22,7 +22,7 @@ type lastGood struct {
 
 // reconcileLoop rebuilds the snapshot after every burst of store changes.
 // It owns lastGood; nothing else touches it.
-func (s *Server) reconcileLoop(ctx context.Context) {
+func (s *Controller) reconcileLoop(ctx context.Context) {
 	wrote := make(chan struct{})
 	go func() { defer close(wrote); s.statusW.run(ctx) }()
 	defer func() { <-wrote }()
@@ -38,7 +38,8 @@ func (s *Server) reconcileLoop(ctx context.Context) {
 		}
 		backoff = 100 * time.Millisecond
 		s.rebuild(ctx)
-		var timer <-chan time.Time
+		// timer: a rebuild is due; refresh: runtime conditions changed.
+		var timer, refresh <-chan time.Time
 		for open := true; open; {
 			select {
 			case <-ctx.Done():
@@ -63,8 +64,13 @@ func (s *Server) reconcileLoop(ctx context.Context) {
 			case <-retryTick(s):
 				s.rebuild(ctx)
 			case <-s.trigger:
-				if timer == nil {
-					timer = time.After(s.cfg.Debounce)
+				if refresh == nil {
+					refresh = time.After(s.cfg.Debounce)
+				}
+			case <-refresh:
+				refresh = nil
+				if timer == nil { // else the coming rebuild merges them
+					s.refreshStatuses(ctx)
 				}
 			}
 		}
@@ -73,7 +79,7 @@ func (s *Server) reconcileLoop(ctx context.Context) {
 
 // retryTick fires while the store is unavailable, so that the gateway
 // notices when it comes back even without a change event.
-func retryTick(s *Server) <-chan time.Time {
+func retryTick(s *Controller) <-chan time.Time {
 	if s.configOK.Load() {
 		return nil
 	}
@@ -89,12 +95,12 @@ func sleep(ctx context.Context, d time.Duration) {
 
 // Rebuild forces a rebuild now (tests, SIGHUP); the statuses it computed
 // are written when it returns.
-func (s *Server) Rebuild(ctx context.Context) {
+func (s *Controller) Rebuild(ctx context.Context) {
 	s.rebuild(ctx)
 	s.statusW.flush(ctx)
 }
 
-func (s *Server) rebuild(ctx context.Context) {
+func (s *Controller) rebuild(ctx context.Context) {
 	start := time.Now()
 	var objs []resource.Object
 	var corrupt []string
@@ -132,11 +138,8 @@ func (s *Server) rebuild(ctx context.Context) {
 	s.storeProblem.Store(problem)
 	s.configOK.Store(true)
 	env := translate.Env{LocalLambda: s.cfg.LocalLambda, Version: s.version.Add(1)}
-	if s.discovery != nil {
-		env.UpstreamWarning = s.discovery.Error
-	}
-	env.RouteWarning = s.gateway.RouteWarning
 	snap := translate.Translate(translate.FromObjects(objs), s.resolver, env)
+	inputs := snap.StatusInputs
 
 	// A resource whose new version is rejected keeps serving its last
 	// good version: a bad update must not take a working route away.
@@ -174,8 +177,16 @@ func (s *Server) rebuild(ctx context.Context) {
 			st.Reason += fmt.Sprintf(" (still serving generation %d, the last accepted)", s.lastGood[ref].generation)
 			statuses[ref] = st
 		}
-		snap.Statuses = statuses
 	}
+	// Runtime conditions join the statuses here; translation never sees
+	// them.
+	s.base, s.inputs = statuses, inputs
+	s.translated = make(map[string]int64, len(objs))
+	for _, o := range objs {
+		s.translated[resource.Ref(o)] = o.GetMetadata().Generation
+	}
+	statuses = translate.Statuses(statuses, inputs, s.conditions())
+	snap.Statuses, snap.StatusInputs = statuses, inputs
 	for _, o := range objs {
 		ref := resource.Ref(o)
 		if st, ok := statuses[ref]; ok && (st.State == core.StateAccepted || st.State == core.StateWarning) {
@@ -189,8 +200,56 @@ func (s *Server) rebuild(ctx context.Context) {
 	}
 	snap.Resources = subst
 	s.holder.Store(snap)
-	s.observeSnapshot(snap)
+	if s.cfg.OnSnapshot != nil {
+		s.cfg.OnSnapshot(snap)
+	}
 	s.log.Debug("snapshot built", "version", snap.Version, "routes", snap.Routes, "upstreams", snap.Upstreams, "took", time.Since(start))
+	s.logChanges(objs, statuses)
+	s.statusW.set(objs, statuses)
+}
+
+func (s *Controller) conditions() translate.Conditions {
+	return translate.Conditions{Upstream: s.cfg.UpstreamWarning, Route: s.cfg.RouteWarning}
+}
+
+// refreshStatuses merges the current runtime conditions into the last
+// rebuild's statuses, then serves and writes them, without translating:
+// a runtime event changes statuses, not routing. The store is listed only
+// for current copies to write onto (status writes move resourceVersions
+// on); when it no longer holds the generations that were translated, or
+// cannot be read, it rebuilds instead.
+func (s *Controller) refreshStatuses(ctx context.Context) {
+	snap := s.holder.Load()
+	if snap == nil || s.base == nil {
+		s.rebuild(ctx)
+		return
+	}
+	objs := make([]resource.Object, 0, len(s.translated))
+	for _, k := range resource.Kinds {
+		got, err := s.store.List(ctx, k, "")
+		if err != nil {
+			s.rebuild(ctx)
+			return
+		}
+		objs = append(objs, got...)
+	}
+	if len(objs) != len(s.translated) {
+		s.rebuild(ctx)
+		return
+	}
+	for _, o := range objs {
+		if g, ok := s.translated[resource.Ref(o)]; !ok || g != o.GetMetadata().Generation {
+			s.rebuild(ctx)
+			return
+		}
+	}
+	statuses := translate.Statuses(s.base, s.inputs, s.conditions())
+	next := *snap
+	next.Statuses = statuses
+	s.holder.Store(&next)
+	if s.cfg.OnSnapshot != nil {
+		s.cfg.OnSnapshot(&next)
+	}
 	s.logChanges(objs, statuses)
 	s.statusW.set(objs, statuses)
 }
@@ -206,7 +265,7 @@ type change struct {
 // changed since the last line about it: accepted (with the warning, if
 // any), rejected with the reason, or removed. At startup that is one line
 // per resource: the configuration the gateway starts with.
-func (s *Server) logChanges(objs []resource.Object, statuses map[string]core.Status) {
+func (s *Controller) logChanges(objs []resource.Object, statuses map[string]core.Status) {
 	if s.logged == nil {
 		s.logged = map[string]change{}
 	}

@@ -1,21 +1,20 @@
-package server
+package admin
 
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/url"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/lambdagate/lambdagate/internal/gateway/pipeline"
 	"github.com/lambdagate/lambdagate/internal/lambda"
 	"github.com/lambdagate/lambdagate/internal/metrics"
 	"github.com/lambdagate/lambdagate/internal/resource"
 	"github.com/lambdagate/lambdagate/internal/router"
 	"github.com/lambdagate/lambdagate/internal/snapshot"
-	"github.com/lambdagate/lambdagate/internal/store"
 )
 
 // Overview is what the dashboard and "lambdagate status" show: virtual
@@ -143,8 +142,8 @@ func (s *Server) Overview(context.Context) (*Overview, error) {
 	snap := s.holder.Load()
 	ov := &Overview{Now: now, SeriesSeconds: 60, VirtualServices: []VirtualServiceView{}, Upstreams: []UpstreamView{},
 		Resources: []ResourceView{}}
-	ov.Ready, ov.ReadyReason = s.Ready()
-	ov.StoreProblem, _ = s.storeProblem.Load().(string)
+	ov.Ready, ov.ReadyReason = s.cfg.Ready()
+	ov.StoreProblem = s.cfg.StoreProblem()
 	ser := s.cfg.Metrics.Series
 	ov.RecentErrors = ser.RecentErrors()
 	ov.Totals.Unrouted = ser.Unrouted()
@@ -185,8 +184,8 @@ func (s *Server) Overview(context.Context) (*Overview, error) {
 		}
 		if sv.vh != nil {
 			for _, rt := range sv.vh.Routes {
-				t, ok := rt.Target.(*lambda.Target)
-				if !ok {
+				t := pipeline.Target(rt)
+				if t == nil {
 					continue
 				}
 				st := ser.Route(metrics.RouteKey{VirtualService: t.VirtualService, Route: t.Route}, now, ov.SeriesSeconds)
@@ -196,7 +195,7 @@ func (s *Server) Overview(context.Context) (*Overview, error) {
 				v.Routes = append(v.Routes, RouteView{
 					Name: rt.Name, Match: describeMatch(rt.Matchers), Upstream: t.Upstream, Function: t.LogicalName,
 					FunctionName: t.FunctionName, Qualifier: t.Qualifier, Async: t.Async,
-					Warning: s.gateway.RouteWarning(t.VirtualService, t.Route), Stats: st,
+					Warning: s.cfg.RouteWarning(t.VirtualService, t.Route), Stats: st,
 				})
 			}
 		}
@@ -307,14 +306,15 @@ type DumpCertificate struct {
 	Domains        []string `json:"domains"`
 }
 
-const redacted = "<redacted>"
+// Redacted replaces every secret value in the config dump.
+const Redacted = "<redacted>"
 
 // ConfigDump builds the dump.
 func (s *Server) ConfigDump(ctx context.Context) (*ConfigDump, error) {
 	snap := s.holder.Load()
 	d := &ConfigDump{Statuses: map[string]any{}, DroppedRoutes: map[string]int{}, VirtualServices: []DumpVirtualService{},
 		Certificates: []DumpCertificate{}, Resources: []map[string]any{}}
-	d.StoreProblem, _ = s.storeProblem.Load().(string)
+	d.StoreProblem = s.cfg.StoreProblem()
 	if snap != nil {
 		d.Version, d.Built = snap.Version, snap.Built
 		for k, v := range snap.Statuses {
@@ -332,8 +332,8 @@ func (s *Server) ConfigDump(ctx context.Context) (*ConfigDump, error) {
 			Domains: sv.obj.Spec.VirtualHost.Domains, Routes: []DumpRoute{}}
 		if sv.vh != nil {
 			for _, rt := range sv.vh.Routes {
-				t, ok := rt.Target.(*lambda.Target)
-				if !ok {
+				t := pipeline.Target(rt)
+				if t == nil {
 					continue
 				}
 				dv.Routes = append(dv.Routes, DumpRoute{Name: rt.Name, Match: describeMatch(rt.Matchers), Target: dumpTarget(t)})
@@ -341,24 +341,18 @@ func (s *Server) ConfigDump(ctx context.Context) (*ConfigDump, error) {
 		}
 		d.VirtualServices = append(d.VirtualServices, dv)
 	}
-	for _, k := range resource.Kinds {
-		objs, err := s.store.List(ctx, k, "")
-		var ce *store.CorruptError
-		if errors.As(err, &ce) {
-			// The readable records are still dumped; the unreadable
-			// ones are named in storeProblem.
-			err = nil
-		}
+	// The readable records are dumped; the unreadable ones are named in
+	// storeProblem.
+	objs, err := s.cfg.Stored(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range objs {
+		m, err := redactObject(o)
 		if err != nil {
-			return nil, fmt.Errorf("listing %s: %w", resource.Plural(k), err)
+			return nil, err
 		}
-		for _, o := range objs {
-			m, err := redactObject(o)
-			if err != nil {
-				return nil, err
-			}
-			d.Resources = append(d.Resources, m)
-		}
+		d.Resources = append(d.Resources, m)
 	}
 	return d, nil
 }
@@ -398,14 +392,14 @@ func redactObject(o resource.Object) (map[string]any, error) {
 		for _, f := range []string{"data", "stringData"} {
 			if vals, ok := m[f].(map[string]any); ok {
 				for k := range vals {
-					vals[k] = redacted
+					vals[k] = Redacted
 				}
 			}
 		}
 		if md, ok := m["metadata"].(map[string]any); ok {
 			if an, ok := md["annotations"].(map[string]any); ok {
 				for k := range an {
-					an[k] = redacted
+					an[k] = Redacted
 				}
 			}
 		}
@@ -445,6 +439,6 @@ func redactURL(s string) string {
 	if err != nil || u.User == nil {
 		return s
 	}
-	u.User = url.User(redacted)
+	u.User = url.User(Redacted)
 	return u.String()
 }

@@ -1,4 +1,4 @@
-package server
+package gateway
 
 import (
 	"io"
@@ -20,13 +20,15 @@ type BodyDiscard struct {
 	Timeout time.Duration
 }
 
-func (d *BodyDiscard) defaults() {
+// WithDefaults returns d with its zero fields set to their defaults.
+func (d BodyDiscard) WithDefaults() BodyDiscard {
 	if d.Bytes == 0 {
 		d.Bytes = 64 << 20
 	}
 	if d.Timeout == 0 {
 		d.Timeout = 10 * time.Second
 	}
+	return d
 }
 
 // goDiscards is what net/http reads of an unread body by itself, after the
@@ -40,7 +42,7 @@ const goDiscards = 256 << 10
 // A client that sent Expect: 100-continue has not sent its body: nothing to
 // discard.
 func (g *Gateway) prepareDiscard(w http.ResponseWriter, r *http.Request, o *Outcome) *http.ResponseController {
-	if g.discard.Bytes <= 0 || r.ProtoMajor != 1 || r.Body == nil || r.Body == http.NoBody {
+	if g.Discard.Bytes <= 0 || r.ProtoMajor != 1 || r.Body == nil || r.Body == http.NoBody {
 		return nil
 	}
 	if _, ok := r.Header["Expect"]; ok {
@@ -67,6 +69,6 @@ func (g *Gateway) discardBody(rc *http.ResponseController, r *http.Request) {
 	if rc.Flush() != nil {
 		return
 	}
-	_ = rc.SetReadDeadline(time.Now().Add(g.discard.Timeout))
-	_, _ = io.CopyN(io.Discard, r.Body, g.discard.Bytes)
+	_ = rc.SetReadDeadline(time.Now().Add(g.Discard.Timeout))
+	_, _ = io.CopyN(io.Discard, r.Body, g.Discard.Bytes)
 }

@@ -1,4 +1,4 @@
-package server
+package controller
 
 import (
 	"context"
@@ -10,7 +10,9 @@ import (
 	"time"
 
 	core "github.com/lambdagate/lambdagate/api/core/v1"
+	"github.com/lambdagate/lambdagate/internal/awscreds"
 	"github.com/lambdagate/lambdagate/internal/resource"
+	"github.com/lambdagate/lambdagate/internal/snapshot"
 	"github.com/lambdagate/lambdagate/internal/store"
 	"github.com/lambdagate/lambdagate/internal/store/sqlite"
 )
@@ -51,7 +53,7 @@ spec: {aws: {region: us-east-1, secretRef: {name: creds}}}
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := New(Config{DiscoveryInterval: -1, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, st)
+	srv := New(Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, st, &snapshot.Holder{}, awscreds.NewResolver())
 	w := srv.statusW
 	status := func(state core.State, reason string) core.Status {
 		return core.Status{State: state, Reason: reason, ReportedBy: "gateway", ObservedGeneration: 1}
@@ -173,7 +175,7 @@ func TestStatusWriterReportsFailures(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var logs strings.Builder
-			srv := New(Config{DiscoveryInterval: -1, Logger: slog.New(slog.NewTextHandler(&logs, nil))}, failingStatusStore{st, tc.err})
+			srv := New(Config{Logger: slog.New(slog.NewTextHandler(&logs, nil))}, failingStatusStore{st, tc.err}, &snapshot.Holder{}, awscreds.NewResolver())
 			srv.statusW.set([]resource.Object{o}, map[string]core.Status{ref: {State: core.StateAccepted, ReportedBy: "gateway"}})
 			srv.statusW.flush(ctx)
 			if got := strings.Contains(logs.String(), "writing status failed"); got != tc.warn {

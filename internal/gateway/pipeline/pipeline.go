@@ -1,0 +1,92 @@
+// Package pipeline is the shape of a compiled route: the ordered request
+// filters, the one action and the response filters the gateway runs for a
+// request the route matched. Translation builds one immutable Route per
+// route when it builds a snapshot, from the route's options; the gateway
+// (internal/gateway) runs it. A feature (CORS, authentication, rate
+// limits, header manipulation, ...) is a filter type here plus the lines
+// of translation that compile its options into it; the handler does not
+// change.
+//
+// A filter's configuration is validated and built once per snapshot, as
+// Envoy builds each filter's per-route config when a route table loads and
+// Caddy provisions a route's handler chain at config load: per request
+// the gateway only walks the slices. No reflection: filters are plain
+// values behind two small interfaces. A route that uses no policy has
+// empty slices and pays for nothing but the loops' length checks.
+package pipeline
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/lambdagate/lambdagate/internal/lambda"
+	"github.com/lambdagate/lambdagate/internal/router"
+)
+
+// Route is one route compiled for the data plane. It is shared by every
+// request the route serves, concurrently, and never modified once the
+// snapshot holding it is served.
+type Route struct {
+	// Request filters run in order before the action.
+	Request []RequestFilter
+	// Invoke is the action: the Lambda function the request invokes.
+	// Other actions (redirect, direct response, weighted destinations)
+	// become sibling fields, exactly one of them set.
+	Invoke *lambda.Target
+	// Response filters run in order after the action, before the
+	// response head is written.
+	Response []ResponseFilter
+}
+
+// Exchange is one request's state that filters read and set. The gateway
+// owns it; a filter must not keep it after returning.
+type Exchange struct {
+	// Timeout bounds the action (the Invoke call, throttling retries
+	// included). Zero: lambda.DefaultTimeout.
+	Timeout time.Duration
+}
+
+// RequestFilter runs before the action. An error ends the request: no
+// later filter and no action runs, and the gateway answers the error
+// through internal/httperr, the one place errors become statuses (an
+// *httperr.Error chooses its status and code). A filter must not read the
+// request body: the gateway reads it once, after the filters.
+type RequestFilter interface {
+	FilterRequest(w http.ResponseWriter, r *http.Request, x *Exchange) error
+}
+
+// ResponseFilter runs after the action succeeded, before the response
+// head is written: it may change the status it returns and the headers in
+// h (w.Header()). An error replaces the response: the gateway drops the
+// headers set for it and answers the error through internal/httperr.
+type ResponseFilter interface {
+	FilterResponse(r *http.Request, x *Exchange, status int, h http.Header) (int, error)
+}
+
+// Timeout is a route's options.timeout: it bounds the action. It is the
+// first request filter, so that the filters after it (retries, for one)
+// see the route's budget. The clock starts when the action starts, after
+// the request body is read, as Envoy's route timeout starts once the
+// downstream request is complete.
+type Timeout time.Duration
+
+// FilterRequest sets the exchange's timeout.
+func (d Timeout) FilterRequest(_ http.ResponseWriter, _ *http.Request, x *Exchange) error {
+	x.Timeout = time.Duration(d)
+	return nil
+}
+
+// Of returns the compiled route behind a router route (nil when it holds
+// none).
+func Of(rt *router.Route) *Route {
+	p, _ := rt.Target.(*Route)
+	return p
+}
+
+// Target returns the Lambda target a router route invokes (nil when none).
+func Target(rt *router.Route) *lambda.Target {
+	if p := Of(rt); p != nil {
+		return p.Invoke
+	}
+	return nil
+}
