@@ -14,6 +14,9 @@ func ValidHost(host string) bool {
 				end = i
 				break
 			}
+			if host[i] == '[' { // net.SplitHostPort refuses a nested bracket
+				return false
+			}
 		}
 		if end < 0 {
 			return false
