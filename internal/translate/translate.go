@@ -37,8 +37,8 @@ const ReportedBy = "lambdagate"
 
 // SettingsName is the Settings resource lambdagate reads, as Gloo does.
 const (
-	SettingsNamespace = core.DefaultNamespace
-	SettingsName      = "default"
+	SettingsNamespace = resource.SettingsNamespace
+	SettingsName      = resource.SettingsName
 )
 
 // Input is every resource of a store, as listed.
@@ -189,18 +189,14 @@ func (b *builder) upstream(u *resource.Upstream) {
 		return
 	}
 	info.creds = creds
-	info.endpoint = b.endpoint(a)
+	info.endpoint = b.endpoints().For(a.EndpointURL, a.Region)
 	info.functions = make(map[string]gloo.LambdaFunctionSpec, len(a.LambdaFunctions))
 	for _, f := range a.LambdaFunctions {
 		info.functions[f.LogicalName] = f
 	}
 	w := problems.Warnings()
-	if a.EndpointURL == "" && b.env.LocalLambda == nil {
-		for _, v := range endpointEnvVars {
-			if s := b.env.Getenv(v); s != "" && envEndpoint(s) == nil {
-				w = append(w, resource.Problem{Message: fmt.Sprintf("environment variable %s=%q is not an http(s) URL and is ignored", v, s), Route: -1, Warning: true})
-			}
-		}
+	for _, v := range b.endpoints().Ignored(a.EndpointURL) {
+		w = append(w, resource.Problem{Message: fmt.Sprintf("environment variable %s=%q is not an http(s) URL and is ignored", v[0], v[1]), Route: -1, Warning: true})
 	}
 	// Runtime conditions (discovery, credentials) are added to these
 	// warnings when statuses are merged (Statuses).
@@ -212,45 +208,9 @@ func (b *builder) upstream(u *resource.Upstream) {
 	b.setStatus(u, core.StateAccepted, "")
 }
 
-func (b *builder) endpoint(a *gloo.AWSUpstreamSpec) *url.URL { return Endpoint(a, b.env) }
-
-// Endpoint picks the Lambda API base URL: the upstream's endpointUrl, else
-// the local Lambda, else AWS_ENDPOINT_URL_LAMBDA / AWS_ENDPOINT_URL (the
-// SDK's variables), else the regional AWS endpoint.
-func Endpoint(a *gloo.AWSUpstreamSpec, env Env) *url.URL {
-	if env.Getenv == nil {
-		env.Getenv = os.Getenv
-	}
-	if a.EndpointURL != "" {
-		if u, err := url.Parse(a.EndpointURL); err == nil {
-			return u
-		}
-	}
-	if env.LocalLambda != nil {
-		return env.LocalLambda
-	}
-	for _, v := range endpointEnvVars {
-		if u := envEndpoint(env.Getenv(v)); u != nil {
-			return u
-		}
-	}
-	return lambda.RegionalEndpoint(a.Region)
-}
-
-// endpointEnvVars are the AWS SDK's endpoint variables, most specific first.
-var endpointEnvVars = []string{"AWS_ENDPOINT_URL_LAMBDA", "AWS_ENDPOINT_URL"}
-
-// envEndpoint parses an endpoint variable's value; nil when it is empty or
-// not an http(s) URL.
-func envEndpoint(s string) *url.URL {
-	if s == "" {
-		return nil
-	}
-	u, err := url.Parse(s)
-	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return nil
-	}
-	return u
+// endpoints is the endpoint rule with this translation's environment.
+func (b *builder) endpoints() lambda.Endpoints {
+	return lambda.Endpoints{LocalLambda: b.env.LocalLambda, Getenv: b.env.Getenv}
 }
 
 func (b *builder) virtualService(vs *resource.VirtualService, httpB, httpsB *router.Builder, snap *snapshot.Snapshot) {
