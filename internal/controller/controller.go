@@ -14,6 +14,7 @@ import (
 	"github.com/lambdagate/lambdagate/internal/awscreds"
 	"github.com/lambdagate/lambdagate/internal/snapshot"
 	"github.com/lambdagate/lambdagate/internal/store"
+	"github.com/lambdagate/lambdagate/internal/translate"
 )
 
 // Config is the controller's configuration.
@@ -50,7 +51,7 @@ type Controller struct {
 	// storeProblem describes unreadable records ("" when none).
 	storeProblem atomic.Value
 	version      atomic.Uint64
-	lastGood     map[string]lastGood
+	lastGood     map[string]translate.LastGood
 	trigger      chan struct{}
 	statusW      *statusWriter // writes statuses off the reconcile loop
 
@@ -74,7 +75,7 @@ func New(cfg Config, st store.Store, h *snapshot.Holder, res *awscreds.Resolver)
 		holder:   h,
 		resolver: res,
 		log:      cfg.Logger,
-		lastGood: map[string]lastGood{},
+		lastGood: map[string]translate.LastGood{},
 		trigger:  make(chan struct{}, 1),
 	}
 	s.statusW = newStatusWriter(s)

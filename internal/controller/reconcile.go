@@ -3,7 +3,6 @@ package controller
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -13,15 +12,9 @@ import (
 	"github.com/lambdagate/lambdagate/internal/translate"
 )
 
-// lastGood is the last version of a resource that was served.
-type lastGood struct {
-	obj        resource.Object
-	generation int64
-	dropped    int
-}
-
 // reconcileLoop rebuilds the snapshot after every burst of store changes.
-// It owns lastGood; nothing else touches it.
+// It owns lastGood, the last served version of each resource; nothing
+// else touches it.
 func (s *Controller) reconcileLoop(ctx context.Context) {
 	wrote := make(chan struct{})
 	go func() { defer close(wrote); s.statusW.run(ctx) }()
@@ -127,7 +120,7 @@ func (s *Controller) rebuild(ctx context.Context) {
 	if len(corrupt) > 0 {
 		for _, ref := range corrupt {
 			if lg, ok := s.lastGood[ref]; ok {
-				objs = append(objs, lg.obj)
+				objs = append(objs, lg.Object)
 			}
 		}
 		problem = (&store.CorruptError{Refs: corrupt}).Error() + " (serving their last good versions)"
@@ -137,47 +130,14 @@ func (s *Controller) rebuild(ctx context.Context) {
 	}
 	s.storeProblem.Store(problem)
 	s.configOK.Store(true)
+	// One pass: translation decides, per resource, whether its current
+	// or its last good version serves, and says so in its status.
+	in := translate.FromObjects(objs)
+	in.LastGood = s.lastGood
 	env := translate.Env{LocalLambda: s.cfg.LocalLambda, Version: s.version.Add(1)}
-	snap := translate.Translate(translate.FromObjects(objs), s.resolver, env)
-	inputs := snap.StatusInputs
-
-	// A resource whose new version is rejected keeps serving its last
-	// good version: a bad update must not take a working route away.
-	// Its status still says Rejected, and why.
-	var substituted []string
-	subst := make([]resource.Object, len(objs))
-	copy(subst, objs)
-	present := map[string]bool{}
-	for i, o := range objs {
-		ref := resource.Ref(o)
-		present[ref] = true
-		st, ok := snap.Statuses[ref]
-		if !ok {
-			continue
-		}
-		// A new generation that is rejected, or that drops routes its
-		// last good generation served, does not replace that generation.
-		lg, ok := s.lastGood[ref]
-		if !ok || lg.generation == o.GetMetadata().Generation {
-			continue
-		}
-		if st.State == core.StateRejected || snap.DroppedRoutes[ref] > lg.dropped {
-			subst[i] = lg.obj
-			substituted = append(substituted, ref)
-		}
-	}
-	statuses := snap.Statuses
-	dropped := snap.DroppedRoutes
-	if len(substituted) > 0 {
-		env.Version = s.version.Add(1)
-		snap = translate.Translate(translate.FromObjects(subst), s.resolver, env)
-		for _, ref := range substituted {
-			st := statuses[ref]
-			st.State = core.StateRejected
-			st.Reason += fmt.Sprintf(" (still serving generation %d, the last accepted)", s.lastGood[ref].generation)
-			statuses[ref] = st
-		}
-	}
+	snap := translate.Translate(in, s.resolver, env)
+	statuses, inputs := snap.Statuses, snap.StatusInputs
+	s.lastGood = translate.Served(s.lastGood, objs, snap)
 	// Runtime conditions join the statuses here; translation never sees
 	// them.
 	s.base, s.inputs = statuses, inputs
@@ -187,18 +147,6 @@ func (s *Controller) rebuild(ctx context.Context) {
 	}
 	statuses = translate.Statuses(statuses, inputs, s.conditions())
 	snap.Statuses, snap.StatusInputs = statuses, inputs
-	for _, o := range objs {
-		ref := resource.Ref(o)
-		if st, ok := statuses[ref]; ok && (st.State == core.StateAccepted || st.State == core.StateWarning) {
-			s.lastGood[ref] = lastGood{obj: o, generation: o.GetMetadata().Generation, dropped: dropped[ref]}
-		}
-	}
-	for ref := range s.lastGood {
-		if !present[ref] {
-			delete(s.lastGood, ref)
-		}
-	}
-	snap.Resources = subst
 	s.holder.Store(snap)
 	if s.cfg.OnSnapshot != nil {
 		s.cfg.OnSnapshot(snap)

@@ -25,9 +25,9 @@ import (
 	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 	gloo "github.com/lambdagate/lambdagate/api/gloo/v1"
 	"github.com/lambdagate/lambdagate/internal/awscreds"
+	"github.com/lambdagate/lambdagate/internal/lambda"
 	"github.com/lambdagate/lambdagate/internal/resource"
 	"github.com/lambdagate/lambdagate/internal/store"
-	"github.com/lambdagate/lambdagate/internal/translate"
 )
 
 // Label and annotation keys.
@@ -45,10 +45,11 @@ type Options struct {
 	Interval time.Duration
 	// MaxBackoff caps the delay after repeated errors. Default 5m.
 	MaxBackoff time.Duration
-	// Env is the translation environment (endpoint choice).
-	Env      translate.Env
-	Resolver *awscreds.Resolver
-	Logger   *slog.Logger
+	// Endpoints picks each upstream's Lambda API base URL, as
+	// translation does. Default: os.Getenv, no local Lambda.
+	Endpoints lambda.Endpoints
+	Resolver  *awscreds.Resolver
+	Logger    *slog.Logger
 	// HTTPClient for the Lambda API. Default: the SDK's.
 	HTTPClient *http.Client
 	// OnChange is called when an upstream's discovery error appears or
@@ -148,10 +149,11 @@ func (d *Discoverer) runOnce(ctx context.Context, wait bool) {
 		}
 		return
 	}
-	secrets := translate.FromObjects(secretsList)
 	smap := map[string]*core.Secret{}
-	for _, s := range secrets.Secrets {
-		smap[s.Metadata.Key()] = &s.Secret
+	for _, o := range secretsList {
+		if s, ok := o.(*resource.Secret); ok {
+			smap[s.Metadata.Key()] = &s.Secret
+		}
 	}
 	opts, mode := d.settings(ctx)
 	now := time.Now()
@@ -255,7 +257,7 @@ func (d *Discoverer) setErr(key, msg string) {
 }
 
 func (d *Discoverer) settings(ctx context.Context) (*gloo.AWSOptions, string) {
-	o, err := d.st.Get(ctx, resource.KindSettings, translate.SettingsNamespace, translate.SettingsName)
+	o, err := d.st.Get(ctx, resource.KindSettings, resource.SettingsNamespace, resource.SettingsName)
 	if err != nil {
 		return nil, "BLACKLIST"
 	}
@@ -296,7 +298,7 @@ func (d *Discoverer) discover(ctx context.Context, u *resource.Upstream, secrets
 	if err != nil {
 		return err
 	}
-	endpoint := translate.Endpoint(a, d.o.Env)
+	endpoint := d.o.Endpoints.For(a.EndpointURL, a.Region)
 	client := awslambda.New(awslambda.Options{
 		Region:       a.Region,
 		Credentials:  creds,

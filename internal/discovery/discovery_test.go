@@ -16,19 +16,19 @@ import (
 	gloo "github.com/lambdagate/lambdagate/api/gloo/v1"
 	"github.com/lambdagate/lambdagate/internal/awscreds"
 	"github.com/lambdagate/lambdagate/internal/discovery"
+	"github.com/lambdagate/lambdagate/internal/lambda"
 	"github.com/lambdagate/lambdagate/internal/resource"
 	"github.com/lambdagate/lambdagate/internal/store/sqlite"
-	"github.com/lambdagate/lambdagate/internal/translate"
 )
 
 // newDiscoverer returns a Discoverer whose upstreams without endpointUrl
 // call local. Interval is tiny so that every RunOnce discovers again.
 func newDiscoverer(st *sqlite.Store, local *url.URL, onChange func()) *discovery.Discoverer {
 	return discovery.New(st, discovery.Options{
-		Interval: time.Nanosecond,
-		Env:      translate.Env{LocalLambda: local, Getenv: func(string) string { return "" }},
-		Logger:   quiet(),
-		OnChange: onChange,
+		Interval:  time.Nanosecond,
+		Endpoints: lambda.Endpoints{LocalLambda: local, Getenv: func(string) string { return "" }},
+		Logger:    quiet(),
+		OnChange:  onChange,
 	})
 }
 
@@ -324,7 +324,7 @@ func TestBackoff(t *testing.T) {
 	d := discovery.New(st, discovery.Options{
 		Interval:   time.Nanosecond,
 		MaxBackoff: 300 * time.Millisecond,
-		Env:        translate.Env{Getenv: func(string) string { return "" }},
+		Endpoints:  lambda.Endpoints{Getenv: func(string) string { return "" }},
 		Logger:     quiet(),
 		OnChange:   func() { changes.Add(1) },
 	})

@@ -186,3 +186,9 @@ func DeepCopy(o Object) Object {
 	}
 	return c
 }
+
+// The Settings resource lambdagate reads, as Gloo does: one, by name.
+const (
+	SettingsNamespace = core.DefaultNamespace
+	SettingsName      = "default"
+)

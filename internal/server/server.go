@@ -29,7 +29,6 @@ import (
 	"github.com/lambdagate/lambdagate/internal/metrics"
 	"github.com/lambdagate/lambdagate/internal/snapshot"
 	"github.com/lambdagate/lambdagate/internal/store"
-	"github.com/lambdagate/lambdagate/internal/translate"
 )
 
 // Config is the gateway's process configuration.
@@ -203,12 +202,12 @@ func New(cfg Config, st store.Store) *Server {
 	}, &s.holder)
 	if cfg.DiscoveryInterval >= 0 {
 		s.discovery = discovery.New(st, discovery.Options{
-			Interval: cfg.DiscoveryInterval,
-			Env:      translate.Env{LocalLambda: cfg.LocalLambda},
-			Resolver: s.resolver,
-			Logger:   s.log.With("component", "discovery"),
-			OnChange: s.Trigger,
-			OnRun:    s.cfg.Metrics.DiscoveryRun,
+			Interval:  cfg.DiscoveryInterval,
+			Endpoints: lambda.Endpoints{LocalLambda: cfg.LocalLambda},
+			Resolver:  s.resolver,
+			Logger:    s.log.With("component", "discovery"),
+			OnChange:  s.Trigger,
+			OnRun:     s.cfg.Metrics.DiscoveryRun,
 		})
 	}
 	ctrl := controller.Config{Debounce: cfg.Debounce, LocalLambda: cfg.LocalLambda, Logger: s.log,

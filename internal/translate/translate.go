@@ -37,8 +37,8 @@ const ReportedBy = "lambdagate"
 
 // SettingsName is the Settings resource lambdagate reads, as Gloo does.
 const (
-	SettingsNamespace = core.DefaultNamespace
-	SettingsName      = "default"
+	SettingsNamespace = resource.SettingsNamespace
+	SettingsName      = resource.SettingsName
 )
 
 // Input is every resource of a store, as listed.
@@ -47,6 +47,12 @@ type Input struct {
 	VirtualServices []*resource.VirtualService
 	Secrets         []*resource.Secret
 	Settings        []*resource.Settings
+	// LastGood holds, by "Kind namespace/name", the last version of each
+	// resource that was served (what Served returns after a translation).
+	// A resource whose current version is rejected, or drops more routes
+	// than its last good version did, serves that version instead.
+	// Default none: every resource serves its current version or nothing.
+	LastGood map[string]LastGood
 }
 
 // FromObjects sorts listed objects into an Input.
@@ -96,6 +102,7 @@ type builder struct {
 	upstreams map[string]*upstreamInfo
 	statuses  map[string]core.Status
 	inputs    map[string]*snapshot.StatusInput
+	lastGood  map[string]LastGood
 	routes    int
 	// requireRBAC: the Settings require an RBAC policy on every virtual
 	// host (Gloo's rbac.requireRbac), which lambdagate does not implement.
@@ -110,22 +117,33 @@ func Translate(in Input, res *awscreds.Resolver, env Env) *snapshot.Snapshot {
 	if env.Now == nil {
 		env.Now = time.Now
 	}
-	b := &builder{env: env, res: res, secrets: map[string]*core.Secret{}, upstreams: map[string]*upstreamInfo{}, statuses: map[string]core.Status{}, inputs: map[string]*snapshot.StatusInput{}}
-	b.readSettings(in.Settings)
+	b := &builder{env: env, res: res, secrets: map[string]*core.Secret{}, upstreams: map[string]*upstreamInfo{}, statuses: map[string]core.Status{}, inputs: map[string]*snapshot.StatusInput{}, lastGood: in.LastGood}
+	snap := &snapshot.Snapshot{Version: env.Version, Built: env.Now(), Statuses: b.statuses, StatusInputs: b.inputs, Upstreams: len(in.Upstreams), DroppedRoutes: map[string]int{}}
+	// Dependencies first (Settings, Secrets, Upstreams, then the virtual
+	// services routing to them), each deciding between its current and
+	// its last good version, so a resource is translated against the
+	// versions actually served.
+	for _, s := range in.Settings {
+		snap.Resources = append(snap.Resources, b.settingsWithLastGood(s))
+	}
 	for _, s := range in.Secrets {
 		b.secrets[s.Metadata.Key()] = &s.Secret
+		snap.Resources = append(snap.Resources, s)
 	}
 	for _, u := range in.Upstreams {
-		b.upstream(u)
+		snap.Resources = append(snap.Resources, b.upstreamWithLastGood(u))
 	}
-	snap := &snapshot.Snapshot{Version: env.Version, Built: env.Now(), Statuses: b.statuses, StatusInputs: b.inputs, Upstreams: len(in.Upstreams), DroppedRoutes: map[string]int{}}
 	httpB, httpsB := router.NewBuilder(), router.NewBuilder()
 	vss := append([]*resource.VirtualService(nil), in.VirtualServices...)
 	// The oldest virtual service keeps a contested domain, so adding a
 	// conflicting one never takes traffic away from a working one.
 	sort.SliceStable(vss, func(i, j int) bool { return older(vss[i].Metadata, vss[j].Metadata) })
+	served := make(map[*resource.VirtualService]resource.Object, len(vss))
 	for _, vs := range vss {
-		b.virtualService(vs, httpB, httpsB, snap)
+		served[vs] = b.virtualServiceWithLastGood(vs, httpB, httpsB, snap)
+	}
+	for _, vs := range in.VirtualServices {
+		snap.Resources = append(snap.Resources, served[vs])
 	}
 	snap.HTTP, snap.HTTPS = httpB.Build(), httpsB.Build()
 	snap.Routes = b.routes
@@ -149,27 +167,25 @@ func (b *builder) setStatus(o resource.Object, state core.State, reason string) 
 	b.statuses[resource.Ref(o)] = core.Status{State: state, Reason: reason, ReportedBy: ReportedBy, ObservedGeneration: o.GetMetadata().Generation}
 }
 
-func (b *builder) readSettings(all []*resource.Settings) {
-	for _, s := range all {
-		if s.Metadata.Namespace != SettingsNamespace || s.Metadata.Name != SettingsName {
-			b.setStatus(s, core.StateWarning, fmt.Sprintf("ignored: lambdagate reads only Settings %s/%s", SettingsNamespace, SettingsName))
-			continue
-		}
-		problems := resource.Validate(s)
-		if errs := problems.Errors(); len(errs) > 0 {
-			b.setStatus(s, core.StateRejected, errs.Join())
-			continue
-		}
-		if s.Spec.Gloo != nil {
-			b.settings = s.Spec.Gloo.AWSOptions
-		}
-		b.requireRBAC = resource.RequiresRBAC(&s.Spec)
-		if w := problems.Warnings(); len(w) > 0 {
-			b.setStatus(s, core.StateWarning, w.Join())
-			continue
-		}
-		b.setStatus(s, core.StateAccepted, "")
+func (b *builder) readSettings(s *resource.Settings) {
+	if s.Metadata.Namespace != SettingsNamespace || s.Metadata.Name != SettingsName {
+		b.setStatus(s, core.StateWarning, fmt.Sprintf("ignored: lambdagate reads only Settings %s/%s", SettingsNamespace, SettingsName))
+		return
 	}
+	problems := resource.Validate(s)
+	if errs := problems.Errors(); len(errs) > 0 {
+		b.setStatus(s, core.StateRejected, errs.Join())
+		return
+	}
+	if s.Spec.Gloo != nil {
+		b.settings = s.Spec.Gloo.AWSOptions
+	}
+	b.requireRBAC = resource.RequiresRBAC(&s.Spec)
+	if w := problems.Warnings(); len(w) > 0 {
+		b.setStatus(s, core.StateWarning, w.Join())
+		return
+	}
+	b.setStatus(s, core.StateAccepted, "")
 }
 
 func (b *builder) upstream(u *resource.Upstream) {
@@ -189,18 +205,14 @@ func (b *builder) upstream(u *resource.Upstream) {
 		return
 	}
 	info.creds = creds
-	info.endpoint = b.endpoint(a)
+	info.endpoint = b.endpoints().For(a.EndpointURL, a.Region)
 	info.functions = make(map[string]gloo.LambdaFunctionSpec, len(a.LambdaFunctions))
 	for _, f := range a.LambdaFunctions {
 		info.functions[f.LogicalName] = f
 	}
 	w := problems.Warnings()
-	if a.EndpointURL == "" && b.env.LocalLambda == nil {
-		for _, v := range endpointEnvVars {
-			if s := b.env.Getenv(v); s != "" && envEndpoint(s) == nil {
-				w = append(w, resource.Problem{Message: fmt.Sprintf("environment variable %s=%q is not an http(s) URL and is ignored", v, s), Route: -1, Warning: true})
-			}
-		}
+	for _, v := range b.endpoints().Ignored(a.EndpointURL) {
+		w = append(w, resource.Problem{Message: fmt.Sprintf("environment variable %s=%q is not an http(s) URL and is ignored", v[0], v[1]), Route: -1, Warning: true})
 	}
 	// Runtime conditions (discovery, credentials) are added to these
 	// warnings when statuses are merged (Statuses).
@@ -212,48 +224,37 @@ func (b *builder) upstream(u *resource.Upstream) {
 	b.setStatus(u, core.StateAccepted, "")
 }
 
-func (b *builder) endpoint(a *gloo.AWSUpstreamSpec) *url.URL { return Endpoint(a, b.env) }
-
-// Endpoint picks the Lambda API base URL: the upstream's endpointUrl, else
-// the local Lambda, else AWS_ENDPOINT_URL_LAMBDA / AWS_ENDPOINT_URL (the
-// SDK's variables), else the regional AWS endpoint.
-func Endpoint(a *gloo.AWSUpstreamSpec, env Env) *url.URL {
-	if env.Getenv == nil {
-		env.Getenv = os.Getenv
-	}
-	if a.EndpointURL != "" {
-		if u, err := url.Parse(a.EndpointURL); err == nil {
-			return u
-		}
-	}
-	if env.LocalLambda != nil {
-		return env.LocalLambda
-	}
-	for _, v := range endpointEnvVars {
-		if u := envEndpoint(env.Getenv(v)); u != nil {
-			return u
-		}
-	}
-	return lambda.RegionalEndpoint(a.Region)
+// endpoints is the endpoint rule with this translation's environment.
+func (b *builder) endpoints() lambda.Endpoints {
+	return lambda.Endpoints{LocalLambda: b.env.LocalLambda, Getenv: b.env.Getenv}
 }
 
-// endpointEnvVars are the AWS SDK's endpoint variables, most specific first.
-var endpointEnvVars = []string{"AWS_ENDPOINT_URL_LAMBDA", "AWS_ENDPOINT_URL"}
-
-// envEndpoint parses an endpoint variable's value; nil when it is empty or
-// not an http(s) URL.
-func envEndpoint(s string) *url.URL {
-	if s == "" {
-		return nil
-	}
-	u, err := url.Parse(s)
-	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return nil
-	}
-	return u
+// vsBuild is a virtual service translated but not yet added to a
+// listener, so that its last good version can be served instead.
+type vsBuild struct {
+	rb      *router.Builder
+	vh      *router.VirtualHost
+	domains []string
+	cert    *snapshot.Certificate
+	in      *snapshot.StatusInput
+	dropped int
 }
 
-func (b *builder) virtualService(vs *resource.VirtualService, httpB, httpsB *router.Builder, snap *snapshot.Snapshot) {
+// add serves a translated virtual service.
+func (b *builder) add(vs *resource.VirtualService, v *vsBuild, snap *snapshot.Snapshot) {
+	v.rb.Add(v.vh, v.domains)
+	if v.cert != nil {
+		snap.Certificates = append(snap.Certificates, *v.cert)
+	}
+	if v.dropped > 0 {
+		snap.DroppedRoutes[resource.Ref(vs)] = v.dropped
+	}
+	b.routes += len(v.vh.Routes)
+}
+
+// virtualService translates vs and sets its status; nil when it is
+// rejected. Domains are checked against the virtual services added so far.
+func (b *builder) virtualService(vs *resource.VirtualService, httpB, httpsB *router.Builder) *vsBuild {
 	problems := resource.Validate(vs)
 	var fatal, warnings resource.Problems
 	badRoutes := map[int]bool{}
@@ -274,7 +275,7 @@ func (b *builder) virtualService(vs *resource.VirtualService, httpB, httpsB *rou
 	}
 	if len(fatal) > 0 {
 		b.setStatus(vs, core.StateRejected, fatal.Join())
-		return
+		return nil
 	}
 	spec := &vs.Spec
 	rb := httpB
@@ -283,7 +284,7 @@ func (b *builder) virtualService(vs *resource.VirtualService, httpB, httpsB *rou
 		c, err := b.certificate(vs)
 		if err != nil {
 			b.setStatus(vs, core.StateRejected, err.Error())
-			return
+			return nil
 		}
 		cert = c
 		rb = httpsB
@@ -295,19 +296,20 @@ func (b *builder) virtualService(vs *resource.VirtualService, httpB, httpsB *rou
 	for _, d := range domains {
 		if other := rb.Claimed(d); other != nil {
 			b.setStatus(vs, core.StateRejected, fmt.Sprintf("spec.virtualHost.domains: domain %q is already served by VirtualService %s; each domain may belong to one virtual service per listener", d, other.Name))
-			return
+			return nil
 		}
 	}
 	vh := &router.VirtualHost{Name: vs.Metadata.Key()}
 	in := &snapshot.StatusInput{VirtualService: vs.Metadata.Key()}
+	v := &vsBuild{rb: rb, vh: vh, domains: domains, cert: cert, in: in}
 	for i := range spec.VirtualHost.Routes {
 		if badRoutes[i] {
-			snap.DroppedRoutes[resource.Ref(vs)]++
+			v.dropped++
 			continue
 		}
 		rt, warn, err := b.route(vs, i, &spec.VirtualHost.Routes[i])
 		if err != nil {
-			snap.DroppedRoutes[resource.Ref(vs)]++
+			v.dropped++
 			warnings = append(warnings, resource.Problem{Field: fmt.Sprintf("spec.virtualHost.routes[%d]", i), Message: err.Error() + routeDropped, Route: i})
 			continue
 		}
@@ -318,22 +320,17 @@ func (b *builder) virtualService(vs *resource.VirtualService, httpB, httpsB *rou
 		}
 		in.Routes = append(in.Routes, served)
 		vh.Routes = append(vh.Routes, rt)
-		b.routes++
-	}
-	rb.Add(vh, domains)
-	if cert != nil {
-		snap.Certificates = append(snap.Certificates, *cert)
 	}
 	// Runtime conditions (a route's function answering 404) are added to
 	// these warnings when statuses are merged (Statuses).
 	in.Warnings = slices.Clone(warnings)
-	b.inputs[resource.Ref(vs)] = in
 	if len(warnings) > 0 {
 		sortByRoute(warnings)
 		b.setStatus(vs, core.StateWarning, warnings.Join())
-		return
+		return v
 	}
 	b.setStatus(vs, core.StateAccepted, "")
+	return v
 }
 
 // sortByRoute puts resource-level warnings first, then route warnings by

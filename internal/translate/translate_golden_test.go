@@ -43,6 +43,9 @@ var update = flag.Bool("update", false, "rewrite the expected section of golden 
 //   - input.yaml: the resources, as a user applies them. {{TLS_CRT}} and
 //     {{TLS_KEY}} are replaced by a self-signed certificate for
 //     *.example.com made when the test starts (base64, as in Secret data).
+//   - last-good.yaml (optional): the resources of the previous rebuild,
+//     translated first; what it served (Served) is the LastGood input of
+//     the translation of input.yaml, as the controller passes it.
 //   - env (optional): KEY=VALUE lines read through Env.Getenv. Three keys are
 //     not variables: LOCAL_LAMBDA sets Env.LocalLambda,
 //     UPSTREAM_WARNING=ns/name:message sets Conditions.Upstream and
@@ -50,7 +53,8 @@ var update = flag.Bool("update", false, "rewrite the expected section of golden 
 //     the statuses with Statuses.
 //   - probes (optional): "METHOD URL [-H name:value]..." lines, matched as
 //     the server matches them (https:// URLs against the HTTPS listener).
-//   - expected: the statuses, then the routes of every virtual host a probe
+//   - expected: the statuses (with last-good.yaml, then the version of
+//     each resource served), then the routes of every virtual host a probe
 //     reached, then what each probe matched. -update rewrites it.
 //
 // The router's table has no exported listing, so probes are how the test
@@ -67,24 +71,53 @@ func TestTranslateGolden(t *testing.T) {
 			if !ok {
 				t.Fatalf("%s: no input.yaml section", file)
 			}
-			crt, key := testCert(t)
-			input = bytes.ReplaceAll(input, []byte("{{TLS_CRT}}"), []byte(base64.StdEncoding.EncodeToString(crt)))
-			input = bytes.ReplaceAll(input, []byte("{{TLS_KEY}}"), []byte(base64.StdEncoding.EncodeToString(key)))
-			objs, err := resource.DecodeAll(bytes.NewReader(input), file)
-			if err != nil {
-				t.Fatalf("input does not decode: %v", err)
-			}
+			objs := decodeCase(t, file, input)
 			envText, _ := golden.Section(ar, "env")
 			probes, _ := golden.Section(ar, "probes")
 			env, conds := parseEnvConditions(t, envText)
 			// The resolver reads the case's fixed environment too.
-			snap := Translate(FromObjects(objs), awscreds.New(awscreds.Options{Getenv: env.Getenv}), env)
+			res := awscreds.New(awscreds.Options{Getenv: env.Getenv})
+			in := FromObjects(objs)
+			prevText, withLastGood := golden.Section(ar, "last-good.yaml")
+			if withLastGood {
+				prev := decodeCase(t, file, prevText)
+				in.LastGood = Served(nil, prev, Translate(FromObjects(prev), res, env))
+			}
+			snap := Translate(in, res, env)
 			snap.Statuses = Statuses(snap.Statuses, snap.StatusInputs, conds)
 			checkStatuses(t, objs, snap)
 			got := render(t, snap, probes)
+			if withLastGood {
+				got = strings.Replace(got, "counts:", servedString(snap)+"counts:", 1)
+			}
 			golden.Check(t, file, ar, got, *update)
 		})
 	}
+}
+
+// decodeCase decodes a case's resources, with the test certificate in
+// place of {{TLS_CRT}} and {{TLS_KEY}}.
+func decodeCase(t *testing.T, file string, text []byte) []resource.Object {
+	t.Helper()
+	crt, key := testCert(t)
+	text = bytes.ReplaceAll(text, []byte("{{TLS_CRT}}"), []byte(base64.StdEncoding.EncodeToString(crt)))
+	text = bytes.ReplaceAll(text, []byte("{{TLS_KEY}}"), []byte(base64.StdEncoding.EncodeToString(key)))
+	objs, err := resource.DecodeAll(bytes.NewReader(text), file)
+	if err != nil {
+		t.Fatalf("input does not decode: %v", err)
+	}
+	return objs
+}
+
+// servedString lists the version of each resource the snapshot was built
+// from, in Resources order.
+func servedString(snap *snapshot.Snapshot) string {
+	var b strings.Builder
+	b.WriteString("served:\n")
+	for _, o := range snap.Resources {
+		fmt.Fprintf(&b, "  %s generation %d\n", resource.Ref(o), o.GetMetadata().Generation)
+	}
+	return b.String()
 }
 
 var (
