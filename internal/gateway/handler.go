@@ -192,6 +192,9 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, o *Outcome) erro
 			return err
 		}
 	}
+	if t == nil {
+		return answerLocally(w, r, p, o, scheme, path, m)
+	}
 
 	limit, tooBig := int64(lambda.MaxSyncPayload), tooLarge
 	if t.Async {
