@@ -96,7 +96,7 @@ type Route struct {
 	Name string `json:"name,omitempty"`
 	// Matchers: the route matches when any matcher matches. Default: a
 	// single prefix "/" matcher.
-	Matchers    []Matcher     `json:"matchers,omitempty"`
+	Matchers []Matcher `json:"matchers,omitempty"`
 	// RouteAction, RedirectAction and DirectResponseAction are the route's
 	// action: exactly one is required.
 	RouteAction *RouteAction `json:"routeAction,omitempty"`
