@@ -112,6 +112,9 @@ type Outcome struct {
 	Invoked   bool
 	Attempts  int
 	ErrorKind string
+	// Answered is the route when the gateway answered without Lambda
+	// (a direct response or a redirect); Target is then nil.
+	Answered *pipeline.Route
 	// TraceID is the W3C trace id sent to Lambda (see traceHeaders).
 	TraceID string
 	// Remote is the client's address.
@@ -193,6 +196,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, o *Outcome) erro
 		}
 	}
 	if t == nil {
+		o.Answered = p
 		return answerLocally(w, r, p, o, scheme, path, m)
 	}
 

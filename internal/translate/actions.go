@@ -24,10 +24,9 @@ func answerRoute(vs *resource.VirtualService, i int, r *gateway.Route) (*router.
 	case r.RedirectAction != nil:
 		p.Redirect = compileRedirect(r.RedirectAction)
 	}
-	if r.Options != nil && r.Options.Timeout != nil {
-		p.Request = append(p.Request, pipeline.Timeout(r.Options.Timeout.Duration))
-	}
-	rt := &router.Route{Name: routeName(r, i), Target: withHeaders(p, vs, r)}
+	// options.timeout bounds a Lambda call; these routes make none.
+	p.VirtualService, p.Name = vs.Metadata.Key(), routeName(r, i)
+	rt := &router.Route{Name: p.Name, Target: withHeaders(p, vs, r)}
 	if err := compileMatchers(rt, r.Matchers); err != nil {
 		return nil, "", err
 	}

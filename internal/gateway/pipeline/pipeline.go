@@ -40,6 +40,9 @@ type Route struct {
 	// Response filters run in order after the action, before the
 	// response head is written.
 	Response []ResponseFilter
+	// VirtualService and Name name a route without Invoke (whose Target
+	// names it otherwise) in logs and metrics.
+	VirtualService, Name string
 }
 
 // Exchange is one request's state that filters read and set. The gateway
