@@ -112,6 +112,9 @@ type Outcome struct {
 	Invoked   bool
 	Attempts  int
 	ErrorKind string
+	// Answered is the route when the gateway answered without Lambda
+	// (a direct response or a redirect); Target is then nil.
+	Answered *pipeline.Route
 	// TraceID is the W3C trace id sent to Lambda (see traceHeaders).
 	TraceID string
 	// Remote is the client's address.
@@ -191,6 +194,10 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, o *Outcome) erro
 		if err := f.FilterRequest(w, r, &o.x); err != nil {
 			return err
 		}
+	}
+	if t == nil {
+		o.Answered = p
+		return answerLocally(w, r, p, o, scheme, path, m)
 	}
 
 	limit, tooBig := int64(lambda.MaxSyncPayload), tooLarge

@@ -19,6 +19,8 @@ func (g *Gateway) observe(o *Outcome) {
 		}
 		if t := o.Target; t != nil {
 			req.VirtualService, req.Route, req.Function = t.VirtualService, t.Route, t.LogicalName
+		} else if a := o.Answered; a != nil {
+			req.VirtualService, req.Route = a.VirtualService, a.Name
 		}
 		if o.Err != nil {
 			req.Message = o.Err.Error()
@@ -58,6 +60,8 @@ func accessLog(l *slog.Logger, o *Outcome) {
 			slog.String("function_name", t.FunctionName),
 			slog.String("qualifier", t.Qualifier),
 		)
+	} else if a := o.Answered; a != nil {
+		attrs = append(attrs, slog.String("virtual_service", a.VirtualService), slog.String("route", a.Name))
 	}
 	attrs = append(attrs,
 		slog.Int("status", o.Status),

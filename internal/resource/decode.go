@@ -359,6 +359,25 @@ func checkValue(v any, t reflect.Type, path string) []string {
 		for _, k := range keys {
 			ft, ok := fields[k]
 			if !ok {
+				if camel := lowerCamel(k); camel != k {
+					if _, known := fields[camel]; known || isGlooField(t, camel) {
+						if _, both := m[camel]; both {
+							problems = append(problems, join(path, k)+": duplicate field: "+camel+" is also set (the same field in proto spelling)")
+							continue
+						}
+						// Gloo's parser accepts the proto names too; the
+						// object keeps the JSON name.
+						m[camel] = m[k]
+						delete(m, k)
+						k, ft = camel, fields[camel]
+						if !known {
+							continue
+						}
+						ok = true
+					}
+				}
+			}
+			if !ok {
 				if _, gloo := glooField(t, k); gloo {
 					// Kept as written; Validate names it on status.
 					continue
@@ -415,6 +434,35 @@ func checkValue(v any, t reflect.Type, path string) []string {
 		}
 	}
 	return nil
+}
+
+// lowerCamel turns a proto field name (tokens_per_fill) into its JSON
+// name (tokensPerFill); a name without "_" is returned as is.
+func lowerCamel(s string) string {
+	if !strings.Contains(s, "_") {
+		return s
+	}
+	var b strings.Builder
+	up := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '_':
+			up = true
+		case up && c >= 'a' && c <= 'z':
+			b.WriteByte(c - 'a' + 'A')
+			up = false
+		default:
+			b.WriteByte(c)
+			up = false
+		}
+	}
+	return b.String()
+}
+
+func isGlooField(t reflect.Type, name string) bool {
+	_, ok := glooField(t, name)
+	return ok
 }
 
 func jsonFields(t reflect.Type) map[string]reflect.Type {

@@ -62,14 +62,14 @@ var glooFields = map[reflect.Type]map[string]Support{
 	},
 	reflect.TypeOf(gateway.VirtualHostOptions{}): withSecurity(map[string]Support{
 		"extensions": ServedWithout, "retries": ServedWithout, "stats": ServedWithout,
-		"headerManipulation": ServedWithout, "cors": ServedWithout, "transformations": ServedWithout,
+		"cors": ServedWithout, "transformations": ServedWithout,
 		"bufferPerRoute": ServedWithout, "includeRequestAttemptCount": ServedWithout,
 		"includeAttemptCountInResponse": ServedWithout, "stagedTransformations": ServedWithout,
 	}),
 	reflect.TypeOf(gateway.Route{}): {
 		"inheritableMatchers": ServedWithout, "inheritablePathMatchers": ServedWithout,
-		"redirectAction": NotServed, "directResponseAction": NotServed, "delegateAction": NotServed,
-		"graphqlApiRef": NotServed, "optionsConfigRefs": NotServed,
+		"delegateAction": NotServed,
+		"graphqlApiRef":  NotServed, "optionsConfigRefs": NotServed,
 	},
 	reflect.TypeOf(gateway.RouteAction{}): {
 		"multi": NotServed, "upstreamGroup": NotServed, "clusterHeader": NotServed, "dynamicForwardProxy": NotServed,
@@ -83,7 +83,7 @@ var glooFields = map[reflect.Type]map[string]Support{
 	reflect.TypeOf(gateway.RouteOptions{}): withSecurity(map[string]Support{
 		"transformations": ServedWithout, "faults": ServedWithout, "prefixRewrite": ServedWithout,
 		"retries": ServedWithout, "extensions": ServedWithout, "tracing": ServedWithout,
-		"shadowing": ServedWithout, "headerManipulation": ServedWithout, "hostRewrite": ServedWithout,
+		"shadowing": ServedWithout, "hostRewrite": ServedWithout,
 		"autoHostRewrite": ServedWithout, "hostRewritePathRegex": ServedWithout, "cors": ServedWithout,
 		"lbHash": ServedWithout, "upgrades": ServedWithout, "bufferPerRoute": ServedWithout,
 		"stagedTransformations": ServedWithout, "envoyMetadata": ServedWithout, "regexRewrite": ServedWithout,

@@ -305,6 +305,9 @@ func (v *validator) virtualService(s *gateway.VirtualServiceSpec) {
 		v.routeSpec(fmt.Sprintf("spec.virtualHost.routes[%d]", i), &vh.Routes[i])
 	}
 	v.route = -1
+	if vh.Options != nil && vh.Options.HeaderManipulation != nil {
+		v.headerManipulation("spec.virtualHost.options.headerManipulation", vh.Options.HeaderManipulation)
+	}
 	if s.SSLConfig != nil {
 		v.ssl(s.SSLConfig)
 	}
@@ -388,9 +391,21 @@ func (v *validator) routeSpec(p string, r *gateway.Route) {
 			}
 		}
 	}
+	actions := 0
+	for _, set := range []bool{r.RouteAction != nil, r.RedirectAction != nil, r.DirectResponseAction != nil} {
+		if set {
+			actions++
+		}
+	}
 	switch {
+	case actions > 1:
+		v.errorf(p, "only one of routeAction, redirectAction and directResponseAction may be set")
+	case r.RedirectAction != nil:
+		v.redirect(p+".redirectAction", r.RedirectAction, r.Matchers)
+	case r.DirectResponseAction != nil:
+		v.directResponse(p+".directResponseAction", r.DirectResponseAction)
 	case r.RouteAction == nil:
-		v.errorf(p+".routeAction", "required value: lambdagate routes need a routeAction")
+		v.errorf(p+".routeAction", "required value: a route needs one of routeAction, redirectAction and directResponseAction")
 	case r.RouteAction.Single == nil:
 		v.errorf(p+".routeAction.single", "required value")
 	default:
@@ -411,6 +426,9 @@ func (v *validator) routeSpec(p string, r *gateway.Route) {
 		if t <= 0 || t > 15*time.Minute {
 			v.errorf(p+".options.timeout", "invalid value %s: must be more than 0 and at most 15m (Lambda's maximum)", t)
 		}
+	}
+	if r.Options != nil && r.Options.HeaderManipulation != nil {
+		v.headerManipulation(p+".options.headerManipulation", r.Options.HeaderManipulation)
 	}
 }
 

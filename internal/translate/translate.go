@@ -381,6 +381,9 @@ func logicalNames(fns []gloo.LambdaFunctionSpec) string {
 }
 
 func (b *builder) route(vs *resource.VirtualService, i int, r *gateway.Route) (*router.Route, string, error) {
+	if r.RouteAction == nil {
+		return answerRoute(vs, i, r)
+	}
 	d := r.RouteAction.Single
 	ref := *d.Upstream
 	if ref.Namespace == "" {
@@ -478,19 +481,26 @@ func (b *builder) route(vs *resource.VirtualService, i int, r *gateway.Route) (*
 	// A route written for an ALB gets an ALB's payload limits.
 	t.ALBLimits = (t.Wrap == lambda.WrapALB || t.Unwrap == lambda.UnwrapALB) && !dest.DisableAlbPayloadLimits
 	t.Prepare()
-	rt := &router.Route{Name: t.Route, Target: compilePipeline(t, r.Options)}
-	matchers := r.Matchers
+	rt := &router.Route{Name: t.Route, Target: withHeaders(compilePipeline(t, r.Options), vs, r)}
+	if err := compileMatchers(rt, r.Matchers); err != nil {
+		return nil, "", err
+	}
+	return rt, strings.Join(warn, "; "), nil
+}
+
+// compileMatchers adds a route's matchers (default: prefix "/").
+func compileMatchers(rt *router.Route, matchers []gateway.Matcher) error {
 	if len(matchers) == 0 {
 		matchers = []gateway.Matcher{{Prefix: "/"}}
 	}
 	for _, m := range matchers {
 		cm, err := compileMatcher(m)
 		if err != nil {
-			return nil, "", err
+			return err
 		}
 		rt.Matchers = append(rt.Matchers, cm)
 	}
-	return rt, strings.Join(warn, "; "), nil
+	return nil
 }
 
 // compilePipeline builds a route's pipeline: the filters of the options it

@@ -378,7 +378,11 @@ func render(t *testing.T, snap *snapshot.Snapshot, probeText []byte) string {
 				idx = i
 			}
 		}
-		results = append(results, fmt.Sprintf("  %s → %s %s %s matchers[%d] → %s", p.line, listener, vh.Name, rt.Name, idx, fnName(rt)))
+		res := fmt.Sprintf("  %s → %s %s %s matchers[%d] → %s", p.line, listener, vh.Name, rt.Name, idx, fnName(rt))
+		if pr := pipeline.Of(rt); pr != nil && pr.Redirect != nil {
+			res += " " + pr.Redirect.Location(listener, req.Host, router.NormalizePath(req.URL.EscapedPath()), req.URL.RawQuery, m)
+		}
+		results = append(results, res)
 	}
 	b.WriteString("virtual hosts reached:\n")
 	for _, h := range hosts {
@@ -412,7 +416,8 @@ func tlsVersion(v uint16) string {
 func fnName(rt *router.Route) string {
 	tg := pipeline.Target(rt)
 	if tg == nil {
-		return fmt.Sprintf("%T", rt.Target)
+		a, _, _ := strings.Cut(actionString(rt), " ")
+		return a
 	}
 	if tg.Qualifier != "" {
 		return tg.FunctionName + "@" + tg.Qualifier
@@ -467,6 +472,23 @@ func matcherString(m *router.Matcher) string {
 }
 
 func targetString(rt *router.Route) string {
+	return actionString(rt) + filtersString(pipeline.Of(rt))
+}
+
+func actionString(rt *router.Route) string {
+	p := pipeline.Of(rt)
+	switch {
+	case p != nil && p.Direct != nil:
+		return fmt.Sprintf("direct status=%d body=%q", p.Direct.Status, p.Direct.Body)
+	case p != nil && p.Redirect != nil:
+		rd := *p.Redirect
+		re := ""
+		if rd.RegexRewrite != nil {
+			re = rd.RegexRewrite.String()
+		}
+		return fmt.Sprintf("redirect status=%d scheme=%q host=%q port=%q dropPort=%v path=%q pathQuery=%q/%v prefixRewrite=%q regex=%q substitution=%q stripQuery=%v",
+			rd.Status, rd.Scheme, rd.Host, rd.Port, rd.DropPort, rd.Path, rd.PathQuery, rd.PathHasQuery, rd.PrefixRewrite, re, rd.Substitution, rd.StripQuery)
+	}
 	tg := pipeline.Target(rt)
 	if tg == nil {
 		return fmt.Sprintf("%T", rt.Target)
@@ -484,6 +506,26 @@ func targetString(rt *router.Route) string {
 	}
 	if u := tg.InvokeURL(); u != nil {
 		s += " invoke=" + u.String()
+	}
+	return s
+}
+
+// filtersString lists the header filters (the timeout shows in the
+// target).
+func filtersString(p *pipeline.Route) string {
+	if p == nil {
+		return ""
+	}
+	var s string
+	for _, f := range p.Request {
+		if h, ok := f.(*pipeline.RequestHeaders); ok {
+			s += fmt.Sprintf("\n        request headers: remove=%v add=%+v", h.Remove, h.Add)
+		}
+	}
+	for _, f := range p.Response {
+		if h, ok := f.(*pipeline.ResponseHeaders); ok {
+			s += fmt.Sprintf("\n        response headers: remove=%v add=%+v", h.Remove, h.Add)
+		}
 	}
 	return s
 }

@@ -38,8 +38,8 @@ type VirtualHost struct {
 	Domains []string `json:"domains,omitempty"`
 	// Routes are tried in order; the first match wins.
 	Routes []Route `json:"routes,omitempty"`
-	// Options are Gloo's virtual host options; lambdagate implements none
-	// yet, so each one set is kept and named on status.
+	// Options are Gloo's virtual host options; those lambdagate does not
+	// implement are kept and named on status.
 	Options *VirtualHostOptions `json:"options,omitempty"`
 	// Unimplemented holds Gloo's virtual host fields lambdagate does not
 	// implement (optionsConfigRefs), kept as written and
@@ -65,6 +65,9 @@ func (v *VirtualHost) UnmarshalJSON(b []byte) error {
 //
 // +kubebuilder:pruning:PreserveUnknownFields
 type VirtualHostOptions struct {
+	// HeaderManipulation applies to every route of the virtual host,
+	// before the route's own (so the route's wins). Default: none.
+	HeaderManipulation *HeaderManipulation `json:"headerManipulation,omitempty"`
 	// Unimplemented holds Gloo's virtual host options (retries, cors,
 	// extauth...), kept as written and
 	// named on status.
@@ -93,11 +96,18 @@ type Route struct {
 	Name string `json:"name,omitempty"`
 	// Matchers: the route matches when any matcher matches. Default: a
 	// single prefix "/" matcher.
-	Matchers    []Matcher     `json:"matchers,omitempty"`
-	RouteAction *RouteAction  `json:"routeAction,omitempty"`
-	Options     *RouteOptions `json:"options,omitempty"`
+	Matchers []Matcher `json:"matchers,omitempty"`
+	// RouteAction, RedirectAction and DirectResponseAction are the route's
+	// action: exactly one is required.
+	RouteAction *RouteAction `json:"routeAction,omitempty"`
+	// RedirectAction answers with a redirect; no Lambda is called.
+	RedirectAction *RedirectAction `json:"redirectAction,omitempty"`
+	// DirectResponseAction answers with a fixed status and body; no
+	// Lambda is called.
+	DirectResponseAction *DirectResponseAction `json:"directResponseAction,omitempty"`
+	Options              *RouteOptions         `json:"options,omitempty"`
 	// Unimplemented holds Gloo's route fields lambdagate does not implement
-	// (redirectAction, delegateAction...), kept as written and
+	// (delegateAction...), kept as written and
 	// named on status.
 	Unimplemented core.RawFields `json:"-"`
 }
@@ -234,6 +244,9 @@ type RouteOptions struct {
 	// Timeout of the whole invocation, including retries after throttling.
 	// Default 15s; at most 15m (Lambda's own maximum).
 	Timeout *core.Duration `json:"timeout,omitempty"`
+	// HeaderManipulation adds and removes request and response headers,
+	// after the virtual host's. Default: none.
+	HeaderManipulation *HeaderManipulation `json:"headerManipulation,omitempty"`
 	// Unimplemented holds Gloo's route options lambdagate does not
 	// implement (retries, cors, prefixRewrite...), kept as written and
 	// named on status.
@@ -336,4 +349,106 @@ func (s *SSLParameters) UnmarshalJSON(b []byte) error {
 	raw, err := core.UnmarshalWithRaw(b, (*plain)(s))
 	s.Unimplemented = raw
 	return err
+}
+
+// DirectResponseAction is Gloo's DirectResponseAction (proxy.proto): a
+// fixed answer, as an ALB fixed-response rule.
+type DirectResponseAction struct {
+	// Status is the HTTP status, required, 200 to 599 (Envoy's range
+	// minus the informational codes, which cannot end an exchange).
+	Status uint32 `json:"status,omitempty"`
+	// Body is sent as written, with Content-Type text/plain unless
+	// headerManipulation sets one. Default: no body.
+	Body string `json:"body,omitempty"`
+}
+
+// RedirectResponseCode is Gloo's RedirectAction.RedirectResponseCode, by
+// name.
+type RedirectResponseCode string
+
+// The redirect response codes and their statuses.
+const (
+	MovedPermanently  RedirectResponseCode = "MOVED_PERMANENTLY"  // 301, the default
+	Found             RedirectResponseCode = "FOUND"              // 302
+	SeeOther          RedirectResponseCode = "SEE_OTHER"          // 303
+	TemporaryRedirect RedirectResponseCode = "TEMPORARY_REDIRECT" // 307
+	PermanentRedirect RedirectResponseCode = "PERMANENT_REDIRECT" // 308
+)
+
+// RedirectAction is Gloo's RedirectAction (proxy.proto, Envoy's
+// RedirectAction): the Location is the request's URL with the parts set
+// here replaced.
+type RedirectAction struct {
+	// HostRedirect replaces the host (and its port when it names one).
+	// Default: the request's host.
+	HostRedirect string `json:"hostRedirect,omitempty"`
+	// PathRedirect replaces the path; a query in it replaces the
+	// request's. At most one of pathRedirect, prefixRewrite and
+	// regexRewrite. Default: the request's path.
+	PathRedirect string `json:"pathRedirect,omitempty"`
+	// PrefixRewrite replaces the matched prefix (prefix and exact
+	// matchers only).
+	PrefixRewrite string `json:"prefixRewrite,omitempty"`
+	// RegexRewrite replaces every match of pattern.regex in the path with
+	// substitution (\1 names a capture group).
+	RegexRewrite *RegexMatchAndSubstitute `json:"regexRewrite,omitempty"`
+	// ResponseCode is one of MOVED_PERMANENTLY (301), FOUND (302),
+	// SEE_OTHER (303), TEMPORARY_REDIRECT (307), PERMANENT_REDIRECT (308).
+	// Default MOVED_PERMANENTLY.
+	ResponseCode RedirectResponseCode `json:"responseCode,omitempty"`
+	// HttpsRedirect sets the scheme to https (and drops the request's
+	// port unless portRedirect or hostRedirect names one). Default false.
+	HttpsRedirect bool `json:"httpsRedirect,omitempty"`
+	// StripQuery drops the query. Default false.
+	StripQuery bool `json:"stripQuery,omitempty"`
+	// PortRedirect replaces the port, 1 to 65535. Default: unchanged.
+	PortRedirect *uint32 `json:"portRedirect,omitempty"`
+}
+
+// RegexMatchAndSubstitute is Gloo's
+// solo.io.envoy.type.matcher.v3.RegexMatchAndSubstitute.
+type RegexMatchAndSubstitute struct {
+	// Pattern is required.
+	Pattern *RegexMatcher `json:"pattern,omitempty"`
+	// Substitution replaces each match; \1 to \9 insert capture groups.
+	Substitution string `json:"substitution,omitempty"`
+}
+
+// RegexMatcher is Gloo's solo.io.envoy.type.matcher.v3.RegexMatcher: an
+// RE2 expression.
+type RegexMatcher struct {
+	// Regex is required.
+	Regex string `json:"regex,omitempty"`
+}
+
+// HeaderManipulation is Gloo's headers.options.gloo.solo.io
+// HeaderManipulation. Removals apply before additions, as in Envoy.
+type HeaderManipulation struct {
+	// RequestHeadersToAdd are set on the request before the Lambda event
+	// is built. Default: none.
+	RequestHeadersToAdd []HeaderValueOption `json:"requestHeadersToAdd,omitempty"`
+	// RequestHeadersToRemove are removed from the request. Default: none.
+	RequestHeadersToRemove []string `json:"requestHeadersToRemove,omitempty"`
+	// ResponseHeadersToAdd are set on the answer. Default: none.
+	ResponseHeadersToAdd []HeaderValueOption `json:"responseHeadersToAdd,omitempty"`
+	// ResponseHeadersToRemove are removed from the answer. Default: none.
+	ResponseHeadersToRemove []string `json:"responseHeadersToRemove,omitempty"`
+}
+
+// HeaderValueOption is Gloo's HeaderValueOption: one header and whether
+// it is appended to the values already present.
+type HeaderValueOption struct {
+	// Header is required.
+	Header *HeaderValue `json:"header,omitempty"`
+	// Append adds the value beside existing ones; false replaces them.
+	// Default true.
+	Append *bool `json:"append,omitempty"`
+}
+
+// HeaderValue is one header's name and value.
+type HeaderValue struct {
+	// Key is the header name, required.
+	Key string `json:"key,omitempty"`
+	// Value is sent as written.
+	Value string `json:"value,omitempty"`
 }

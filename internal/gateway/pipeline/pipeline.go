@@ -30,12 +30,19 @@ type Route struct {
 	// Request filters run in order before the action.
 	Request []RequestFilter
 	// Invoke is the action: the Lambda function the request invokes.
-	// Other actions (redirect, direct response, weighted destinations)
-	// become sibling fields, exactly one of them set.
+	// Exactly one of Invoke, Direct and Redirect is set; the gateway
+	// chooses with nil checks.
 	Invoke *lambda.Target
+	// Direct answers with a fixed status and body (directResponseAction).
+	Direct *Direct
+	// Redirect answers with a redirect (redirectAction).
+	Redirect *Redirect
 	// Response filters run in order after the action, before the
 	// response head is written.
 	Response []ResponseFilter
+	// VirtualService and Name name a route without Invoke (whose Target
+	// names it otherwise) in logs and metrics.
+	VirtualService, Name string
 }
 
 // Exchange is one request's state that filters read and set. The gateway

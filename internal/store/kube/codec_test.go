@@ -26,7 +26,9 @@ spec:
     options: {cors: {allowOrigin: [a]}}
     routes:
     - routeAction: {single: {upstream: {name: up}}}
-      options: {timeout: 5s, retries: {numRetries: 3}, extauth: {disable: true}}
+      options: {timeout: 5s, retries: {numRetries: 3}, extauth: {disable: true}, headerManipulation: {requestHeadersToAdd: [{header: {key: x-a, value: b}, append: false}], responseHeadersToRemove: [server]}}
+    - redirectAction: {httpsRedirect: true, portRedirect: 8443, responseCode: PERMANENT_REDIRECT, regexRewrite: {pattern: {regex: '^/a(.*)'}, substitution: '/b\1'}}
+    - directResponseAction: {status: 503, body: down}
 status:
   statuses:
     gloo-system: {state: 1, reportedBy: gateway}
