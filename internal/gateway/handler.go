@@ -192,6 +192,10 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, o *Outcome) erro
 	o.Target = t
 	for _, f := range p.Request {
 		if err := f.FilterRequest(w, r, &o.x); err != nil {
+			if err == pipeline.ErrAnswered {
+				o.Answered, o.Status = p, o.x.Status
+				return nil
+			}
 			return err
 		}
 	}
@@ -505,6 +509,7 @@ func buildPayload(t *lambda.Target, r *http.Request, body []byte, scheme, rawPat
 		RemoteAddr: r.RemoteAddr,
 		Time:       o.Start,
 		RequestID:  o.RequestID,
+		Authorizer: o.x.Auth,
 	}
 	tr.Resource, tr.PathParameters = resourceOf(m, path)
 	if tr.Resource != "" && t.Wrap == lambda.WrapAPIGatewayV2 {

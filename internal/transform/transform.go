@@ -59,6 +59,43 @@ type Request struct {
 	AccountID      string            // default DefaultAccountID
 	APIID          string            // default DefaultAPIID
 	DomainName     string            // default: Host without port
+
+	// Authorizer is what the gateway's authentication established about
+	// the caller. Default nil: the events carry no authorizer.
+	Authorizer *Authorizer
+}
+
+// Authorizer is the caller's identity as the gateway's authentication
+// established it. The API Gateway events carry it where API Gateway does:
+// payload 1.0 requestContext.authorizer (claims, principalId, context keys)
+// and requestContext.identity.clientCert; payload 2.0
+// requestContext.authorizer.jwt / .lambda and
+// requestContext.authentication.clientCert.
+type Authorizer struct {
+	// Claims of a validated JWT (nil when none).
+	Claims map[string]any
+	// Scopes of a validated JWT (its "scope" or "scp" claim).
+	Scopes []string
+	// PrincipalID is a Lambda authorizer's principalId ("" when none).
+	PrincipalID string
+	// Context is a Lambda authorizer's context (nil when none).
+	Context map[string]any
+	// APIKey names the API key that authenticated the caller (its
+	// Secret's name, never the key).
+	APIKey string
+	// ClientCert is the verified client certificate of an mTLS
+	// connection (nil when none).
+	ClientCert *ClientCert
+}
+
+// ClientCert is a client certificate as API Gateway shows it.
+type ClientCert struct {
+	PEM          string
+	SubjectDN    string
+	IssuerDN     string
+	SerialNumber string
+	NotBefore    time.Time
+	NotAfter     time.Time
 }
 
 // Defaults used when the corresponding Request field is empty. They are fake

@@ -16,11 +16,13 @@
 package pipeline
 
 import (
+	"errors"
 	"net/http"
 	"time"
 
 	"github.com/lambdagate/lambdagate/internal/lambda"
 	"github.com/lambdagate/lambdagate/internal/router"
+	"github.com/lambdagate/lambdagate/internal/transform"
 )
 
 // Route is one route compiled for the data plane. It is shared by every
@@ -51,7 +53,21 @@ type Exchange struct {
 	// Timeout bounds the action (the Invoke call, throttling retries
 	// included). Zero: lambda.DefaultTimeout.
 	Timeout time.Duration
+	// Auth is what authentication filters established about the caller
+	// (JWT claims, a Lambda authorizer's context, the client
+	// certificate). The event builders put it where API Gateway does.
+	// Nil: no authentication ran.
+	Auth *transform.Authorizer
+	// Status is the status a request filter wrote when it answered by
+	// itself (with ErrAnswered), for the access log and metrics.
+	Status int
 }
+
+// ErrAnswered is returned by a request filter that wrote the whole answer
+// itself (a CORS preflight, for one): the gateway runs nothing more and
+// writes nothing, and the request is not a failure. The filter sets
+// Exchange.Status to the status it wrote.
+var ErrAnswered = errors.New("answered by a request filter")
 
 // RequestFilter runs before the action. An error ends the request: no
 // later filter and no action runs, and the gateway answers the error
