@@ -280,6 +280,22 @@ func (f *fuzzInput) request() *Request {
 			r.PathParameters[f.str()] = f.str()
 		}
 	}
+	// Claims come from tokens and contexts from authorizer functions:
+	// arbitrary keys and values.
+	if c := f.byte(); c%3 != 0 {
+		a := &Authorizer{PrincipalID: f.str(), APIKey: f.str()}
+		if c%2 == 1 {
+			a.Claims = map[string]any{f.str(): f.str(), f.str(): []any{f.str(), float64(f.byte())}, f.str(): f.byte()%2 == 0}
+			a.Scopes = []string{f.str()}
+		}
+		if c%5 != 0 {
+			a.Context = map[string]any{f.str(): f.str(), "principalId": f.str(), f.str(): float64(f.byte()) / 3}
+		}
+		if c%7 == 0 {
+			a.ClientCert = &ClientCert{PEM: f.str(), SubjectDN: f.str(), IssuerDN: f.str(), SerialNumber: f.str(), NotBefore: r.Time, NotAfter: r.Time.Add(time.Hour)}
+		}
+		r.Authorizer = a
+	}
 	return r
 }
 

@@ -57,11 +57,20 @@ func AppendAPIGatewayV1Event(dst []byte, r *Request) ([]byte, error) {
 	domain := r.domainName()
 	dst = appendStringField(dst, "accountId", r.accountID())
 	dst = appendStringField(dst, "apiId", r.apiID())
+	if a := r.Authorizer; a != nil && a.authorizes() {
+		dst = appendAuthorizerV1(dst, a)
+	}
 	dst = appendStringField(dst, "domainName", domain)
 	dst = appendStringField(dst, "domainPrefix", domainPrefix(domain))
 	dst = appendStringField(dst, "extendedRequestId", r.RequestID)
 	dst = appendStringField(dst, "httpMethod", r.Method)
-	dst = append(dst, `,"identity":{"accessKey":null,"accountId":null,"apiKey":null,"apiKeyId":null,"caller":null,"cognitoAuthenticationProvider":null,"cognitoAuthenticationType":null,"cognitoIdentityId":null,"cognitoIdentityPoolId":null,"principalOrgId":null`...)
+	if a := r.Authorizer; a == nil {
+		dst = append(dst, `,"identity":{"accessKey":null,"accountId":null,"apiKey":null,"apiKeyId":null,"caller":null,"cognitoAuthenticationProvider":null,"cognitoAuthenticationType":null,"cognitoIdentityId":null,"cognitoIdentityPoolId":null,"principalOrgId":null`...)
+	} else {
+		dst = append(dst, `,"identity":{"accessKey":null,"accountId":null`...)
+		dst = appendIdentityV1(dst, a)
+		dst = append(dst, `,"caller":null,"cognitoAuthenticationProvider":null,"cognitoAuthenticationType":null,"cognitoIdentityId":null,"cognitoIdentityPoolId":null,"principalOrgId":null`...)
+	}
 	dst = appendStringField(dst, "sourceIp", r.sourceIP())
 	dst = append(dst, `,"user":null`...)
 	dst = appendStringField(dst, "userAgent", r.Header.Get("User-Agent"))
@@ -143,6 +152,9 @@ func AppendAPIGatewayV2Event(dst []byte, r *Request) ([]byte, error) {
 	dst = append(dst, `,"requestContext":{`...)
 	dst = appendStringField(dst, "accountId", r.accountID())
 	dst = appendStringField(dst, "apiId", r.apiID())
+	if r.Authorizer != nil {
+		dst = appendAuthorizerV2(dst, r.Authorizer)
+	}
 	dst = appendStringField(dst, "domainName", domain)
 	dst = appendStringField(dst, "domainPrefix", domainPrefix(domain))
 	dst = append(dst, `,"http":{`...)

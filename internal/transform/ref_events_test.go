@@ -10,6 +10,8 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -35,41 +37,43 @@ type refV1Event struct {
 }
 
 type refV1Context struct {
-	AccountID         string        `json:"accountId"`
-	APIID             string        `json:"apiId"`
-	DomainName        string        `json:"domainName"`
-	DomainPrefix      string        `json:"domainPrefix"`
-	ExtendedRequestID string        `json:"extendedRequestId"`
-	HTTPMethod        string        `json:"httpMethod"`
-	Identity          refV1Identity `json:"identity"`
-	Path              string        `json:"path"`
-	Protocol          string        `json:"protocol"`
-	RequestID         string        `json:"requestId"`
-	RequestTime       string        `json:"requestTime"`
-	RequestTimeEpoch  int64         `json:"requestTimeEpoch"`
-	ResourceID        *string       `json:"resourceId"`
-	ResourcePath      string        `json:"resourcePath"`
-	Stage             string        `json:"stage"`
+	AccountID         string         `json:"accountId"`
+	APIID             string         `json:"apiId"`
+	Authorizer        map[string]any `json:"authorizer,omitempty"`
+	DomainName        string         `json:"domainName"`
+	DomainPrefix      string         `json:"domainPrefix"`
+	ExtendedRequestID string         `json:"extendedRequestId"`
+	HTTPMethod        string         `json:"httpMethod"`
+	Identity          refV1Identity  `json:"identity"`
+	Path              string         `json:"path"`
+	Protocol          string         `json:"protocol"`
+	RequestID         string         `json:"requestId"`
+	RequestTime       string         `json:"requestTime"`
+	RequestTimeEpoch  int64          `json:"requestTimeEpoch"`
+	ResourceID        *string        `json:"resourceId"`
+	ResourcePath      string         `json:"resourcePath"`
+	Stage             string         `json:"stage"`
 }
 
 // refV1Identity lists every key API Gateway sends; the ones we cannot know are
 // null. Some frameworks (aws-serverless-java-container, gloo#9541) fail when
 // identity or its keys are missing.
 type refV1Identity struct {
-	AccessKey                     *string `json:"accessKey"`
-	AccountID                     *string `json:"accountId"`
-	APIKey                        *string `json:"apiKey"`
-	APIKeyID                      *string `json:"apiKeyId"`
-	Caller                        *string `json:"caller"`
-	CognitoAuthenticationProvider *string `json:"cognitoAuthenticationProvider"`
-	CognitoAuthenticationType     *string `json:"cognitoAuthenticationType"`
-	CognitoIdentityID             *string `json:"cognitoIdentityId"`
-	CognitoIdentityPoolID         *string `json:"cognitoIdentityPoolId"`
-	PrincipalOrgID                *string `json:"principalOrgId"`
-	SourceIP                      string  `json:"sourceIp"`
-	User                          *string `json:"user"`
-	UserAgent                     string  `json:"userAgent"`
-	UserArn                       *string `json:"userArn"`
+	AccessKey                     *string        `json:"accessKey"`
+	AccountID                     *string        `json:"accountId"`
+	APIKey                        *string        `json:"apiKey"`
+	APIKeyID                      *string        `json:"apiKeyId"`
+	ClientCert                    *refClientCert `json:"clientCert,omitempty"`
+	Caller                        *string        `json:"caller"`
+	CognitoAuthenticationProvider *string        `json:"cognitoAuthenticationProvider"`
+	CognitoAuthenticationType     *string        `json:"cognitoAuthenticationType"`
+	CognitoIdentityID             *string        `json:"cognitoIdentityId"`
+	CognitoIdentityPoolID         *string        `json:"cognitoIdentityPoolId"`
+	PrincipalOrgID                *string        `json:"principalOrgId"`
+	SourceIP                      string         `json:"sourceIp"`
+	User                          *string        `json:"user"`
+	UserAgent                     string         `json:"userAgent"`
+	UserArn                       *string        `json:"userArn"`
 }
 
 // refAPIGatewayV1Event builds the API Gateway REST API proxy event (payload
@@ -121,10 +125,13 @@ func refAPIGatewayV1Event(r *Request) ([]byte, error) {
 		ExtendedRequestID: r.RequestID,
 		HTTPMethod:        r.Method,
 		Identity: refV1Identity{
-			SourceIP:  r.sourceIP(),
-			UserAgent: r.Header.Get("User-Agent"),
+			SourceIP:   r.sourceIP(),
+			UserAgent:  r.Header.Get("User-Agent"),
+			APIKeyID:   refAPIKeyID(r.Authorizer),
+			ClientCert: refClientCertOf(r.Authorizer),
 		},
 		Path:             ctxPath,
+		Authorizer:       refAuthorizerV1(r.Authorizer),
 		Protocol:         r.proto(),
 		RequestID:        r.RequestID,
 		RequestTime:      refRequestTime(r.Time),
@@ -155,16 +162,18 @@ type refV2Event struct {
 }
 
 type refV2Context struct {
-	AccountID    string    `json:"accountId"`
-	APIID        string    `json:"apiId"`
-	DomainName   string    `json:"domainName"`
-	DomainPrefix string    `json:"domainPrefix"`
-	HTTP         refV2HTTP `json:"http"`
-	RequestID    string    `json:"requestId"`
-	RouteKey     string    `json:"routeKey"`
-	Stage        string    `json:"stage"`
-	Time         string    `json:"time"`
-	TimeEpoch    int64     `json:"timeEpoch"`
+	AccountID      string             `json:"accountId"`
+	APIID          string             `json:"apiId"`
+	Authorizer     map[string]any     `json:"authorizer,omitempty"`
+	Authentication *refAuthentication `json:"authentication,omitempty"`
+	DomainName     string             `json:"domainName"`
+	DomainPrefix   string             `json:"domainPrefix"`
+	HTTP           refV2HTTP          `json:"http"`
+	RequestID      string             `json:"requestId"`
+	RouteKey       string             `json:"routeKey"`
+	Stage          string             `json:"stage"`
+	Time           string             `json:"time"`
+	TimeEpoch      int64              `json:"timeEpoch"`
 }
 
 type refV2HTTP struct {
@@ -216,11 +225,13 @@ func refAPIGatewayV2Event(r *Request) ([]byte, error) {
 			SourceIP:  r.sourceIP(),
 			UserAgent: r.Header.Get("User-Agent"),
 		},
-		RequestID: r.RequestID,
-		RouteKey:  r.routeKey(),
-		Stage:     r.stage(),
-		Time:      refRequestTime(r.Time),
-		TimeEpoch: r.Time.UnixMilli(),
+		Authorizer:     refAuthorizerV2(r.Authorizer),
+		Authentication: refAuthenticationOf(r.Authorizer),
+		RequestID:      r.RequestID,
+		RouteKey:       r.routeKey(),
+		Stage:          r.stage(),
+		Time:           refRequestTime(r.Time),
+		TimeEpoch:      r.Time.UnixMilli(),
 	}
 	if len(r.Body) > 0 {
 		body, isB64 := refEncodeBody(r.Body, isTextualAPIGateway(r.contentType()))
@@ -565,4 +576,110 @@ func refEncodeBody(body []byte, textual bool) (string, bool) {
 		return string(body), false
 	}
 	return base64.StdEncoding.EncodeToString(body), true
+}
+
+type refClientCert struct {
+	ClientCertPem string `json:"clientCertPem"`
+	SubjectDN     string `json:"subjectDN"`
+	IssuerDN      string `json:"issuerDN"`
+	SerialNumber  string `json:"serialNumber"`
+	Validity      struct {
+		NotBefore string `json:"notBefore"`
+		NotAfter  string `json:"notAfter"`
+	} `json:"validity"`
+}
+
+type refAuthentication struct {
+	ClientCert *refClientCert `json:"clientCert"`
+}
+
+func refClientCertOf(a *Authorizer) *refClientCert {
+	if a == nil || a.ClientCert == nil {
+		return nil
+	}
+	c := a.ClientCert
+	rc := &refClientCert{ClientCertPem: c.PEM, SubjectDN: c.SubjectDN, IssuerDN: c.IssuerDN, SerialNumber: c.SerialNumber}
+	// OpenSSL's notation: month, day padded with a space, time, year, GMT.
+	format := func(t time.Time) string {
+		t = t.UTC()
+		return fmt.Sprintf("%s %2d %02d:%02d:%02d %04d GMT", t.Month().String()[:3], t.Day(), t.Hour(), t.Minute(), t.Second(), t.Year())
+	}
+	rc.Validity.NotBefore, rc.Validity.NotAfter = format(c.NotBefore), format(c.NotAfter)
+	return rc
+}
+
+func refAuthenticationOf(a *Authorizer) *refAuthentication {
+	if c := refClientCertOf(a); c != nil {
+		return &refAuthentication{ClientCert: c}
+	}
+	return nil
+}
+
+func refAPIKeyID(a *Authorizer) *string {
+	if a == nil || a.APIKey == "" {
+		return nil
+	}
+	return &a.APIKey
+}
+
+// refAuthorizerV1 is payload 1.0's requestContext.authorizer: context keys,
+// then principalId and the JWT's claims and scopes over them.
+func refAuthorizerV1(a *Authorizer) map[string]any {
+	if a == nil || (a.Claims == nil && a.PrincipalID == "" && a.Context == nil) {
+		return nil
+	}
+	m := map[string]any{}
+	maps.Copy(m, a.Context)
+	if a.PrincipalID != "" || a.Context != nil {
+		m["principalId"], m["integrationLatency"] = a.PrincipalID, 0
+	}
+	if a.Claims != nil {
+		m["claims"], m["scopes"] = a.Claims, a.Scopes
+	}
+	return m
+}
+
+// refAuthorizerV2 is payload 2.0's requestContext.authorizer: jwt with
+// string claims, lambda with the context.
+func refAuthorizerV2(a *Authorizer) map[string]any {
+	if a == nil || (a.Claims == nil && a.PrincipalID == "" && a.Context == nil) {
+		return nil
+	}
+	m := map[string]any{}
+	if a.Claims != nil {
+		claims := map[string]string{}
+		for k, v := range a.Claims {
+			claims[k] = refClaimString(v)
+		}
+		m["jwt"] = map[string]any{"claims": claims, "scopes": a.Scopes}
+	}
+	if a.PrincipalID != "" || a.Context != nil {
+		ctx := a.Context
+		if ctx == nil {
+			ctx = map[string]any{}
+		}
+		m["lambda"] = ctx
+	}
+	return m
+}
+
+func refClaimString(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case nil:
+		return ""
+	case []any:
+		var b strings.Builder
+		b.WriteByte('[')
+		for i, e := range v {
+			if i > 0 {
+				b.WriteByte(' ')
+			}
+			b.WriteString(refClaimString(e))
+		}
+		return b.String() + "]"
+	}
+	j, _ := json.Marshal(v)
+	return string(j)
 }

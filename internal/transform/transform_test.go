@@ -45,6 +45,20 @@ type reqFixture struct {
 	APIID          string            `json:"apiId"`
 	DomainName     string            `json:"domainName"`
 	TargetGroupARN string            `json:"targetGroupArn"`
+	Authorizer     *authFixture      `json:"authorizer"`
+}
+
+// authFixture is the JSON form of an Authorizer in testdata.
+type authFixture struct {
+	Claims      map[string]any `json:"claims"`
+	Scopes      []string       `json:"scopes"`
+	PrincipalID string         `json:"principalId"`
+	Context     map[string]any `json:"context"`
+	APIKey      string         `json:"apiKey"`
+	ClientCert  *struct {
+		PEM, SubjectDN, IssuerDN, SerialNumber string
+		NotBefore, NotAfter                    time.Time
+	} `json:"clientCert"`
 }
 
 func (f *reqFixture) request(t testing.TB) *Request {
@@ -57,6 +71,12 @@ func (f *reqFixture) request(t testing.TB) *Request {
 	}
 	for _, kv := range f.Header {
 		r.Header.Add(kv[0], kv[1])
+	}
+	if a := f.Authorizer; a != nil {
+		r.Authorizer = &Authorizer{Claims: a.Claims, Scopes: a.Scopes, PrincipalID: a.PrincipalID, Context: a.Context, APIKey: a.APIKey}
+		if c := a.ClientCert; c != nil {
+			r.Authorizer.ClientCert = &ClientCert{PEM: c.PEM, SubjectDN: c.SubjectDN, IssuerDN: c.IssuerDN, SerialNumber: c.SerialNumber, NotBefore: c.NotBefore, NotAfter: c.NotAfter}
+		}
 	}
 	if f.BodyBase64 != "" {
 		b, err := base64.StdEncoding.DecodeString(f.BodyBase64)

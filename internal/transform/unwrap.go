@@ -440,7 +440,7 @@ func droppedResponseHeader(canonical string) bool {
 	return strings.HasPrefix(canonical, "Proxy-")
 }
 
-func sortedKeys(m map[string]json.RawMessage) []string {
+func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
