@@ -18,8 +18,9 @@ const secretGeneration = "a core/v1 Secret has no metadata.generation on a kube-
 	"while the contract gives every resource generation 1 on Create and +1 per spec or data change"
 
 // TestConformance runs the store contract's shared suite on the envtest
-// kube-apiserver, each case in namespaces of its own. The skipped cases are
-// where this store differs from the contract today.
+// kube-apiserver, each case in namespaces of its own. The peer handle is a
+// second client of the same API server, as another replica would be. The
+// skipped cases are where this store differs from the contract today.
 func TestConformance(t *testing.T) {
 	admin := newStore(t, kube.Options{})
 	storetest.Run(t, func(t *testing.T) store.Store { return newStore(t, kube.Options{}) },
@@ -30,6 +31,7 @@ func TestConformance(t *testing.T) {
 				t.Fatalf("creating namespace %s: %v", ns, err)
 			}
 		}),
+		storetest.Peer(func(t *testing.T, _ store.Store) store.Store { return newStore(t, kube.Options{}) }),
 		storetest.Skip("CRUD/Secret", secretGeneration),
 		storetest.Skip("SecretGeneration", secretGeneration),
 		storetest.Skip("Closed", "Get and Create still reach the API server after Close instead of failing with Unavailable"))

@@ -25,8 +25,9 @@ import (
 	"github.com/lambdagate/lambdagate/internal/store"
 )
 
-// EventTimeout bounds "eventually" for Watch. The contract says one
-// second; the margin is for a loaded test machine.
+// EventTimeout bounds "eventually" for Watch unless EventsWithin says
+// otherwise. The contract says one second; the margin is for a loaded test
+// machine.
 const EventTimeout = 10 * time.Second
 
 // Option adapts the suite to an implementation.
@@ -39,6 +40,20 @@ func Namespaces(prepare func(t *testing.T, namespace string)) Option {
 	return func(s *suite) { s.prepare = prepare }
 }
 
+// Peer gives the suite a second handle on the data of st, as another
+// process would open it (the contract lets several processes share one
+// store): the cases about racing writers, the counter and Watch then run
+// across the two handles too. Without it those variants are skipped.
+func Peer(open func(t *testing.T, st store.Store) store.Store) Option {
+	return func(s *suite) { s.peer = open }
+}
+
+// EventsWithin sets the bound for "eventually" in the Watch cases, for an
+// implementation that promises less than EventTimeout.
+func EventsWithin(d time.Duration) Option {
+	return func(s *suite) { s.eventTimeout = d }
+}
+
 // Skip skips the case or subtest named name, relative to the test that
 // calls Run ("Closed", "CRUD/Secret"), giving why. It records a known
 // difference from the contract instead of hiding it: the reason shows in
@@ -48,9 +63,11 @@ func Skip(name, why string) Option {
 }
 
 type suite struct {
-	newStore func(t *testing.T) store.Store
-	prepare  func(t *testing.T, namespace string)
-	skip     map[string]string
+	newStore     func(t *testing.T) store.Store
+	prepare      func(t *testing.T, namespace string)
+	peer         func(t *testing.T, st store.Store) store.Store
+	eventTimeout time.Duration
+	skip         map[string]string
 }
 
 // runID keeps the namespaces of two Run calls in one process apart.
@@ -61,7 +78,7 @@ var runID atomic.Int64
 // contents live in namespaces the suite does not use) that the test's
 // cleanup closes.
 func Run(t *testing.T, newStore func(t *testing.T) store.Store, opts ...Option) {
-	s := &suite{newStore: newStore, skip: map[string]string{}}
+	s := &suite{newStore: newStore, eventTimeout: EventTimeout, skip: map[string]string{}}
 	for _, o := range opts {
 		o(s)
 	}
@@ -81,9 +98,9 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, opts ...Option) 
 		{"Conflict", testConflict},
 		{"SecretData", testSecretData},
 		{"SecretGeneration", testSecretGeneration},
-		{"RacingWriters", testRacingWriters},
-		{"Counter", testCounter},
-		{"Watch", testWatch},
+		{"RacingWriters", s.testRacingWriters},
+		{"Counter", s.testCounter},
+		{"Watch", s.testWatch},
 		{"WatchCloses", s.testWatchCloses},
 		{"Closed", s.testClosed},
 	}
@@ -108,6 +125,16 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, opts ...Option) 
 			c.run(t, st, ns)
 		})
 	}
+}
+
+// handles returns st and a second handle on its data: the other store a
+// case's writers use. Without a Peer option it skips t.
+func (s *suite) handles(t *testing.T, st store.Store) (store.Store, store.Store) {
+	t.Helper()
+	if s.peer == nil {
+		t.Skip("no Peer option: the implementation gave no second handle on one store's data")
+	}
+	return st, s.peer(t, st)
 }
 
 // skipKnown skips t when Skip named it.
@@ -212,8 +239,8 @@ func (s *suite) testCRUD(t *testing.T, st store.Store, ns func(string) string) {
 			if m.UID == "" || m.ResourceVersion == "" || m.Generation != 1 || m.CreationTimestamp == nil {
 				t.Errorf("metadata after Create = %+v, want uid, resourceVersion, creationTimestamp and generation 1", m)
 			}
-			if ts := m.CreationTimestamp; ts != nil && ts.Nanosecond() != 0 {
-				t.Errorf("creationTimestamp = %v, want second precision", ts)
+			if ts := m.CreationTimestamp; ts != nil && (ts.Location() != time.UTC || ts.Nanosecond() != 0) {
+				t.Errorf("creationTimestamp = %v, want UTC with second precision", ts)
 			}
 			if got := created.GetKind(); got != kind {
 				t.Errorf("kind = %s, want %s", got, kind)
@@ -294,8 +321,9 @@ func (s *suite) testCRUD(t *testing.T, st store.Store, ns func(string) string) {
 	}
 }
 
-// testDefaultNamespace creates without a namespace: the object lands in
-// core.DefaultNamespace, where Get with either spelling finds it.
+// testDefaultNamespace creates each kind without a namespace: the object
+// lands in core.DefaultNamespace, where Get with either spelling finds it
+// and Delete without a namespace removes it.
 func (s *suite) testDefaultNamespace(t *testing.T, st store.Store, ns func(string) string) {
 	if s.prepare != nil {
 		s.prepare(t, core.DefaultNamespace)
@@ -303,18 +331,27 @@ func (s *suite) testDefaultNamespace(t *testing.T, st store.Store, ns func(strin
 	// The default namespace is shared with other tests of the same store:
 	// a name of this run only, removed afterwards.
 	name := ns("default")
-	created, err := st.Create(ctx, upstream(t, "", name, "us-east-1"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Delete(ctx, resource.KindUpstream, core.DefaultNamespace, name) })
-	if got := created.GetMetadata().Namespace; got != core.DefaultNamespace {
-		t.Errorf("namespace = %q, want %q", got, core.DefaultNamespace)
-	}
-	for _, n := range []string{"", core.DefaultNamespace} {
-		if _, err := st.Get(ctx, resource.KindUpstream, n, name); err != nil {
-			t.Errorf("Get(%q): %v", n, err)
-		}
+	for _, kind := range resource.Kinds {
+		t.Run(string(kind), func(t *testing.T) {
+			created, err := st.Create(ctx, newObject(t, kind, "", name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Delete(ctx, kind, core.DefaultNamespace, name) })
+			if got := created.GetMetadata().Namespace; got != core.DefaultNamespace {
+				t.Errorf("namespace = %q, want %q", got, core.DefaultNamespace)
+			}
+			for _, n := range []string{"", core.DefaultNamespace} {
+				if _, err := st.Get(ctx, kind, n, name); err != nil {
+					t.Errorf("Get(%q): %v", n, err)
+				}
+			}
+			if err := st.Delete(ctx, kind, "", name); err != nil {
+				t.Fatalf(`Delete(""): %v`, err)
+			}
+			_, err = st.Get(ctx, kind, core.DefaultNamespace, name)
+			wantCode(t, err, store.NotFound)
+		})
 	}
 }
 
@@ -322,8 +359,8 @@ func testCreateInvalid(t *testing.T, st store.Store, ns func(string) string) {
 	n := ns("invalid")
 	_, err := st.Create(ctx, upstream(t, n, "", "us-east-1"))
 	se := wantCode(t, err, store.Invalid)
-	if !strings.Contains(se.Error(), "name") {
-		t.Errorf("error %q does not say the name is the problem", se)
+	if !strings.Contains(se.Detail, "metadata.name") {
+		t.Errorf("detail %q does not name metadata.name", se.Detail)
 	}
 	_, err = st.Create(ctx, nil)
 	wantCode(t, err, store.Invalid)
@@ -484,6 +521,17 @@ func testStatus(t *testing.T, st store.Store, ns func(string) string) {
 	if updated.GetMetadata().Generation != 2 {
 		t.Errorf("generation = %d, want 2", updated.GetMetadata().Generation)
 	}
+	// Nor does an Update without a status clear it.
+	nostatus := resource.DeepCopy(updated)
+	nostatus.SetStatus(nil)
+	nostatus.GetMetadata().Labels = map[string]string{"team": "a"}
+	updated, err = st.Update(ctx, nostatus)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := updated.GetStatus(); got == nil || *got != want {
+		t.Errorf("status after an Update without one = %+v, want the stored %+v", got, want)
+	}
 
 	// A stale resourceVersion is refused; an empty one is unconditional.
 	_, err = st.UpdateStatus(ctx, withStatus)
@@ -544,13 +592,18 @@ func testConflict(t *testing.T, st store.Store, ns func(string) string) {
 	}
 	u1 := resource.DeepCopy(c)
 	u1.(*resource.Upstream).Spec.AWS.Region = "eu-west-1"
-	if _, err := st.Update(ctx, u1); err != nil {
+	cur, err := st.Update(ctx, u1)
+	if err != nil {
 		t.Fatal(err)
 	}
 	stale := resource.DeepCopy(c)
 	stale.(*resource.Upstream).Spec.AWS.Region = "ap-south-1"
 	_, err = st.Update(ctx, stale)
-	wantCode(t, err, store.Conflict)
+	se := wantCode(t, err, store.Conflict)
+	// The detail tells the caller both versions and what to do.
+	if want := fmt.Sprintf("resourceVersion %q is stale, current is %q; get the resource again and retry", rv(c), rv(cur)); se.Detail != want {
+		t.Errorf("detail = %q\nwant     %q", se.Detail, want)
+	}
 	if !store.IsConflict(err) {
 		t.Error("store.IsConflict is false for a Conflict error")
 	}
@@ -584,7 +637,7 @@ func testSecretData(t *testing.T, st store.Store, ns func(string) string) {
 	check := func(t *testing.T, o resource.Object, want map[string]string) {
 		t.Helper()
 		sec := o.(*resource.Secret)
-		if len(sec.StringData) != 0 {
+		if sec.StringData != nil {
 			t.Errorf("stringData kept: %v", sec.StringData)
 		}
 		got := map[string]string{}
@@ -630,8 +683,8 @@ func testSecretData(t *testing.T, st store.Store, ns func(string) string) {
 }
 
 // testSecretGeneration checks that a secret's generation follows the
-// contract like every other kind's: 1 on Create, +1 on a data change, not
-// on a label change.
+// contract like every other kind's: 1 on Create, +1 on a data change
+// (through data or stringData), not on a label change.
 func testSecretGeneration(t *testing.T, st store.Store, ns func(string) string) {
 	n := ns("secretgen")
 	c, err := st.Create(ctx, newObject(t, resource.KindSecret, n, "s"))
@@ -649,123 +702,149 @@ func testSecretGeneration(t *testing.T, st store.Store, ns func(string) string) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := []int64{c.GetMetadata().Generation, l.GetMetadata().Generation, d.GetMetadata().Generation}; !slices.Equal(got, []int64{1, 1, 2}) {
-		t.Errorf("generations after create, label change, data change = %v, want [1 1 2]", got)
+	sd := resource.DeepCopy(d).(*resource.Secret)
+	sd.StringData = map[string]string{core.AWSAccessKeyID: "AKID3"}
+	sd2, err := st.Update(ctx, sd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []int64{c.GetMetadata().Generation, l.GetMetadata().Generation, d.GetMetadata().Generation, sd2.GetMetadata().Generation}
+	if !slices.Equal(got, []int64{1, 1, 2, 3}) {
+		t.Errorf("generations after create, label change, data change, stringData change = %v, want [1 1 2 3]", got)
 	}
 }
 
 // testRacingWriters updates the same resourceVersion from two goroutines at
-// once: exactly one wins, the other gets Conflict, and the stored object is
-// the winner's.
-func testRacingWriters(t *testing.T, st store.Store, ns func(string) string) {
-	n := ns("race")
-	for i := range 10 {
-		name := fmt.Sprintf("race-%d", i)
-		c, err := st.Create(ctx, upstream(t, n, name, "us-east-1"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		regions := []string{"region-a", "region-b"}
-		var (
-			wg      sync.WaitGroup
-			start   = make(chan struct{})
-			results = make([]resource.Object, 2)
-			errs    = make([]error, 2)
-		)
-		for j := range 2 {
-			o := resource.DeepCopy(c)
-			o.(*resource.Upstream).Spec.AWS.Region = regions[j]
-			wg.Go(func() {
-				<-start
-				results[j], errs[j] = st.Update(ctx, o)
-			})
-		}
-		close(start)
-		wg.Wait()
-		winner := -1
-		for j := range 2 {
-			switch {
-			case errs[j] == nil:
-				if winner >= 0 {
-					t.Fatalf("%s: both writers succeeded on resourceVersion %s", name, rv(c))
-				}
-				winner = j
-			case !store.IsConflict(errs[j]):
-				t.Fatalf("%s: writer %d: %v, want nil or Conflict", name, j, errs[j])
+// once, through one store and through two handles on it: exactly one wins,
+// the other gets Conflict, and the stored object is the winner's.
+func (s *suite) testRacingWriters(t *testing.T, st store.Store, ns func(string) string) {
+	for p, pair := range []string{"one store", "two stores"} {
+		t.Run(pair, func(t *testing.T) {
+			stores := [2]store.Store{st, st}
+			if p == 1 {
+				stores[0], stores[1] = s.handles(t, st)
 			}
-		}
-		if winner < 0 {
-			t.Fatalf("%s: both writers got Conflict: %v / %v", name, errs[0], errs[1])
-		}
-		got, err := st.Get(ctx, resource.KindUpstream, n, name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if region(got) != regions[winner] || rv(got) != rv(results[winner]) || got.GetMetadata().Generation != 2 {
-			t.Errorf("%s: stored region %q rv %s generation %d, want the winner's write (%q, rv %s, generation 2)",
-				name, region(got), rv(got), got.GetMetadata().Generation, regions[winner], rv(results[winner]))
-		}
-	}
-}
-
-// testCounter increments one counter from several goroutines with
-// get-modify-update, retrying on Conflict: no increment may be lost.
-func testCounter(t *testing.T, st store.Store, ns func(string) string) {
-	n := ns("counter")
-	if _, err := st.Create(ctx, upstream(t, n, "counter", "us-east-1")); err != nil {
-		t.Fatal(err)
-	}
-	const goroutines, increments = 4, 10
-	var wg sync.WaitGroup
-	errc := make(chan error, goroutines)
-	for range goroutines {
-		wg.Go(func() {
-			for range increments {
-				for try := 0; ; try++ {
-					if try == 1000 {
-						errc <- errors.New("no progress after 1000 tries")
-						return
+			n := ns(fmt.Sprintf("race%d", p))
+			for i := range 20 {
+				name := fmt.Sprintf("race-%d", i)
+				c, err := stores[0].Create(ctx, upstream(t, n, name, "us-east-1"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				regions := []string{"region-a", "region-b"}
+				var (
+					wg      sync.WaitGroup
+					start   = make(chan struct{})
+					results = make([]resource.Object, 2)
+					errs    = make([]error, 2)
+				)
+				for j := range 2 {
+					o := resource.DeepCopy(c)
+					o.(*resource.Upstream).Spec.AWS.Region = regions[j]
+					wg.Go(func() {
+						<-start
+						results[j], errs[j] = stores[j].Update(ctx, o)
+					})
+				}
+				close(start)
+				wg.Wait()
+				winner := -1
+				for j := range 2 {
+					switch {
+					case errs[j] == nil:
+						if winner >= 0 {
+							t.Fatalf("%s: both writers succeeded on resourceVersion %s", name, rv(c))
+						}
+						winner = j
+					case !store.IsConflict(errs[j]):
+						t.Fatalf("%s: writer %d: %v, want nil or Conflict", name, j, errs[j])
 					}
-					o, err := st.Get(ctx, resource.KindUpstream, n, "counter")
-					if err != nil {
-						errc <- err
-						return
-					}
-					m := o.GetMetadata()
-					c, _ := strconv.Atoi(m.Annotations["count"])
-					m.Annotations = map[string]string{"count": strconv.Itoa(c + 1)}
-					_, err = st.Update(ctx, o)
-					if store.IsConflict(err) {
-						continue
-					}
-					if err != nil {
-						errc <- err
-						return
-					}
-					break
+				}
+				if winner < 0 {
+					t.Fatalf("%s: both writers got Conflict: %v / %v", name, errs[0], errs[1])
+				}
+				got, err := stores[1].Get(ctx, resource.KindUpstream, n, name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if region(got) != regions[winner] || rv(got) != rv(results[winner]) || got.GetMetadata().Generation != 2 {
+					t.Errorf("%s: stored region %q rv %s generation %d, want the winner's write (%q, rv %s, generation 2)",
+						name, region(got), rv(got), got.GetMetadata().Generation, regions[winner], rv(results[winner]))
 				}
 			}
 		})
+	}
+}
+
+// testCounter increments one counter from several goroutines on each of
+// two handles on one store, with get-modify-update, retrying on Conflict:
+// no increment may be lost.
+func (s *suite) testCounter(t *testing.T, st store.Store, ns func(string) string) {
+	a, b := s.handles(t, st)
+	stores := []store.Store{a, b}
+	n := ns("counter")
+	if _, err := a.Create(ctx, upstream(t, n, "counter", "us-east-1")); err != nil {
+		t.Fatal(err)
+	}
+	const goroutines, increments = 4, 25 // per handle, per goroutine
+	var (
+		wg        sync.WaitGroup
+		conflicts atomic.Int64
+	)
+	errc := make(chan error, len(stores)*goroutines)
+	for _, st := range stores {
+		for range goroutines {
+			wg.Go(func() {
+				for range increments {
+					for try := 0; ; try++ {
+						if try == 10000 {
+							errc <- errors.New("no progress after 10000 tries")
+							return
+						}
+						o, err := st.Get(ctx, resource.KindUpstream, n, "counter")
+						if err != nil {
+							errc <- err
+							return
+						}
+						m := o.GetMetadata()
+						c, _ := strconv.Atoi(m.Annotations["count"])
+						m.Annotations = map[string]string{"count": strconv.Itoa(c + 1)}
+						_, err = st.Update(ctx, o)
+						if store.IsConflict(err) {
+							conflicts.Add(1)
+							continue
+						}
+						if err != nil {
+							errc <- err
+							return
+						}
+						break
+					}
+				}
+			})
+		}
 	}
 	wg.Wait()
 	close(errc)
 	for err := range errc {
 		t.Fatal(err)
 	}
-	o, err := st.Get(ctx, resource.KindUpstream, n, "counter")
+	o, err := b.Get(ctx, resource.KindUpstream, n, "counter")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := o.GetMetadata().Annotations["count"], strconv.Itoa(goroutines*increments); got != want {
-		t.Errorf("count = %s, want %s: increments were lost", got, want)
+	want := len(stores) * goroutines * increments
+	if got := o.GetMetadata().Annotations["count"]; got != strconv.Itoa(want) {
+		t.Errorf("count = %s, want %d: increments were lost", got, want)
 	}
+	t.Logf("%d increments, %d conflicts retried", want, conflicts.Load())
 }
 
 // nextEvent returns the next event about namespace n, skipping other
 // namespaces' (a store shared with other tests).
-func nextEvent(t *testing.T, ch <-chan store.Event, n string) store.Event {
+func (s *suite) nextEvent(t *testing.T, ch <-chan store.Event, n string) store.Event {
 	t.Helper()
-	deadline := time.After(EventTimeout)
+	deadline := time.After(s.eventTimeout)
 	for {
 		select {
 		case ev, ok := <-ch:
@@ -780,16 +859,30 @@ func nextEvent(t *testing.T, ch <-chan store.Event, n string) store.Event {
 			}
 			return ev
 		case <-deadline:
-			t.Fatalf("no event within %s", EventTimeout)
+			t.Fatalf("no event within %s", s.eventTimeout)
 		}
 	}
 }
 
-func testWatch(t *testing.T, st store.Store, ns func(string) string) {
+// testWatch watches one store while that store, then a second handle on
+// it (another process), writes: every change arrives, in commit order.
+func (s *suite) testWatch(t *testing.T, st store.Store, ns func(string) string) {
+	for i, name := range []string{"own writes", "another handle's writes"} {
+		t.Run(name, func(t *testing.T) {
+			writer := st
+			if i == 1 {
+				_, writer = s.handles(t, st)
+			}
+			s.watchWrites(t, st, writer, ns(fmt.Sprintf("watch%d", i)))
+		})
+	}
+}
+
+// watchWrites watches st while writer writes into namespace n.
+func (s *suite) watchWrites(t *testing.T, st, writer store.Store, n string) {
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	n := ns("watch")
-	if _, err := st.Create(ctx, upstream(t, n, "before-watch", "us-east-1")); err != nil {
+	if _, err := writer.Create(ctx, upstream(t, n, "before-watch", "us-east-1")); err != nil {
 		t.Fatal(err)
 	}
 	ch, err := st.Watch(wctx)
@@ -806,38 +899,38 @@ func testWatch(t *testing.T, st store.Store, ns func(string) string) {
 		name := fmt.Sprintf("u%d", i)
 		steps = append(steps,
 			step{store.Added, name, func() error {
-				_, err := st.Create(ctx, upstream(t, n, name, "us-east-1"))
+				_, err := writer.Create(ctx, upstream(t, n, name, "us-east-1"))
 				return err
 			}},
 			step{store.Modified, name, func() error {
-				_, err := st.Update(ctx, upstream(t, n, name, "eu-west-1"))
+				_, err := writer.Update(ctx, upstream(t, n, name, "eu-west-1"))
 				return err
 			}},
 			step{store.Modified, name, func() error {
 				o := upstream(t, n, name, "eu-west-1")
 				o.Status = &core.Status{State: core.StateAccepted}
-				_, err := st.UpdateStatus(ctx, o)
+				_, err := writer.UpdateStatus(ctx, o)
 				return err
 			}},
 			step{store.Deleted, name, func() error {
-				return st.Delete(ctx, resource.KindUpstream, n, name)
+				return writer.Delete(ctx, resource.KindUpstream, n, name)
 			}},
 		)
 	}
 	var latencies []time.Duration
-	for i, s := range steps {
+	for i, step := range steps {
 		start := time.Now()
-		if err := s.write(); err != nil {
-			t.Fatalf("%s %s: %v", s.typ, s.name, err)
+		if err := step.write(); err != nil {
+			t.Fatalf("%s %s: %v", step.typ, step.name, err)
 		}
-		ev := nextEvent(t, ch, n)
+		ev := s.nextEvent(t, ch, n)
 		latencies = append(latencies, time.Since(start))
-		if ev.Type != s.typ || ev.Object.GetMetadata().Name != s.name {
+		if ev.Type != step.typ || ev.Object.GetMetadata().Name != step.name {
 			t.Fatalf("step %d: event = %s %s, want %s %s (the object created before Watch must not be reported)",
-				i, ev.Type, ev.Object.GetMetadata().Name, s.typ, s.name)
+				i, ev.Type, ev.Object.GetMetadata().Name, step.typ, step.name)
 		}
-		if s.typ != store.Added && region(ev.Object) != "eu-west-1" {
-			t.Errorf("step %d: %s event carries %s; want the object after the change (before it, for Deleted)", i, s.typ, jsonOf(t, ev.Object))
+		if step.typ != store.Added && region(ev.Object) != "eu-west-1" {
+			t.Errorf("step %d: %s event carries %s; want the object after the change (before it, for Deleted)", i, step.typ, jsonOf(t, ev.Object))
 		}
 		if status := ev.Object.GetStatus(); i%4 == 2 && (status == nil || status.State != core.StateAccepted) {
 			t.Errorf("step %d: the status change's event carries status %+v", i, status)
@@ -847,23 +940,23 @@ func testWatch(t *testing.T, st store.Store, ns func(string) string) {
 	t.Logf("watch latency over %d events: p50 %s, max %s", len(latencies), latencies[len(latencies)/2], latencies[len(latencies)-1])
 
 	// Writes in a burst come in commit order.
-	const burst = 10
+	const burst = 20
 	for i := range burst {
-		if _, err := st.Create(ctx, upstream(t, n, fmt.Sprintf("b%02d", i), "us-east-1")); err != nil {
+		if _, err := writer.Create(ctx, upstream(t, n, fmt.Sprintf("b%02d", i), "us-east-1")); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for i := range burst {
-		ev := nextEvent(t, ch, n)
+		ev := s.nextEvent(t, ch, n)
 		if want := fmt.Sprintf("b%02d", i); ev.Type != store.Added || ev.Object.GetMetadata().Name != want {
 			t.Fatalf("burst event %d = %s %s, want ADDED %s", i, ev.Type, ev.Object.GetMetadata().Name, want)
 		}
 	}
 }
 
-func waitClosed(t *testing.T, ch <-chan store.Event) {
+func (s *suite) waitClosed(t *testing.T, ch <-chan store.Event) {
 	t.Helper()
-	deadline := time.After(EventTimeout)
+	deadline := time.After(s.eventTimeout)
 	for {
 		select {
 		case _, ok := <-ch:
@@ -871,7 +964,7 @@ func waitClosed(t *testing.T, ch <-chan store.Event) {
 				return
 			}
 		case <-deadline:
-			t.Fatalf("watch channel not closed within %s", EventTimeout)
+			t.Fatalf("watch channel not closed within %s", s.eventTimeout)
 		}
 	}
 }
@@ -884,7 +977,7 @@ func (s *suite) testWatchCloses(t *testing.T, st store.Store, ns func(string) st
 			t.Fatal(err)
 		}
 		cancel()
-		waitClosed(t, ch)
+		s.waitClosed(t, ch)
 	})
 	t.Run("store", func(t *testing.T) {
 		st := s.newStore(t)
@@ -899,7 +992,7 @@ func (s *suite) testWatchCloses(t *testing.T, st store.Store, ns func(string) st
 		if err := st.Close(); err != nil {
 			t.Fatal(err)
 		}
-		waitClosed(t, ch)
+		s.waitClosed(t, ch)
 	})
 }
 
