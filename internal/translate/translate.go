@@ -481,7 +481,7 @@ func (b *builder) route(vs *resource.VirtualService, i int, r *gateway.Route) (*
 	// A route written for an ALB gets an ALB's payload limits.
 	t.ALBLimits = (t.Wrap == lambda.WrapALB || t.Unwrap == lambda.UnwrapALB) && !dest.DisableAlbPayloadLimits
 	t.Prepare()
-	rt := &router.Route{Name: t.Route, Target: withHeaders(compilePipeline(t, r.Options), vs, r)}
+	rt := &router.Route{Name: t.Route, Target: withOptions(withHeaders(compilePipeline(t, r.Options), vs, r), vs, r)}
 	if err := compileMatchers(rt, r.Matchers); err != nil {
 		return nil, "", err
 	}
