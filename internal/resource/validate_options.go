@@ -96,9 +96,9 @@ func (v *validator) retries(p string, r *gateway.RetryPolicy) {
 }
 
 func (v *validator) faults(p string, f *gateway.RouteFaults) {
-	pct := func(fp string, x float64) {
-		if !(x >= 0 && x <= 100) {
-			v.errorf(fp, "invalid value %v: must be a percentage from 0 to 100", x)
+	pct := func(fp string, p gateway.Percentage) {
+		if x := p.Value; !(x >= 0 && x <= 100) {
+			v.errorf(fp, "invalid value %v: must be a percentage from 0 to 100", p.Value)
 		}
 	}
 	if a := f.Abort; a != nil {

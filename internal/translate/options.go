@@ -21,11 +21,11 @@ func withOptions(p *pipeline.Route, vs *resource.VirtualService, r *gateway.Rout
 	vho := vs.Spec.VirtualHost.Options
 	if o != nil && o.Faults != nil {
 		var faults []pipeline.RequestFilter
-		if d := o.Faults.Delay; d != nil && d.Percentage > 0 {
-			faults = append(faults, &pipeline.FaultDelay{Percentage: d.Percentage, Delay: d.FixedDelay.Duration})
+		if d := o.Faults.Delay; d != nil && d.Percentage.Value > 0 {
+			faults = append(faults, &pipeline.FaultDelay{Percentage: d.Percentage.Value, Delay: d.FixedDelay.Duration})
 		}
-		if a := o.Faults.Abort; a != nil && a.Percentage > 0 {
-			faults = append(faults, &pipeline.FaultAbort{Percentage: a.Percentage, Status: int(a.HttpStatus)})
+		if a := o.Faults.Abort; a != nil && a.Percentage.Value > 0 {
+			faults = append(faults, &pipeline.FaultAbort{Percentage: a.Percentage.Value, Status: int(a.HttpStatus)})
 		}
 		at := 0
 		if len(p.Request) > 0 {

@@ -1,6 +1,10 @@
 package v1
 
-import core "github.com/lambdagate/lambdagate/api/core/v1"
+import (
+	"encoding/json"
+
+	core "github.com/lambdagate/lambdagate/api/core/v1"
+)
 
 // RetryPolicy is Gloo's retries.options.gloo.solo.io.RetryPolicy. What an
 // Invoke is retried on is lambdagate's rule (docs/reliability.md): the
@@ -44,10 +48,24 @@ type RouteFaults struct {
 	Delay *RouteDelay `json:"delay,omitempty"`
 }
 
+// Percentage is Gloo's float percentage, a JSON number from 0 to 100. A
+// struct, so that the CRD generator takes the number type from the marker.
+//
+// +kubebuilder:validation:Type=number
+type Percentage struct {
+	Value float64 `json:"-"`
+}
+
+// MarshalJSON writes the number.
+func (p Percentage) MarshalJSON() ([]byte, error) { return json.Marshal(p.Value) }
+
+// UnmarshalJSON reads a number.
+func (p *Percentage) UnmarshalJSON(b []byte) error { return json.Unmarshal(b, &p.Value) }
+
 // RouteAbort is Gloo's RouteAbort.
 type RouteAbort struct {
 	// Percentage of the requests aborted, 0 to 100. Default 0.
-	Percentage float64 `json:"percentage,omitempty"`
+	Percentage Percentage `json:"percentage,omitempty"`
 	// HttpStatus is the status answered, 200 to 599; required.
 	HttpStatus uint32 `json:"httpStatus,omitempty"`
 }
@@ -55,7 +73,7 @@ type RouteAbort struct {
 // RouteDelay is Gloo's RouteDelay.
 type RouteDelay struct {
 	// Percentage of the requests delayed, 0 to 100. Default 0.
-	Percentage float64 `json:"percentage,omitempty"`
+	Percentage Percentage `json:"percentage,omitempty"`
 	// FixedDelay is the delay, more than 0; required.
 	FixedDelay *core.Duration `json:"fixedDelay,omitempty"`
 }
