@@ -118,3 +118,13 @@ func compileGzip(z *gateway.Gzip) *pipeline.Gzip {
 	}
 	return g
 }
+
+// asyncRetryWarning says that an ASYNC route's retryOn opt-in does nothing:
+// an Event invocation that reached Lambda may have queued the event, so
+// it is never sent twice.
+func asyncRetryWarning(t *lambda.Target) string {
+	if t.Async && t.Retry != nil && (t.Retry.Lost || t.Retry.FunctionErrors) {
+		return "retries.retryOn: 5xx and reset have no effect on an ASYNC route (an Event invocation that reached Lambda is never sent twice)"
+	}
+	return ""
+}

@@ -485,6 +485,9 @@ func (b *builder) route(vs *resource.VirtualService, i int, r *gateway.Route) (*
 	if err := compileMatchers(rt, r.Matchers); err != nil {
 		return nil, "", err
 	}
+	if w := asyncRetryWarning(t); w != "" {
+		warn = append(warn, w)
+	}
 	return rt, strings.Join(warn, "; "), nil
 }
 
