@@ -306,14 +306,15 @@ func (iv *Invoker) onceH1(ctx context.Context, t *Target, payload []byte, payloa
 		if err != nil {
 			return nil, sent(readError(ctx, deadline, m.status, err))
 		}
-		return classify(&m, body)
+		res, err := classify(&m, body)
+		return res, sent(err)
 	}
 }
 
-// sent marks a failure that came after the whole request was written:
-// the function may have run.
+// sent marks a failure that came after the whole request was written
+// (an answer included): the function may have run. Nil stays nil.
 func sent(err error) error {
-	if le, ok := err.(*Error); ok {
+	if le, ok := err.(*Error); ok && le != nil {
 		le.sent = true
 	}
 	return err
@@ -402,7 +403,7 @@ func (iv *Invoker) onceNetHTTP(ctx context.Context, t *Target, payload []byte, p
 	if resp.StatusCode < 200 {
 		// net/http returns a 101 (other 1xx are skipped); this client
 		// never asks to switch protocols.
-		return nil, &Error{Kind: KindUnreachable, Status: resp.StatusCode, Message: "malformed HTTP response from Lambda: unexpected " + resp.Status}
+		return nil, sent(&Error{Kind: KindUnreachable, Status: resp.StatusCode, Message: "malformed HTTP response from Lambda: unexpected " + resp.Status})
 	}
 	body, err := readBody(resp.Body, resp.ContentLength)
 	if (err == nil || err == errTruncated) && ctx.Err() != nil {
@@ -425,7 +426,8 @@ func (iv *Invoker) onceNetHTTP(ctx context.Context, t *Target, payload []byte, p
 		errorType:       resp.Header.Get("X-Amzn-Errortype"),
 		retryAfter:      resp.Header.Get("Retry-After"),
 	}
-	return classify(&m, body)
+	res, err := classify(&m, body)
+	return res, sent(err)
 }
 
 // classify turns Lambda's answer into a Result or an Error.

@@ -13,7 +13,8 @@ import (
 
 // failingServer answers the first fails requests by reading them and
 // then closing the connection (the answer is lost after the request was
-// written) or, with slow, by waiting slow before answering; the others
+// written), with slow by waiting slow before answering, with slow < 0 by
+// an answer in a content coding the invoker does not decode; the others
 // with a success.
 func failingServer(t *testing.T, fails int32, slow time.Duration) (string, *atomic.Int32) {
 	var n atomic.Int32
@@ -24,8 +25,12 @@ func failingServer(t *testing.T, fails int32, slow time.Duration) (string, *atom
 				return
 			}
 			if n.Add(1) <= fails {
-				if slow == 0 {
+				switch {
+				case slow == 0:
 					return
+				case slow < 0:
+					_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: br\r\nContent-Length: 2\r\n\r\n{}")
+					continue
 				}
 				time.Sleep(slow)
 			}
@@ -72,6 +77,7 @@ func TestRetryRule(t *testing.T) {
 			{"lost, lost, async", "lost", lost, true, 1, KindUnreachable},
 			{"per-try timeout, not run only", "slow", perTry(*notRun), false, 1, KindTimeout},
 			{"per-try timeout, lost", "slow", perTry(*lost), false, 2, 0},
+			{"undecodable answer, not run only", "garbled", notRun, false, 1, KindUnreachable},
 		} {
 			t.Run(client+"/"+tc.name, func(t *testing.T) {
 				var url string
@@ -83,6 +89,8 @@ func TestRetryRule(t *testing.T) {
 					url, served = failingServer(t, 1, 0)
 				case "slow":
 					url, served = failingServer(t, 1, time.Second)
+				case "garbled":
+					url, served = failingServer(t, 1, -1)
 				}
 				tg := target(t, url, 3*time.Second)
 				tg.Retry, tg.Async = tc.policy, tc.async
