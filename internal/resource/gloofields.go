@@ -88,6 +88,10 @@ var glooFields = map[reflect.Type]map[string]Support{
 		"stagedTransformations": ServedWithout, "envoyMetadata": ServedWithout,
 		"maxStreamDuration": ServedWithout, "idleTimeout": ServedWithout,
 	}),
+	reflect.TypeOf(gateway.RetryPolicy{}): {
+		// Failover priorities: a Lambda upstream has a single endpoint.
+		"previousPriorities": ServedWithout,
+	},
 	reflect.TypeOf(gateway.Gzip{}): {
 		// zlib tuning Go's compress/flate does not offer.
 		"memoryLevel": ServedWithout, "windowBits": ServedWithout, "compressionStrategy": ServedWithout,

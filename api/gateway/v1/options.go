@@ -10,6 +10,8 @@ import (
 // Invoke is retried on is lambdagate's rule (docs/reliability.md): the
 // failures that prove the function did not run always; a function's own
 // failure only when retryOn opts in with "5xx".
+//
+// +kubebuilder:pruning:PreserveUnknownFields
 type RetryPolicy struct {
 	// RetryOn is Envoy's comma-separated list of retry conditions. "5xx"
 	// also retries function errors and answers lost after the request was
@@ -26,6 +28,24 @@ type RetryPolicy struct {
 	// RetryBackOff spaces the attempts. Default: Envoy's, 25ms base and
 	// a 250ms maximum.
 	RetryBackOff *RetryBackOff `json:"retryBackOff,omitempty"`
+	// Unimplemented holds Gloo's previousPriorities (upstream failover
+	// priorities, which a Lambda upstream has none of), kept as written
+	// and named on status.
+	Unimplemented core.RawFields `json:"-"`
+}
+
+// MarshalJSON writes the unimplemented fields back beside the others.
+func (r RetryPolicy) MarshalJSON() ([]byte, error) {
+	type plain RetryPolicy
+	return core.MarshalWithRaw(plain(r), r.Unimplemented)
+}
+
+// UnmarshalJSON keeps the fields RetryPolicy does not model.
+func (r *RetryPolicy) UnmarshalJSON(b []byte) error {
+	type plain RetryPolicy
+	raw, err := core.UnmarshalWithRaw(b, (*plain)(r))
+	r.Unimplemented = raw
+	return err
 }
 
 // RetryBackOff is Gloo's RetryBackOff: fully jittered exponential backoff.
