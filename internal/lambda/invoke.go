@@ -206,6 +206,13 @@ func (iv *Invoker) InvokeWithin(ctx context.Context, t *Target, timeout time.Dur
 		} else {
 			res, err = iv.onceNetHTTP(ctx, t, payload, payloadHash, creds, extra, tryDeadline)
 		}
+		if err == nil && rp.FunctionErrors && !t.Async {
+			// Endpoints that never flag errors (the Runtime Interface
+			// Emulator): the same test the gateway makes on the answer.
+			if ue := UnflaggedError(res.Body, t.Unwrap == UnwrapAPIGatewayV1 || t.Unwrap == UnwrapALB); ue != nil {
+				res, err = nil, ue
+			}
+		}
 		// once* return *Error or nil; errors.As would cost an allocation.
 		le, _ := err.(*Error)
 		if le != nil && le.Kind == KindTimeout && tryDeadline.Before(deadline) && time.Now().Before(deadline) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -140,5 +141,42 @@ func TestRetriesWithinTheTimeout(t *testing.T) {
 	}
 	if le := err.(*Error); le.Attempts >= 10 {
 		t.Errorf("%d attempts within 300ms at a 100ms base back-off", le.Attempts)
+	}
+}
+
+// retryOn "5xx" also retries the unflagged error answers of endpoints
+// that never set X-Amz-Function-Error (the Runtime Interface Emulator's
+// timeout text), as the gateway recognises them.
+func TestRetryUnflaggedFunctionError(t *testing.T) {
+	var n atomic.Int32
+	url := rawServer(t, func(c net.Conn, br *bufio.Reader) {
+		defer c.Close()
+		for {
+			if _, _, err := readRequest(br); err != nil {
+				return
+			}
+			body := "{}"
+			if n.Add(1) == 1 {
+				body = "Task timed out after 3.00 seconds"
+			}
+			_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "+strconv.Itoa(len(body))+"\r\n\r\n"+body)
+		}
+	})
+	for _, tc := range []struct {
+		policy   *RetryPolicy
+		attempts int
+	}{
+		{&RetryPolicy{NumRetries: 2, BaseInterval: time.Millisecond, MaxInterval: time.Millisecond, NotRun: true}, 1},
+		{&RetryPolicy{NumRetries: 2, BaseInterval: time.Millisecond, MaxInterval: time.Millisecond, NotRun: true, Lost: true, FunctionErrors: true}, 2},
+	} {
+		n.Store(0)
+		tg := target(t, url, 3*time.Second)
+		tg.Retry = tc.policy
+		iv := NewInvoker(Options{})
+		res, err := iv.Invoke(context.Background(), tg, []byte(`{}`), nil)
+		iv.CloseIdle()
+		if err != nil || res.Attempts != tc.attempts || string(res.Body) != map[int]string{1: "Task timed out after 3.00 seconds", 2: "{}"}[tc.attempts] {
+			t.Errorf("functionErrors=%v: %v, %+v; want %d attempts", tc.policy.FunctionErrors, err, res, tc.attempts)
+		}
 	}
 }
