@@ -188,9 +188,7 @@ func gzipRoute(path string, g *pipeline.Gzip, removeAE bool) func(*router.Route)
 	return func(rt *router.Route) {
 		if rt.Matchers[0].Path == path {
 			p := pipeline.Of(rt)
-			if removeAE {
-				p.Request = append(p.Request, pipeline.GzipAcceptEncoding{})
-			}
+			p.Request = append(p.Request, pipeline.GzipAcceptEncoding{Remove: removeAE})
 			p.Response = append(p.Response, g)
 		}
 	}

@@ -12,28 +12,37 @@ import (
 
 // withOptions compiles the traffic options of a route and its virtual
 // host into its pipeline: the path rewrite and the retry policy (on the
-// Invoke action), the fault filters (after the timeout, before every
-// other request filter, as Envoy's fault filter runs before the router
-// applies header edits) and gzip (the last response filter, so that it
-// sees the headers the others set). Validation has checked the options.
+// Invoke action), the fault filters and gzip's record of Accept-Encoding
+// (after the timeout, before the header edits, as Envoy's HTTP filters
+// run before the router applies them) and gzip's response filter (the
+// last, so that it sees the headers the others set). Validation has
+// checked the options.
 func withOptions(p *pipeline.Route, vs *resource.VirtualService, r *gateway.Route) *pipeline.Route {
 	o := r.Options
 	vho := vs.Spec.VirtualHost.Options
+	// early run after the timeout and before the header edits.
+	var early []pipeline.RequestFilter
 	if o != nil && o.Faults != nil {
-		var faults []pipeline.RequestFilter
 		if d := o.Faults.Delay; d != nil && d.Percentage.Value > 0 {
-			faults = append(faults, &pipeline.FaultDelay{Percentage: d.Percentage.Value, Delay: d.FixedDelay.Duration})
+			early = append(early, &pipeline.FaultDelay{Percentage: d.Percentage.Value, Delay: d.FixedDelay.Duration})
 		}
 		if a := o.Faults.Abort; a != nil && a.Percentage.Value > 0 {
-			faults = append(faults, &pipeline.FaultAbort{Percentage: a.Percentage.Value, Status: int(a.HttpStatus)})
+			early = append(early, &pipeline.FaultAbort{Percentage: a.Percentage.Value, Status: int(a.HttpStatus)})
 		}
+	}
+	if vho != nil && vho.Gzip != nil {
+		// The client's Accept-Encoding, before a header edit changes it.
+		early = append(early, pipeline.GzipAcceptEncoding{Remove: vho.Gzip.RemoveAcceptEncodingHeader})
+		p.Response = append(p.Response, compileGzip(vho.Gzip))
+	}
+	if len(early) > 0 {
 		at := 0
 		if len(p.Request) > 0 {
 			if _, ok := p.Request[0].(pipeline.Timeout); ok {
 				at = 1
 			}
 		}
-		p.Request = append(p.Request[:at:at], append(faults, p.Request[at:]...)...)
+		p.Request = append(p.Request[:at:at], append(early, p.Request[at:]...)...)
 	}
 	if t := p.Invoke; t != nil {
 		if o != nil {
@@ -49,13 +58,6 @@ func withOptions(p *pipeline.Route, vs *resource.VirtualService, r *gateway.Rout
 		if rp != nil {
 			t.Retry = compileRetries(rp)
 		}
-	}
-	if vho != nil && vho.Gzip != nil {
-		g := compileGzip(vho.Gzip)
-		if vho.Gzip.RemoveAcceptEncodingHeader {
-			p.Request = append(p.Request, pipeline.GzipAcceptEncoding{})
-		}
-		p.Response = append(p.Response, g)
 	}
 	return p
 }

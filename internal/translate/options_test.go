@@ -19,7 +19,7 @@ func optionsString(p *pipeline.Route) string {
 		case *pipeline.FaultAbort:
 			s += fmt.Sprintf("\n        request[%d] fault abort %v%% status=%d", i, f.Percentage, f.Status)
 		case pipeline.GzipAcceptEncoding:
-			s += fmt.Sprintf("\n        request[%d] gzip: record and remove Accept-Encoding", i)
+			s += fmt.Sprintf("\n        request[%d] gzip: record Accept-Encoding, remove=%v", i, f.Remove)
 		}
 	}
 	for i, f := range p.Response {

@@ -34,15 +34,18 @@ type Gzip struct {
 	DisableOnETag bool
 }
 
-// GzipAcceptEncoding is the request half of a gzip option with
-// removeAcceptEncodingHeader: it records whether the client accepts gzip,
-// then removes Accept-Encoding so that the function does not compress.
-type GzipAcceptEncoding struct{}
+// GzipAcceptEncoding is the request half of a gzip option: it records
+// whether the client accepts gzip before any header edit, and with Remove
+// (removeAcceptEncodingHeader) removes Accept-Encoding so that the
+// function does not compress.
+type GzipAcceptEncoding struct{ Remove bool }
 
-// FilterRequest records and removes Accept-Encoding.
-func (GzipAcceptEncoding) FilterRequest(_ http.ResponseWriter, r *http.Request, x *Exchange) error {
+// FilterRequest records, and removes, Accept-Encoding.
+func (f GzipAcceptEncoding) FilterRequest(_ http.ResponseWriter, r *http.Request, x *Exchange) error {
 	x.acceptSeen, x.acceptGzip = true, AcceptsGzip(r.Header["Accept-Encoding"])
-	delete(r.Header, "Accept-Encoding")
+	if f.Remove {
+		delete(r.Header, "Accept-Encoding")
+	}
 	return nil
 }
 
