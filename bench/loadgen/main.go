@@ -50,7 +50,7 @@ func main() {
 		fs := flag.NewFlagSet("manifests", flag.ExitOnError)
 		var o manifests.Options
 		fs.StringVar(&o.Endpoint, "endpoint", "", "Lambda API base URL")
-		fs.IntVar(&o.Routes, "routes", 0, "routes, the two measured ones included")
+		fs.IntVar(&o.Routes, "routes", 0, "routes, the three measured ones included")
 		fs.IntVar(&o.Upstreams, "upstreams", 0, "extra upstreams")
 		fs.IntVar(&o.Functions, "functions", 0, "lambdaFunctions per extra upstream")
 		_ = fs.Parse(os.Args[2:])

@@ -24,10 +24,14 @@ type Options struct {
 }
 
 // The measured routes: /echo invokes "plain" as is (passthrough), /apigw
-// invokes "apigw-fn" with wrapAsApiGateway + unwrapAsApiGateway.
+// invokes "apigw-fn" with wrapAsApiGateway + unwrapAsApiGateway, /headers
+// is /echo with a headerManipulation (two request and two response edits),
+// measured as a ratio to /echo.
 const (
 	PassthroughPath = "/echo"
 	WrapPath        = "/apigw"
+	HeadersPath     = "/headers"
+	measured        = 3
 )
 
 // Write writes the manifests to w.
@@ -76,7 +80,7 @@ spec:
     domains: ["*"]
     routes:
 `)
-	for i := range max(0, o.Routes-2) {
+	for i := range max(0, o.Routes-measured) {
 		up, fn := "bench", "plain"
 		if o.Upstreams > 0 && o.Functions > 0 {
 			up, fn = fmt.Sprintf("up-%d", i%o.Upstreams), fmt.Sprintf("fn-%d", (i/o.Upstreams)%o.Functions)
@@ -93,9 +97,17 @@ spec:
 		p("    - matchers: [%s]\n      routeAction: {single: {upstream: {name: %s, namespace: gloo-system}, destinationSpec: {aws: {logicalName: %s}}}}\n", m, up, fn)
 	}
 	p(`    - matchers: [{exact: %s}]
+      routeAction: {single: {upstream: {name: bench, namespace: gloo-system}, destinationSpec: {aws: {logicalName: plain}}}}
+      options:
+        headerManipulation:
+          requestHeadersToAdd: [{header: {key: x-bench, value: "1"}}]
+          requestHeadersToRemove: [cookie]
+          responseHeadersToAdd: [{header: {key: x-served-by, value: lambdagate}, append: false}]
+          responseHeadersToRemove: [x-amz-executed-version]
+    - matchers: [{exact: %s}]
       routeAction: {single: {upstream: {name: bench, namespace: gloo-system}, destinationSpec: {aws: {logicalName: apigw, wrapAsApiGateway: true, unwrapAsApiGateway: true}}}}
     - matchers: [{exact: %s}]
       routeAction: {single: {upstream: {name: bench, namespace: gloo-system}, destinationSpec: {aws: {logicalName: plain}}}}
-`, WrapPath, PassthroughPath)
+`, HeadersPath, WrapPath, PassthroughPath)
 	return nil
 }

@@ -21,12 +21,16 @@ func answerLocally(w http.ResponseWriter, r *http.Request, p *pipeline.Route, o 
 			h["Content-Type"] = []string{"text/plain"}
 		}
 		h["Content-Length"] = []string{strconv.Itoa(len(d.Body))}
+		o.x.BodySize = len(d.Body)
 		if err := writeHead(w, r, p, o, d.Status); err != nil {
 			return err
 		}
-		if r.Method != http.MethodHead {
-			n, _ := io.WriteString(w, d.Body)
-			o.BytesOut = n
+		switch {
+		case r.Method == http.MethodHead:
+		case o.x.Compressing():
+			o.BytesOut = o.x.WriteBody(w, []byte(d.Body))
+		default:
+			o.BytesOut, _ = io.WriteString(w, d.Body)
 		}
 		return nil
 	}

@@ -132,6 +132,13 @@ func BenchmarkGatewayPassthroughHTTP(b *testing.B) {
 	}
 }
 
+// BenchmarkGatewayHeaders is BenchmarkGatewayPassthrough on a route with
+// a headerManipulation: the cost of the two header filters.
+func BenchmarkGatewayHeaders(b *testing.B) {
+	g := benchGateway(b, manifests.Options{Endpoint: rawstub.Start(b)})
+	benchServe(b, g, manifests.HeadersPath, smallBody)
+}
+
 func BenchmarkGatewayWrapUnwrap(b *testing.B) {
 	g := benchGateway(b, manifests.Options{Endpoint: rawstub.Start(b)})
 	benchServe(b, g, manifests.WrapPath, smallBody)

@@ -216,7 +216,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, o *Outcome) erro
 	if err != nil {
 		return err
 	}
-	payload, err := buildPayload(t, r, body, scheme, rawPath, path, m, o)
+	payload, err := buildPayload(t, p.Rewrite, r, body, scheme, rawPath, path, m, o)
 	if err != nil {
 		return err
 	}
@@ -347,10 +347,11 @@ func writePassthrough(w http.ResponseWriter, r *http.Request, p *pipeline.Route,
 		h["X-Amz-Executed-Version"] = []string{res.ExecutedVersion}
 	}
 	setContentLength(h, len(res.Body))
+	o.x.BodySize = len(res.Body)
 	if err := writeHead(w, r, p, o, res.Status); err != nil {
 		return err
 	}
-	o.BytesOut, _ = w.Write(res.Body)
+	o.BytesOut = o.x.WriteBody(w, res.Body)
 	return nil
 }
 
@@ -381,10 +382,11 @@ func writeUnwrapped(w http.ResponseWriter, r *http.Request, p *pipeline.Route, r
 		return writeHead(w, r, p, o, resp.StatusCode)
 	}
 	setContentLength(h, len(resp.Body))
+	o.x.BodySize = len(resp.Body)
 	if err := writeHead(w, r, p, o, resp.StatusCode); err != nil {
 		return err
 	}
-	o.BytesOut, _ = w.Write(resp.Body)
+	o.BytesOut = o.x.WriteBody(w, resp.Body)
 	return nil
 }
 
@@ -480,7 +482,7 @@ func albResponseTooLarge() error {
 		"function response larger than "+strconv.Itoa(lambda.MaxALBPayload>>10)+" KiB, an Application Load Balancer's limit for Lambda targets (disableAlbPayloadLimits lifts it)")
 }
 
-func buildPayload(t *lambda.Target, r *http.Request, body []byte, scheme, rawPath, path string, m *router.Matcher, o *Outcome) ([]byte, error) {
+func buildPayload(t *lambda.Target, rw *pipeline.Rewrite, r *http.Request, body []byte, scheme, rawPath, path string, m *router.Matcher, o *Outcome) ([]byte, error) {
 	if t.Wrap == lambda.WrapNone {
 		return body, nil
 	}
@@ -511,7 +513,11 @@ func buildPayload(t *lambda.Target, r *http.Request, body []byte, scheme, rawPat
 		RequestID:  o.RequestID,
 		Authorizer: o.x.Auth,
 	}
-	tr.Resource, tr.PathParameters = resourceOf(m, path)
+	if rw != nil {
+		rewriteEvent(tr, t.Wrap, rw, m, path)
+	} else {
+		tr.Resource, tr.PathParameters = resourceOf(m, path)
+	}
 	if tr.Resource != "" && t.Wrap == lambda.WrapAPIGatewayV2 {
 		tr.RouteKey = "ANY " + tr.Resource
 	}

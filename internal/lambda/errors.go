@@ -74,6 +74,10 @@ type Error struct {
 	// Attempts counts the Invoke calls made.
 	Attempts int
 	Err      error
+	// sent: the failure came after the whole request was written, so the
+	// function may have run. perTry: a per-try timeout passed, not the
+	// call's.
+	sent, perTry bool
 }
 
 func (e *Error) Error() string {

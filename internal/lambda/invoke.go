@@ -43,10 +43,9 @@ type Invoker struct {
 	signer sigv4
 	// now is replaceable in tests.
 	now func() time.Time
-	// throttleRetries and throttleBudget bound the retries of a throttled
-	// Invoke (see Options).
-	throttleRetries int
-	throttleBudget  time.Duration
+	// throttleOnly is the retry policy of a target without one: throttles
+	// only, bounded by Options' ThrottleRetries and ThrottleRetryBudget.
+	throttleOnly RetryPolicy
 }
 
 // Client names the HTTP client an Invoker uses.
@@ -109,7 +108,12 @@ func NewInvoker(o Options) *Invoker {
 	if o.ThrottleRetryBudget <= 0 {
 		o.ThrottleRetryBudget = DefaultThrottleRetryBudget
 	}
-	iv := &Invoker{now: time.Now, throttleRetries: o.ThrottleRetries, throttleBudget: o.ThrottleRetryBudget}
+	iv := &Invoker{now: time.Now, throttleOnly: RetryPolicy{
+		NumRetries:   o.ThrottleRetries,
+		BaseInterval: DefaultRetryBase,
+		MaxInterval:  time.Second,
+		Budget:       o.ThrottleRetryBudget,
+	}}
 	switch o.Client {
 	case "", ClientLambdagate:
 		iv.h1 = newH1Client(o)
@@ -183,18 +187,39 @@ func (iv *Invoker) InvokeWithin(ctx context.Context, t *Target, timeout time.Dur
 	hex.Encode(hashBuf[:], sum[:])
 	payloadHash := hashBuf[:] // a string of it would be allocated (64 bytes)
 
-	backoff := 25 * time.Millisecond
-	var retryEnd time.Time // when retrying after throttles stops
+	rp := t.Retry
+	if rp == nil {
+		rp = &iv.throttleOnly
+	}
+	backoff := rp.BaseInterval
+	var retryEnd time.Time // when retrying stops
 	for attempt := 1; ; attempt++ {
+		tryDeadline := deadline
+		if rp.PerTryTimeout > 0 {
+			if d := time.Now().Add(rp.PerTryTimeout); d.Before(tryDeadline) {
+				tryDeadline = d
+			}
+		}
 		var res *Result
 		if iv.h1 != nil {
-			res, err = iv.onceH1(ctx, t, payload, payloadHash, creds, extra, deadline)
+			res, err = iv.onceH1(ctx, t, payload, payloadHash, creds, extra, tryDeadline)
 		} else {
-			res, err = iv.onceNetHTTP(ctx, t, payload, payloadHash, creds, extra, deadline)
+			res, err = iv.onceNetHTTP(ctx, t, payload, payloadHash, creds, extra, tryDeadline)
+		}
+		if err == nil && rp.FunctionErrors && !t.Async {
+			// Endpoints that never flag errors (the Runtime Interface
+			// Emulator): the same test the gateway makes on the answer.
+			if ue := UnflaggedError(res.Body, t.Unwrap == UnwrapAPIGatewayV1 || t.Unwrap == UnwrapALB); ue != nil {
+				res, err = nil, ue
+			}
 		}
 		// once* return *Error or nil; errors.As would cost an allocation.
 		le, _ := err.(*Error)
-		if le == nil || le.Kind != KindThrottled {
+		if le != nil && le.Kind == KindTimeout && tryDeadline.Before(deadline) && time.Now().Before(deadline) {
+			le.Message = "per-try timeout passed before Lambda answered"
+			le.perTry = true
+		}
+		if le == nil || !rp.retries(le, t.Async) {
 			if res != nil {
 				res.Attempts = attempt
 			}
@@ -205,16 +230,16 @@ func (iv *Invoker) InvokeWithin(ctx context.Context, t *Target, timeout time.Dur
 		}
 		le.Attempts = attempt
 		if attempt == 1 {
-			retryEnd = time.Now().Add(iv.throttleBudget)
-			if retryEnd.After(deadline) {
-				retryEnd = deadline
+			retryEnd = deadline
+			if rp.Budget > 0 && time.Now().Add(rp.Budget).Before(retryEnd) {
+				retryEnd = time.Now().Add(rp.Budget)
 			}
 		}
-		// Full jitter (AWS Architecture Blog): sleep uniformly in
-		// [0, backoff), doubling up to 1s.
+		// Full jitter (AWS Architecture Blog, and Envoy's retry back-off):
+		// sleep uniformly in [0, backoff), doubling up to the maximum.
 		sleep := time.Duration(rand.Int64N(int64(backoff)))
-		if attempt > iv.throttleRetries || time.Until(retryEnd) < sleep+10*time.Millisecond {
-			if le.RetryAfter == 0 {
+		if attempt > rp.NumRetries || time.Until(retryEnd) < sleep+10*time.Millisecond {
+			if le.Kind == KindThrottled && le.RetryAfter == 0 {
 				le.RetryAfter = time.Second
 			}
 			return nil, le
@@ -226,8 +251,8 @@ func (iv *Invoker) InvokeWithin(ctx context.Context, t *Target, timeout time.Dur
 			return nil, le
 		case <-timer.C:
 		}
-		if backoff < time.Second {
-			backoff *= 2
+		if backoff = 2 * backoff; backoff > rp.MaxInterval {
+			backoff = rp.MaxInterval
 		}
 		// Refresh credentials: a long throttle may outlive them.
 		if c, err := t.Credentials.Retrieve(ctx); err == nil {
@@ -286,10 +311,20 @@ func (iv *Invoker) onceH1(ctx context.Context, t *Target, payload []byte, payloa
 			iv.h1.put(pc, time.Now())
 		}
 		if err != nil {
-			return nil, readError(ctx, deadline, m.status, err)
+			return nil, sent(readError(ctx, deadline, m.status, err))
 		}
-		return classify(&m, body)
+		res, err := classify(&m, body)
+		return res, sent(err)
 	}
+}
+
+// sent marks a failure that came after the whole request was written
+// (an answer included): the function may have run. Nil stays nil.
+func sent(err error) error {
+	if le, ok := err.(*Error); ok && le != nil {
+		le.sent = true
+	}
+	return err
 }
 
 // appendRequest appends the request head of one Invoke to dst: request
@@ -363,13 +398,19 @@ func (iv *Invoker) onceNetHTTP(ctx context.Context, t *Target, payload []byte, p
 	iv.signer.sign(req, t, creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken, string(payloadHash), iv.now())
 	resp, err := iv.client.Do(req)
 	if err != nil {
-		return nil, transportError(ctx, deadline, err)
+		// net/http does not say whether the request was written: only a
+		// failed dial proves it was not.
+		var op *net.OpError
+		if errors.As(err, &op) && op.Op == "dial" {
+			return nil, transportError(ctx, deadline, err)
+		}
+		return nil, sent(transportError(ctx, deadline, err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 {
 		// net/http returns a 101 (other 1xx are skipped); this client
 		// never asks to switch protocols.
-		return nil, &Error{Kind: KindUnreachable, Status: resp.StatusCode, Message: "malformed HTTP response from Lambda: unexpected " + resp.Status}
+		return nil, sent(&Error{Kind: KindUnreachable, Status: resp.StatusCode, Message: "malformed HTTP response from Lambda: unexpected " + resp.Status})
 	}
 	body, err := readBody(resp.Body, resp.ContentLength)
 	if (err == nil || err == errTruncated) && ctx.Err() != nil {
@@ -379,7 +420,7 @@ func (iv *Invoker) onceNetHTTP(ctx context.Context, t *Target, payload []byte, p
 		err = ctx.Err()
 	}
 	if err != nil {
-		return nil, readError(ctx, deadline, resp.StatusCode, err)
+		return nil, sent(readError(ctx, deadline, resp.StatusCode, err))
 	}
 	m := respMeta{
 		status:          resp.StatusCode,
@@ -392,7 +433,8 @@ func (iv *Invoker) onceNetHTTP(ctx context.Context, t *Target, payload []byte, p
 		errorType:       resp.Header.Get("X-Amzn-Errortype"),
 		retryAfter:      resp.Header.Get("Retry-After"),
 	}
-	return classify(&m, body)
+	res, err := classify(&m, body)
+	return res, sent(err)
 }
 
 // classify turns Lambda's answer into a Result or an Error.

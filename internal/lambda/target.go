@@ -84,6 +84,9 @@ type Target struct {
 	Timeout   time.Duration
 	// PropagateOriginalRouting adds x-envoy-original-path and -method.
 	PropagateOriginalRouting bool
+	// Retry is the route's retry policy (retries). Nil: throttling
+	// only, within the invoker's throttle budget.
+	Retry *RetryPolicy
 
 	invokeURL *url.URL
 	host      string

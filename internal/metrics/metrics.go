@@ -79,7 +79,7 @@ func New() *Metrics {
 	}, append(routeLabels[:3:3], "kind"))
 	m.retries = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: namespace, Name: "lambda_retries_total",
-		Help: "Invoke calls repeated after Lambda throttled (429), beyond the first call of each request.",
+		Help: "Invoke calls repeated after a retryable failure (throttling; what the route's retries policy allows), beyond the first call of each request.",
 	}, routeLabels)
 	m.inFlight = prometheus.NewGauge(prometheus.GaugeOpts{
 		Namespace: namespace, Name: "requests_in_flight", Help: "Requests being handled now.",
@@ -151,7 +151,7 @@ type Request struct {
 	ErrorKind string
 	// Invoked says Lambda was called, so Lambda is meaningful.
 	Invoked bool
-	// Attempts is the number of Invoke calls (more than 1 after throttling).
+	// Attempts is the number of Invoke calls (more than 1 after retries).
 	Attempts      int
 	Start         time.Time
 	Total, Lambda time.Duration

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	core "github.com/lambdagate/lambdagate/api/core/v1"
+	gateway "github.com/lambdagate/lambdagate/api/gateway/v1"
 	"sigs.k8s.io/yaml"
 )
 
@@ -298,6 +299,7 @@ func Default(o Object) {
 
 var (
 	durationType = reflect.TypeOf(core.Duration{})
+	percentType  = reflect.TypeOf(gateway.Percentage{})
 	timeType     = reflect.TypeOf(core.ObjectMeta{}.CreationTimestamp).Elem()
 	bytesType    = reflect.TypeOf([]byte(nil))
 )
@@ -326,6 +328,11 @@ func checkValue(v any, t reflect.Type, path string) []string {
 		js, _ := json.Marshal(v)
 		if err := d.UnmarshalJSON(js); err != nil {
 			return at(err.Error())
+		}
+		return nil
+	case percentType:
+		if _, ok := v.(json.Number); !ok {
+			return at(fmt.Sprintf("must be a number, got %s", jsonType(v)))
 		}
 		return nil
 	case timeType:

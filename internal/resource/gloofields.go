@@ -61,7 +61,7 @@ var glooFields = map[reflect.Type]map[string]Support{
 		"optionsConfigRefs": NotServed,
 	},
 	reflect.TypeOf(gateway.VirtualHostOptions{}): withSecurity(map[string]Support{
-		"extensions": ServedWithout, "retries": ServedWithout, "stats": ServedWithout,
+		"extensions": ServedWithout, "stats": ServedWithout,
 		"cors": ServedWithout, "transformations": ServedWithout,
 		"bufferPerRoute": ServedWithout, "includeRequestAttemptCount": ServedWithout,
 		"includeAttemptCountInResponse": ServedWithout, "stagedTransformations": ServedWithout,
@@ -81,14 +81,21 @@ var glooFields = map[reflect.Type]map[string]Support{
 		"azure": NotServed, "rest": NotServed, "grpc": NotServed,
 	},
 	reflect.TypeOf(gateway.RouteOptions{}): withSecurity(map[string]Support{
-		"transformations": ServedWithout, "faults": ServedWithout, "prefixRewrite": ServedWithout,
-		"retries": ServedWithout, "extensions": ServedWithout, "tracing": ServedWithout,
+		"transformations": ServedWithout, "extensions": ServedWithout, "tracing": ServedWithout,
 		"shadowing": ServedWithout, "hostRewrite": ServedWithout,
 		"autoHostRewrite": ServedWithout, "hostRewritePathRegex": ServedWithout, "cors": ServedWithout,
 		"lbHash": ServedWithout, "upgrades": ServedWithout, "bufferPerRoute": ServedWithout,
-		"stagedTransformations": ServedWithout, "envoyMetadata": ServedWithout, "regexRewrite": ServedWithout,
+		"stagedTransformations": ServedWithout, "envoyMetadata": ServedWithout,
 		"maxStreamDuration": ServedWithout, "idleTimeout": ServedWithout,
 	}),
+	reflect.TypeOf(gateway.RetryPolicy{}): {
+		// Failover priorities: a Lambda upstream has a single endpoint.
+		"previousPriorities": ServedWithout,
+	},
+	reflect.TypeOf(gateway.Gzip{}): {
+		// zlib tuning Go's compress/flate does not offer.
+		"memoryLevel": ServedWithout, "windowBits": ServedWithout, "compressionStrategy": ServedWithout,
+	},
 	reflect.TypeOf(gateway.SSLConfig{}): {
 		// Without them a client certificate's identity is not checked,
 		// or there is no certificate to serve.

@@ -308,6 +308,9 @@ func (v *validator) virtualService(s *gateway.VirtualServiceSpec) {
 	if vh.Options != nil && vh.Options.HeaderManipulation != nil {
 		v.headerManipulation("spec.virtualHost.options.headerManipulation", vh.Options.HeaderManipulation)
 	}
+	if vh.Options != nil {
+		v.virtualHostOptions("spec.virtualHost.options", vh.Options)
+	}
 	if s.SSLConfig != nil {
 		v.ssl(s.SSLConfig)
 	}
@@ -429,6 +432,9 @@ func (v *validator) routeSpec(p string, r *gateway.Route) {
 	}
 	if r.Options != nil && r.Options.HeaderManipulation != nil {
 		v.headerManipulation(p+".options.headerManipulation", r.Options.HeaderManipulation)
+	}
+	if r.Options != nil {
+		v.routeOptions(p+".options", r.Options, r)
 	}
 }
 

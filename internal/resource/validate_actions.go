@@ -43,21 +43,10 @@ func (v *validator) redirect(p string, r *gateway.RedirectAction, matchers []gat
 		v.errorf(p+".pathRedirect", "invalid value %q: must start with \"/\"", r.PathRedirect)
 	}
 	if r.PrefixRewrite != "" {
-		for j, m := range matchers {
-			if m.Regex != "" {
-				v.errorf(fmt.Sprintf("%s.prefixRewrite", p), "a prefix rewrite needs prefix or exact matchers: matchers[%d] is a regex (use regexRewrite)", j)
-			}
-		}
+		v.prefixRewrite(p+".prefixRewrite", matchers)
 	}
-	if rr := r.RegexRewrite; rr != nil {
-		switch {
-		case rr.Pattern == nil || rr.Pattern.Regex == "":
-			v.errorf(p+".regexRewrite.pattern.regex", "required value")
-		default:
-			if _, err := regexp.Compile(rr.Pattern.Regex); err != nil {
-				v.errorf(p+".regexRewrite.pattern.regex", "invalid RE2 regular expression %q: %s", rr.Pattern.Regex, reError(err))
-			}
-		}
+	if r.RegexRewrite != nil {
+		v.regexRewrite(p+".regexRewrite", r.RegexRewrite)
 	}
 	if h := r.HostRedirect; h != "" {
 		if msg := DomainProblem(h); msg != "" || strings.Contains(h, "*") {
@@ -66,6 +55,27 @@ func (v *validator) redirect(p string, r *gateway.RedirectAction, matchers []gat
 	}
 	if r.PortRedirect != nil && (*r.PortRedirect == 0 || *r.PortRedirect > 65535) {
 		v.errorf(p+".portRedirect", "invalid value %d: must be a port from 1 to 65535", *r.PortRedirect)
+	}
+}
+
+// prefixRewrite checks that a prefix rewrite has a prefix to replace:
+// Envoy's needs prefix or exact matchers.
+func (v *validator) prefixRewrite(p string, matchers []gateway.Matcher) {
+	for j, m := range matchers {
+		if m.Regex != "" {
+			v.errorf(p, "a prefix rewrite needs prefix or exact matchers: matchers[%d] is a regex (use regexRewrite)", j)
+		}
+	}
+}
+
+func (v *validator) regexRewrite(p string, rr *gateway.RegexMatchAndSubstitute) {
+	switch {
+	case rr.Pattern == nil || rr.Pattern.Regex == "":
+		v.errorf(p+".pattern.regex", "required value")
+	default:
+		if _, err := regexp.Compile(rr.Pattern.Regex); err != nil {
+			v.errorf(p+".pattern.regex", "invalid RE2 regular expression %q: %s", rr.Pattern.Regex, reError(err))
+		}
 	}
 }
 

@@ -198,7 +198,7 @@ lambdagate_requests_total{code="NoRoute",function="",route="",status_class="4xx"
 # HELP lambdagate_lambda_errors_total Failed invocations by kind: FunctionError, FunctionTimeout, Throttled, Timeout, FunctionNotFound, AccessDenied, LambdaUnreachable, ...
 # TYPE lambdagate_lambda_errors_total counter
 lambdagate_lambda_errors_total{function="broken",kind="FunctionError",route="fail",` + vs + `} 2
-# HELP lambdagate_lambda_retries_total Invoke calls repeated after Lambda throttled (429), beyond the first call of each request.
+# HELP lambdagate_lambda_retries_total Invoke calls repeated after a retryable failure (throttling; what the route's retries policy allows), beyond the first call of each request.
 # TYPE lambdagate_lambda_retries_total counter
 lambdagate_lambda_retries_total{function="busy",route="busy",` + vs + `} 2
 # HELP lambdagate_requests_in_flight Requests being handled now.

@@ -26,7 +26,7 @@ func answerRoute(vs *resource.VirtualService, i int, r *gateway.Route) (*router.
 	}
 	// options.timeout bounds a Lambda call; these routes make none.
 	p.VirtualService, p.Name = vs.Metadata.Key(), routeName(r, i)
-	rt := &router.Route{Name: p.Name, Target: withHeaders(p, vs, r)}
+	rt := &router.Route{Name: p.Name, Target: withOptions(withHeaders(p, vs, r), vs, r)}
 	if err := compileMatchers(rt, r.Matchers); err != nil {
 		return nil, "", err
 	}

@@ -20,7 +20,7 @@ func BenchmarkTranslate(b *testing.B) {
 		o    manifests.Options
 	}{
 		{"routes=10000", manifests.Options{Routes: 10000}},
-		{"upstreams=1000xfunctions=10", manifests.Options{Routes: 1002, Upstreams: 1000, Functions: 10}},
+		{"upstreams=1000xfunctions=10", manifests.Options{Routes: 1003, Upstreams: 1000, Functions: 10}},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			tc.o.Endpoint = "http://127.0.0.1:9"

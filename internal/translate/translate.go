@@ -481,9 +481,12 @@ func (b *builder) route(vs *resource.VirtualService, i int, r *gateway.Route) (*
 	// A route written for an ALB gets an ALB's payload limits.
 	t.ALBLimits = (t.Wrap == lambda.WrapALB || t.Unwrap == lambda.UnwrapALB) && !dest.DisableAlbPayloadLimits
 	t.Prepare()
-	rt := &router.Route{Name: t.Route, Target: withHeaders(compilePipeline(t, r.Options), vs, r)}
+	rt := &router.Route{Name: t.Route, Target: withOptions(withHeaders(compilePipeline(t, r.Options), vs, r), vs, r)}
 	if err := compileMatchers(rt, r.Matchers); err != nil {
 		return nil, "", err
+	}
+	if w := asyncRetryWarning(t); w != "" {
+		warn = append(warn, w)
 	}
 	return rt, strings.Join(warn, "; "), nil
 }

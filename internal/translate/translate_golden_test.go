@@ -382,6 +382,9 @@ func render(t *testing.T, snap *snapshot.Snapshot, probeText []byte) string {
 		if pr := pipeline.Of(rt); pr != nil && pr.Redirect != nil {
 			res += " " + pr.Redirect.Location(listener, req.Host, router.NormalizePath(req.URL.EscapedPath()), req.URL.RawQuery, m)
 		}
+		if pr := pipeline.Of(rt); pr != nil && pr.Rewrite != nil {
+			res += " rewritten " + pr.Rewrite.Path(router.NormalizePath(req.URL.EscapedPath()), m)
+		}
 		results = append(results, res)
 	}
 	b.WriteString("virtual hosts reached:\n")
@@ -527,7 +530,7 @@ func filtersString(p *pipeline.Route) string {
 			s += fmt.Sprintf("\n        response headers: remove=%v add=%+v", h.Remove, h.Add)
 		}
 	}
-	return s
+	return s + optionsString(p)
 }
 
 // credsString names the credential source without calling Retrieve on

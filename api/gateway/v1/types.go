@@ -68,7 +68,13 @@ type VirtualHostOptions struct {
 	// HeaderManipulation applies to every route of the virtual host,
 	// before the route's own (so the route's wins). Default: none.
 	HeaderManipulation *HeaderManipulation `json:"headerManipulation,omitempty"`
-	// Unimplemented holds Gloo's virtual host options (retries, cors,
+	// Retries is the retry policy of the routes that set none. Default:
+	// none (see RetryPolicy for what is retried without one).
+	Retries *RetryPolicy `json:"retries,omitempty"`
+	// Gzip compresses the answers of every route of the virtual host (a
+	// lambdagate extension: Gloo has it on the Gateway). Default: none.
+	Gzip *Gzip `json:"gzip,omitempty"`
+	// Unimplemented holds Gloo's virtual host options (cors,
 	// extauth...), kept as written and
 	// named on status.
 	Unimplemented core.RawFields `json:"-"`
@@ -247,8 +253,22 @@ type RouteOptions struct {
 	// HeaderManipulation adds and removes request and response headers,
 	// after the virtual host's. Default: none.
 	HeaderManipulation *HeaderManipulation `json:"headerManipulation,omitempty"`
+	// PrefixRewrite replaces the matched prefix of the path (the whole
+	// path for an exact matcher) before the Lambda event is built; ""
+	// removes it. At most one of prefixRewrite and regexRewrite. Default:
+	// no rewrite.
+	PrefixRewrite *string `json:"prefixRewrite,omitempty"`
+	// RegexRewrite replaces every match of pattern.regex in the path with
+	// substitution. Default: no rewrite.
+	RegexRewrite *RegexMatchAndSubstitute `json:"regexRewrite,omitempty"`
+	// Retries is the route's retry policy; it replaces the virtual host's.
+	// Default: the virtual host's, else none.
+	Retries *RetryPolicy `json:"retries,omitempty"`
+	// Faults injects aborts and delays into a share of the requests.
+	// Default: none.
+	Faults *RouteFaults `json:"faults,omitempty"`
 	// Unimplemented holds Gloo's route options lambdagate does not
-	// implement (retries, cors, prefixRewrite...), kept as written and
+	// implement (cors, transformations...), kept as written and
 	// named on status.
 	Unimplemented core.RawFields `json:"-"`
 }

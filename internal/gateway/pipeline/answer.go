@@ -75,11 +75,7 @@ func (rd *Redirect) Location(scheme, host, path, rawQuery string, m *router.Matc
 			rawQuery = rd.PathQuery
 		}
 	case rd.PrefixRewrite != "" && m != nil:
-		n := len(path)
-		if m.Kind == router.PathPrefix {
-			n = min(len(m.Path), n)
-		}
-		path = rd.PrefixRewrite + path[n:]
+		path = replacePrefix(path, rd.PrefixRewrite, m)
 	case rd.RegexRewrite != nil:
 		path = rd.RegexRewrite.ReplaceAllString(path, rd.Substitution)
 	}

@@ -39,6 +39,9 @@ type Route struct {
 	Direct *Direct
 	// Redirect answers with a redirect (redirectAction).
 	Redirect *Redirect
+	// Rewrite changes the path the Lambda event shows (prefixRewrite,
+	// regexRewrite). Nil: none.
+	Rewrite *Rewrite
 	// Response filters run in order after the action, before the
 	// response head is written.
 	Response []ResponseFilter
@@ -61,6 +64,18 @@ type Exchange struct {
 	// Status is the status a request filter wrote when it answered by
 	// itself (with ErrAnswered), for the access log and metrics.
 	Status int
+	// BodySize is the length of the body of the answer the response
+	// filters see, set by the gateway before they run.
+	BodySize int
+	// Streamed marks an answer whose body is streamed rather than
+	// written whole: compression leaves it alone.
+	Streamed bool
+
+	// gzipLevel: WriteBody compresses at this level (0: not at all).
+	gzipLevel int
+	// acceptSeen: acceptGzip holds whether the client accepts gzip,
+	// recorded before Accept-Encoding was removed.
+	acceptSeen, acceptGzip bool
 }
 
 // ErrAnswered is returned by a request filter that wrote the whole answer
