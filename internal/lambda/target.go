@@ -84,6 +84,9 @@ type Target struct {
 	Timeout   time.Duration
 	// PropagateOriginalRouting adds x-envoy-original-path and -method.
 	PropagateOriginalRouting bool
+	// Stream invokes with InvokeWithResponseStream and passes the answer
+	// on as it arrives (responseTransferMode STREAM).
+	Stream bool
 
 	invokeURL *url.URL
 	host      string
@@ -93,6 +96,10 @@ type Target struct {
 	// request line, Host and User-Agent, written as is on every request.
 	conn    connKey
 	reqHead string
+	// streamURL and streamCanonURI are InvokeWithResponseStream's URL and
+	// canonical path.
+	streamURL      *url.URL
+	streamCanonURI string
 }
 
 // Prepare precomputes the invoke URL; the translator calls it once.
@@ -116,6 +123,11 @@ func (t *Target) Prepare() {
 	t.canonQuery = u.RawQuery
 	t.conn = connKeyOf(&u)
 	t.reqHead = "POST " + u.RequestURI() + " HTTP/1.1\r\nHost: " + t.host + "\r\nUser-Agent: " + userAgent + "\r\n"
+	su := u
+	su.Path = base + "/2021-11-15/functions/" + t.FunctionName + "/response-streaming-invocations"
+	su.RawPath = base + "/2021-11-15/functions/" + escName + "/response-streaming-invocations"
+	t.streamURL = &su
+	t.streamCanonURI = canonicalURI(&su)
 }
 
 // invocationType is the X-Amz-Invocation-Type the target sends.
