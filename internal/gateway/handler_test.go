@@ -34,7 +34,11 @@ func handlerGateway(t *testing.T, routes string, fns map[string]http.HandlerFunc
 	var got []invoked
 	calls := make(chan invoked, 64)
 	stub := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		name, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/2015-03-31/functions/"), "/")
+		rest, ok := strings.CutPrefix(r.URL.Path, "/2015-03-31/functions/")
+		if !ok {
+			rest = strings.TrimPrefix(r.URL.Path, "/2021-11-15/functions/") // InvokeWithResponseStream
+		}
+		name, _, _ := strings.Cut(rest, "/")
 		body, _ := io.ReadAll(r.Body)
 		calls <- invoked{Function: name, InvocationType: r.Header.Get("X-Amz-Invocation-Type"), Body: body}
 		f, ok := fns[name]

@@ -61,6 +61,10 @@ type Exchange struct {
 	// Status is the status a request filter wrote when it answered by
 	// itself (with ErrAnswered), for the access log and metrics.
 	Status int
+	// Streamed says the answer is passed on as the function writes it
+	// (responseTransferMode STREAM): its body is never whole in the
+	// gateway, so filters that need the whole body (compression) skip it.
+	Streamed bool
 }
 
 // ErrAnswered is returned by a request filter that wrote the whole answer

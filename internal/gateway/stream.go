@@ -1,0 +1,193 @@
+package gateway
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/lambdagate/lambdagate/internal/gateway/pipeline"
+	"github.com/lambdagate/lambdagate/internal/httperr"
+	"github.com/lambdagate/lambdagate/internal/lambda"
+	"github.com/lambdagate/lambdagate/internal/transform"
+)
+
+// StreamOptions bound the answers of routes with responseTransferMode
+// STREAM once they have begun; until then the route's timeout applies.
+type StreamOptions struct {
+	// IdleTimeout ends a stream when the function sends nothing for this
+	// long. Default 30s (lambda.DefaultStreamIdleTimeout).
+	IdleTimeout time.Duration
+	// MaxDuration ends a stream that lasts longer. Default 15m
+	// (lambda.DefaultStreamMaxDuration, Lambda's longest function
+	// timeout).
+	MaxDuration time.Duration
+}
+
+// maxPrelude bounds the HTTP integration prelude read before its 8 NUL
+// bytes: it holds a status and headers, which net/http's server would not
+// accept beyond 1 MiB from a client either.
+const maxPrelude = 64 << 10
+
+// serveStream invokes a streaming route and writes each chunk to the client
+// as it arrives, flushed, so the client has the function's first byte when
+// the function writes it. The gateway holds one chunk at a time. Before the
+// first chunk, a failure is answered with its usual status; after it, the
+// stream is cut: HTTP/1.1 without its last chunk, HTTP/2 with RST_STREAM
+// (net/http does both for a handler that panics with http.ErrAbortHandler),
+// so the client cannot take a partial answer for a whole one.
+func (g *Gateway) serveStream(w http.ResponseWriter, r *http.Request, p *pipeline.Route, t *lambda.Target, payload []byte, o *Outcome) error {
+	o.x.Streamed = true
+	timeout := o.x.Timeout
+	if timeout <= 0 {
+		timeout = t.Timeout
+	}
+	var extra [5]lambda.Header
+	lstart := time.Now()
+	lim := lambda.StreamLimits{FirstByte: timeout, Idle: g.Stream.IdleTimeout, Max: g.Stream.MaxDuration}
+	s, err := g.invoker.InvokeStream(r.Context(), t, payload, extraHeaders(extra[:0], t, r, o), lim)
+	o.Invoked, o.Attempts = true, 1
+	if err != nil {
+		return g.streamFailed(t, o, lstart, err)
+	}
+	defer s.Close()
+	o.LambdaRequestID = s.RequestID
+
+	// The head waits for the first chunk, so that a failure before it
+	// still has its status.
+	body, err := s.Next()
+	var resp *transform.Response
+	if err == nil || err == io.EOF {
+		if s.ContentType == transform.HTTPIntegrationContentType {
+			resp, body, err = readPrelude(s, body, err)
+		}
+	}
+	if err != nil && err != io.EOF {
+		return g.streamFailed(t, o, lstart, err)
+	}
+	g.noteResult(t, nil)
+
+	h := w.Header()
+	status := http.StatusOK
+	if resp != nil {
+		for k, v := range resp.Header {
+			h[k] = v
+		}
+		if _, ok := h["Content-Type"]; !ok {
+			// As for an unwrapped answer: none rather than a guess.
+			h["Content-Type"] = nil
+		}
+		status = resp.StatusCode
+	} else {
+		h["Content-Type"] = []string{s.ContentType}
+		if s.ExecutedVersion != "" {
+			h["X-Amz-Executed-Version"] = []string{s.ExecutedVersion}
+		}
+	}
+	if s.RequestID != "" {
+		h["X-Amzn-Requestid"] = []string{s.RequestID}
+	}
+	if err := writeHead(w, r, p, o, status); err != nil {
+		return err
+	}
+	rc := http.NewResponseController(w)
+	werr := rc.Flush()
+	o.FirstByte = time.Since(o.Start)
+	if r.Method == http.MethodHead {
+		o.Lambda = time.Since(lstart)
+		return nil
+	}
+	for werr == nil {
+		if len(body) > 0 {
+			var n int
+			n, werr = w.Write(body)
+			o.BytesOut += n
+			if werr == nil {
+				werr = rc.Flush()
+			}
+			if werr != nil {
+				break
+			}
+		}
+		if err != nil {
+			break
+		}
+		body, err = s.Next()
+	}
+	o.Lambda = time.Since(lstart)
+	switch {
+	case werr != nil:
+		// The client went away: Close cancels the invocation.
+		o.Err = &lambda.Error{Kind: lambda.KindCanceled, Message: fmt.Sprintf("client went away after %d streamed bytes", o.BytesOut), Err: werr}
+	case err != io.EOF:
+		o.Err = fmt.Errorf("stream cut after %d bytes: %w", o.BytesOut, err)
+	default:
+		return nil
+	}
+	le := lambdaError(o.Err)
+	if le != nil {
+		o.ErrorKind = le.Kind.String()
+	}
+	_, o.Code, _, _ = httperr.Map(o.Err)
+	o.StreamCut = true
+	if le != nil && le.Kind == lambda.KindCanceled {
+		// Nobody is left to tell.
+		return nil
+	}
+	s.Close()
+	o.Total = time.Since(o.Start)
+	g.observe(o)
+	panic(http.ErrAbortHandler)
+}
+
+// streamFailed records a failure before the first byte; the caller's error
+// answer follows.
+func (g *Gateway) streamFailed(t *lambda.Target, o *Outcome, lstart time.Time, err error) error {
+	o.Lambda = time.Since(lstart)
+	if le := lambdaError(err); le != nil {
+		o.ErrorKind = le.Kind.String()
+	}
+	g.noteResult(t, err)
+	return err
+}
+
+// readPrelude reads the HTTP integration prelude that starts the stream (its
+// first chunk is first, the error of reading it firstErr) up to its 8 NUL
+// bytes, and returns the response it describes and the body bytes that
+// followed it in the same chunk. A stream that ends before the delimiter
+// is all prelude, as the runtimes write it before any body byte.
+func readPrelude(s *lambda.Stream, first []byte, firstErr error) (*transform.Response, []byte, error) {
+	var buf []byte
+	chunk, err := first, firstErr
+	for {
+		if i := bytes.Index(chunk, transform.PreludeDelimiter); i >= 0 && len(buf) == 0 {
+			resp, perr := transform.ParseStreamPrelude(chunk[:i])
+			return resp, chunk[i+len(transform.PreludeDelimiter):], orMalformed(perr, err)
+		}
+		buf = append(buf, chunk...)
+		if i := bytes.Index(buf, transform.PreludeDelimiter); i >= 0 {
+			resp, perr := transform.ParseStreamPrelude(buf[:i])
+			return resp, buf[i+len(transform.PreludeDelimiter):], orMalformed(perr, err)
+		}
+		if len(buf) > maxPrelude {
+			return nil, nil, &lambda.Error{Kind: lambda.KindMalformed, Message: fmt.Sprintf("the stream's HTTP integration prelude is longer than %d KiB", maxPrelude>>10)}
+		}
+		if err != nil {
+			if err == io.EOF {
+				resp, perr := transform.ParseStreamPrelude(buf)
+				return resp, nil, orMalformed(perr, err)
+			}
+			return nil, nil, err
+		}
+		chunk, err = s.Next()
+	}
+}
+
+// orMalformed is the prelude's parse error if any, else the stream's.
+func orMalformed(perr, err error) error {
+	if perr != nil {
+		return perr
+	}
+	return err
+}
