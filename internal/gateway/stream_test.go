@@ -57,7 +57,7 @@ const nul8 = "\x00\x00\x00\x00\x00\x00\x00\x00"
 func TestStreamedAnswers(t *testing.T) {
 	var seen pipeline.Exchange
 	keep := responseFilter{name: "f", tr: &trail{}}
-	url, _ := handlerGateway(t,
+	url, calls := handlerGateway(t,
 		route(`prefix: /plain`, "plain", "responseTransferMode: STREAM")+
 			route(`prefix: /prelude`, "prelude", "responseTransferMode: STREAM, wrapAsApiGateway: true")+
 			route(`prefix: /split`, "split", "responseTransferMode: STREAM")+
@@ -113,6 +113,13 @@ func TestStreamedAnswers(t *testing.T) {
 			for k, v := range tc.header {
 				if got := resp.Header.Get(k); got != v {
 					t.Errorf("%s: %q, want %q", k, got, v)
+				}
+			}
+			if tc.path == "/prelude" {
+				// wrapAsApiGateway shapes the request of a streaming route.
+				c := calls()
+				if last := c[len(c)-1]; last.Function != "prelude" || !strings.Contains(string(last.Body), `"httpMethod":"POST"`) {
+					t.Errorf("the function got %s %s, want an API Gateway event", last.Function, last.Body)
 				}
 			}
 			if tc.status < 300 {

@@ -195,6 +195,34 @@ func TestStreamingEndToEnd(t *testing.T) {
 		})
 	})
 
+	t.Run("HTTP/2", func(t *testing.T) {
+		protocols := new(http.Protocols)
+		protocols.SetUnencryptedHTTP2(true)
+		tr := &http.Transport{Protocols: protocols}
+		defer tr.CloseIdleConnections()
+		h2 := &http.Client{Transport: tr}
+		resp, err := h2.Post(g.URL+"/stream", "application/json", strings.NewReader(`{"mode":"prelude"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.ProtoMajor != 2 || resp.StatusCode != 201 || string(b) != "hello world" {
+			t.Errorf("%s %d %q", resp.Proto, resp.StatusCode, b)
+		}
+		// A stream cut after its first byte is reset (RST_STREAM): the
+		// client sees an error, not a short answer.
+		resp, err = h2.Post(g.URL+"/stream", "application/json", strings.NewReader(`{"mode":"fail-after"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.ProtoMajor != 2 || string(b) != "partial;" || err == nil || !strings.Contains(err.Error(), "stream error") {
+			t.Errorf("%s body %q error %v: want the partial body, then a stream error", resp.Proto, b, err)
+		}
+	})
+
 	t.Run("client disconnect cancels the invocation", func(t *testing.T) {
 		c, err := net.Dial("tcp", g.Addr)
 		if err != nil {
