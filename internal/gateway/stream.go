@@ -17,18 +17,19 @@ import (
 // STREAM once they have begun; until then the route's timeout applies.
 type StreamOptions struct {
 	// IdleTimeout ends a stream when the function sends nothing for this
-	// long. Default 30s (lambda.DefaultStreamIdleTimeout).
+	// long. Default 5m (lambda.DefaultStreamIdleTimeout, API Gateway's for
+	// a regional endpoint).
 	IdleTimeout time.Duration
 	// MaxDuration ends a stream that lasts longer. Default 15m
-	// (lambda.DefaultStreamMaxDuration, Lambda's longest function
-	// timeout).
+	// (lambda.DefaultStreamMaxDuration, API Gateway's and Lambda's
+	// longest).
 	MaxDuration time.Duration
 }
 
 // maxPrelude bounds the HTTP integration prelude read before its 8 NUL
-// bytes: it holds a status and headers, which net/http's server would not
-// accept beyond 1 MiB from a client either.
-const maxPrelude = 64 << 10
+// bytes: API Gateway requires the metadata within the stream's first 16 KB
+// (APIGW guide, response-transfer-mode-lambda.md).
+const maxPrelude = 16 << 10
 
 // serveStream invokes a streaming route and writes each chunk to the client
 // as it arrives, flushed, so the client has the function's first byte when

@@ -21,9 +21,12 @@ import (
 // its cancellation (client gone, idle or total limit) must interrupt a
 // read in progress, which net/http does through the request's context.
 
-// Defaults of StreamOptions.
+// Defaults of StreamLimits: API Gateway's for a streamed answer, "the
+// maximum duration for response streaming is 15 minutes" and an idle
+// timeout of "5 minutes" for regional endpoints (APIGW guide,
+// response-transfer-mode.md).
 const (
-	DefaultStreamIdleTimeout = 30 * time.Second
+	DefaultStreamIdleTimeout = 5 * time.Minute
 	DefaultStreamMaxDuration = 15 * time.Minute
 )
 

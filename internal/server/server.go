@@ -108,7 +108,7 @@ type Config struct {
 	// answer. Defaults: 64 MiB, 10s.
 	BodyDiscard gateway.BodyDiscard
 	// Stream bounds the answers of streaming routes (responseTransferMode
-	// STREAM) once begun. Defaults: 30s idle, 15m in all.
+	// STREAM) once begun. Defaults: 5m idle, 15m in all.
 	Stream gateway.StreamOptions
 	// AdminHosts are the host names, besides IP literals, "localhost" and
 	// the host of AdminAddr, that the admin listener answers (its Host header, port aside; case

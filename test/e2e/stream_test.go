@@ -285,3 +285,52 @@ func readRSS(pid int) (int64, error) {
 	}
 	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
 }
+
+// TestStreamingExample runs examples/streaming.yaml with the quickstart's
+// upstream and the sse function of examples/functions, as the README shows
+// it with curl -N: the events arrive as the function writes them.
+func TestStreamingExample(t *testing.T) {
+	requireNode(t)
+	_, file, _, _ := runtime.Caller(0)
+	root := filepath.Join(filepath.Dir(file), "..", "..")
+	g := startGateway(t, filepath.Join(root, "examples", "functions"))
+	g.MustRun(t, "create", "secret", "aws", "--name", "aws-creds", "--namespace", "gloo-system", "--access-key", "AKIDEXAMPLE", "--secret-key", "secret")
+	g.MustRun(t, "apply", "-f", "testdata/upstream.yaml")
+	g.MustRun(t, "apply", "-f", filepath.Join(root, "examples", "streaming.yaml"))
+	var arrivals []time.Time
+	var events []string
+	harness.Eventually(t, 20*time.Second, func() error {
+		req, _ := http.NewRequest("GET", g.URL+"/events?count=3", nil)
+		req.Host = "stream.example.com"
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
+			b, _ := io.ReadAll(resp.Body)
+			return fmt.Errorf("status %d %s: %s", resp.StatusCode, resp.Header.Get("Content-Type"), b)
+		}
+		arrivals, events = nil, nil
+		br := bufio.NewReader(resp.Body)
+		for {
+			line, err := br.ReadString('\n')
+			if err == io.EOF {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			if strings.HasPrefix(line, "data: ") {
+				events = append(events, line)
+				arrivals = append(arrivals, time.Now())
+			}
+		}
+	})
+	if len(events) != 3 {
+		t.Fatalf("events %q, want 3", events)
+	}
+	if d := arrivals[2].Sub(arrivals[0]); d < 800*time.Millisecond {
+		t.Errorf("first and last event %s apart, want about 1s (500ms between writes): buffered", d)
+	}
+}
