@@ -111,6 +111,15 @@ func TestStreamingEndToEnd(t *testing.T) {
 		if spread := ticks[9].read - ticks[0].read; spread < 800 {
 			t.Errorf("first to last tick read %dms apart, want about 900ms: the stream was buffered", spread)
 		}
+		// The access log records the stream and its time to first byte.
+		harness.Eventually(t, 5*time.Second, func() error {
+			for _, line := range strings.Split(g.Logs.String(), "\n") {
+				if strings.Contains(line, `"path":"/stream"`) && strings.Contains(line, `"streamed":true`) && strings.Contains(line, `"ttfb_ms":`) && strings.Contains(line, `"bytes_out":`) {
+					return nil
+				}
+			}
+			return fmt.Errorf("no access log line with streamed and ttfb_ms for /stream")
+		})
 		sent, ticks := readTicks(t, g.URL+"/buffered")
 		t.Logf("buffered: first tick read %dms after it was written", ticks[0].read-ticks[0].wrote)
 		if first := ticks[0].read - ticks[0].wrote; first < 800 {
