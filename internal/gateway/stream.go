@@ -65,7 +65,14 @@ func (g *Gateway) serveStream(w http.ResponseWriter, r *http.Request, p *pipelin
 		}
 	}
 	if err != nil && err != io.EOF {
-		return g.streamFailed(t, o, lstart, err)
+		err = g.streamFailed(t, o, lstart, err)
+		if le := lambdaError(err); le != nil && (le.Kind == lambda.KindFunction || le.Kind == lambda.KindFunctionTimeout) && len(le.Body) > 0 {
+			// As a buffered passthrough route: the function's error
+			// object is the most useful body.
+			g.writeFunctionError(w, o, err, le)
+			return nil
+		}
+		return err
 	}
 	g.noteResult(t, nil)
 

@@ -94,7 +94,7 @@ func TestStreamedAnswers(t *testing.T) {
 		{"/split", "rest", "", 202, nil},
 		{"/empty-prelude", "", "", 204, nil},
 		{"/bad-prelude", "", "application/json", 502, nil},
-		{"/fail-first", "", "application/json", 502, nil},
+		{"/fail-first", "", "application/json", 502, map[string]string{"X-Amz-Function-Error": "Unhandled"}},
 		{"/timeout-first", "", "application/json", 504, nil},
 		{"/throttled", "", "application/json", 429, nil},
 	}

@@ -65,7 +65,10 @@ type Stream struct {
 	dec    *eventstream.Decoder
 	buf    []byte
 	cancel context.CancelCauseFunc
-	idle   *time.Timer
+	// first bounds the wait for the first event (the route's timeout),
+	// idle the wait for each later one.
+	first, idle *time.Timer
+	setIdle     func()
 	limits StreamLimits
 	ctx    context.Context
 	done   bool
@@ -129,15 +132,19 @@ func (iv *Invoker) InvokeStream(ctx context.Context, t *Target, payload []byte, 
 	st := *t
 	st.canonURI = t.streamCanonURI
 	iv.signer.sign(req, &st, creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken, hex.EncodeToString(sum[:]), iv.now())
+	// The route's timeout runs until the first event, not only until the
+	// answer's head: an endpoint may send its head before the function
+	// writes anything.
 	first := time.AfterFunc(lim.FirstByte, func() { cancel(errFirstByte) })
 	resp, err := iv.streamClient.Do(req)
-	first.Stop()
 	if err != nil {
+		first.Stop()
 		err = streamError(sctx, err)
 		cancelAll(nil)
 		return nil, err
 	}
 	if resp.StatusCode != http.StatusOK {
+		first.Stop()
 		defer cancelAll(nil)
 		defer resp.Body.Close()
 		body, rerr := readBody(resp.Body, resp.ContentLength)
@@ -167,11 +174,12 @@ func (iv *Invoker) InvokeStream(ctx context.Context, t *Target, payload []byte, 
 		cancel:          cancelAll,
 		limits:          lim,
 		ctx:             sctx,
+		first:           first,
+		setIdle:         func() { cancel(errStreamIdle) },
 	}
 	if s.ContentType == "" || s.ContentType == eventStreamType {
 		s.ContentType = "application/octet-stream"
 	}
-	s.idle = time.AfterFunc(lim.Idle, func() { cancel(errStreamIdle) })
 	return s, nil
 }
 
@@ -199,7 +207,7 @@ func (s *Stream) Next() ([]byte, error) {
 			}
 			return nil, streamError(s.ctx, err)
 		}
-		s.idle.Reset(s.limits.Idle)
+		s.eventArrived()
 		switch headerString(m.Headers, ":message-type") {
 		case "event":
 		case "exception", "error":
@@ -239,15 +247,36 @@ func (s *Stream) Next() ([]byte, error) {
 			if isTimeout(c.ErrorCode, c.ErrorDetails) {
 				kind = KindFunctionTimeout
 			}
-			return nil, &Error{Kind: kind, Status: http.StatusOK, Type: c.ErrorCode, FunctionError: "Unhandled", Message: truncate(c.ErrorDetails, 256)}
+			// Body is the error object a buffered Invoke would have
+			// returned, for routes that pass it on.
+			body, _ := json.Marshal(map[string]string{"errorType": c.ErrorCode, "errorMessage": c.ErrorDetails})
+			return nil, &Error{Kind: kind, Status: http.StatusOK, Type: c.ErrorCode, FunctionError: "Unhandled", Message: truncate(c.ErrorDetails, 256), Body: body}
 		}
+	}
+}
+
+// eventArrived ends the first-byte wait and restarts the idle one.
+func (s *Stream) eventArrived() {
+	if s.first != nil {
+		s.first.Stop()
+		s.first = nil
+	}
+	if s.idle == nil {
+		s.idle = time.AfterFunc(s.limits.Idle, s.setIdle)
+	} else {
+		s.idle.Reset(s.limits.Idle)
 	}
 }
 
 // Close ends the invocation's request; reading a stream to its end and
 // closing it lets the connection be reused.
 func (s *Stream) Close() {
-	s.idle.Stop()
+	if s.first != nil {
+		s.first.Stop()
+	}
+	if s.idle != nil {
+		s.idle.Stop()
+	}
 	if !s.done {
 		s.cancel(context.Canceled)
 	}

@@ -99,6 +99,18 @@ func TestInvokeStream(t *testing.T) {
 		{name: "first byte timeout", lim: StreamLimits{FirstByte: 100 * time.Millisecond}, handle: func(w http.ResponseWriter) {
 			time.Sleep(400 * time.Millisecond)
 		}, wantKind: KindTimeout, openErr: true},
+		{name: "first byte timeout after the head", lim: StreamLimits{FirstByte: 100 * time.Millisecond}, handle: func(w http.ResponseWriter) {
+			w.WriteHeader(http.StatusOK)
+			w.(http.Flusher).Flush()
+			time.Sleep(400 * time.Millisecond)
+			writeEvent(t, w, "PayloadChunk", []byte("late"))
+		}, wantKind: KindTimeout},
+		{name: "first byte in time, then idle within the first-byte bound", lim: StreamLimits{FirstByte: 300 * time.Millisecond, Idle: 5 * time.Second}, handle: func(w http.ResponseWriter) {
+			writeEvent(t, w, "PayloadChunk", []byte("a"))
+			time.Sleep(500 * time.Millisecond)
+			writeEvent(t, w, "PayloadChunk", []byte("b"))
+			writeEvent(t, w, "InvokeComplete", complete("", ""))
+		}, chunks: []string{"a", "b"}},
 		{name: "total limit", lim: StreamLimits{Max: 250 * time.Millisecond}, handle: func(w http.ResponseWriter) {
 			writeEvent(t, w, "PayloadChunk", []byte("a"))
 			time.Sleep(time.Second)
@@ -233,8 +245,8 @@ func FuzzStreamNext(f *testing.F) {
 	f.Add(good.Bytes())
 	f.Add([]byte{0, 0, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		s := &Stream{body: limitedReader{r: bytes.NewReader(b)}, dec: eventstream.NewDecoder(), idle: time.NewTimer(time.Hour), ctx: context.Background(),
-			limits: StreamLimits{Idle: time.Hour}, cancel: func(error) {}}
+		s := &Stream{body: limitedReader{r: bytes.NewReader(b)}, dec: eventstream.NewDecoder(), ctx: context.Background(),
+			limits: StreamLimits{Idle: time.Hour}, cancel: func(error) {}, setIdle: func() {}}
 		for i := 0; ; i++ {
 			if _, err := s.Next(); err != nil {
 				return
