@@ -69,9 +69,9 @@ type Stream struct {
 	// idle the wait for each later one.
 	first, idle *time.Timer
 	setIdle     func()
-	limits StreamLimits
-	ctx    context.Context
-	done   bool
+	limits      StreamLimits
+	ctx         context.Context
+	done        bool
 }
 
 // Stream failures that are the gateway's limits, not Lambda's.
