@@ -102,7 +102,11 @@ spec:
 	h.Store(snap)
 	iv := lambda.NewInvoker(lambda.Options{})
 	t.Cleanup(iv.CloseIdle)
-	gw := httptest.NewServer(New(h, iv, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	g := New(h, iv, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if configureGateway != nil {
+		configureGateway(g)
+	}
+	gw := httptest.NewServer(g)
 	t.Cleanup(gw.Close)
 	return gw.URL, func() []invoked {
 		for {
@@ -115,6 +119,10 @@ spec:
 		}
 	}
 }
+
+// configureGateway, when set, is applied to the next handlerGateway's
+// Gateway before it serves (a test that sets it must not run in parallel).
+var configureGateway func(*Gateway)
 
 // answer is a Lambda stub reply: a successful Invoke with body.
 func answer(body string) http.HandlerFunc {

@@ -13,6 +13,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream"
 	"github.com/lambdagate/lambdagate/internal/gateway/pipeline"
 	"github.com/lambdagate/lambdagate/internal/router"
+	"go.opentelemetry.io/otel/attribute"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 )
 
 // event writes one event of InvokeWithResponseStream's answer and flushes.
@@ -188,5 +191,34 @@ func TestStreamFirstChunkEarly(t *testing.T) {
 	rest, _ := io.ReadAll(resp.Body)
 	if string(rest) != "second" {
 		t.Errorf("rest %q", rest)
+	}
+}
+
+// The request's span records a streamed answer: time to first byte, bytes
+// streamed, and whether the stream was cut.
+func TestStreamSpan(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	configureGateway = func(g *Gateway) { g.Tracer = sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec)).Tracer("test") }
+	defer func() { configureGateway = nil }()
+	url, _ := handlerGateway(t, route(`prefix: /`, "plain", "responseTransferMode: STREAM"),
+		map[string]http.HandlerFunc{"plain": streamed("text/plain", 0, "", "abc", "de")})
+	if resp, body := do(t, "POST", url+"/"); resp.StatusCode != 200 || body != "abcde" {
+		t.Fatalf("%d %q", resp.StatusCode, body)
+	}
+	var attrs map[string]attribute.Value
+	for i := 0; i < 100 && attrs == nil; i++ {
+		for _, sp := range rec.Ended() {
+			attrs = map[string]attribute.Value{}
+			for _, kv := range sp.Attributes() {
+				attrs[string(kv.Key)] = kv.Value
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !attrs["lambdagate.streamed"].AsBool() || attrs["lambdagate.bytes_streamed"].AsInt64() != 5 {
+		t.Errorf("span attributes %v", attrs)
+	}
+	if _, ok := attrs["lambdagate.time_to_first_byte_ms"]; !ok {
+		t.Errorf("no time to first byte in %v", attrs)
 	}
 }
