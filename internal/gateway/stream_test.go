@@ -198,7 +198,9 @@ func TestStreamFirstChunkEarly(t *testing.T) {
 // streamed, and whether the stream was cut.
 func TestStreamSpan(t *testing.T) {
 	rec := tracetest.NewSpanRecorder()
-	configureGateway = func(g *Gateway) { g.Tracer = sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec)).Tracer("test") }
+	configureGateway = func(g *Gateway) {
+		g.Tracer = sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec)).Tracer("test")
+	}
 	defer func() { configureGateway = nil }()
 	url, _ := handlerGateway(t, route(`prefix: /`, "plain", "responseTransferMode: STREAM"),
 		map[string]http.HandlerFunc{"plain": streamed("text/plain", 0, "", "abc", "de")})
