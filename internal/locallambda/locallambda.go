@@ -1,5 +1,6 @@
 // Package locallambda is a local AWS Lambda service: an HTTP server speaking
-// the Lambda API (Invoke, ListFunctions, GetFunction, ListVersionsByFunction,
+// the Lambda API (Invoke, InvokeWithResponseStream, ListFunctions,
+// GetFunction, ListVersionsByFunction,
 // ListAliases) with SigV4 checks, that runs functions from a directory as
 // real processes through the Lambda Runtime API. Because it speaks the real
 // API, the gateway reaches it through its normal AWS path with only the
