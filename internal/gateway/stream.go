@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -100,7 +101,15 @@ func (g *Gateway) serveStream(w http.ResponseWriter, r *http.Request, p *pipelin
 		return err
 	}
 	rc := http.NewResponseController(w)
-	werr := rc.Flush()
+	flush := func() error {
+		// A writer that cannot flush (a wrapper without Unwrap) still
+		// gets every byte, only later.
+		if err := rc.Flush(); !errors.Is(err, http.ErrNotSupported) {
+			return err
+		}
+		return nil
+	}
+	werr := flush()
 	o.FirstByte = time.Since(o.Start)
 	if r.Method == http.MethodHead {
 		o.Lambda = time.Since(lstart)
@@ -112,7 +121,7 @@ func (g *Gateway) serveStream(w http.ResponseWriter, r *http.Request, p *pipelin
 			n, werr = w.Write(body)
 			o.BytesOut += n
 			if werr == nil {
-				werr = rc.Flush()
+				werr = flush()
 			}
 			if werr != nil {
 				break
@@ -125,6 +134,10 @@ func (g *Gateway) serveStream(w http.ResponseWriter, r *http.Request, p *pipelin
 	}
 	o.Lambda = time.Since(lstart)
 	switch {
+	case errors.Is(werr, http.ErrBodyNotAllowed):
+		// A 204 or 304 has no body: what the function wrote after its
+		// head is dropped.
+		return nil
 	case werr != nil:
 		// The client went away: Close cancels the invocation.
 		o.Err = &lambda.Error{Kind: lambda.KindCanceled, Message: fmt.Sprintf("client went away after %d streamed bytes", o.BytesOut), Err: werr}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -65,6 +66,7 @@ func TestStreamedAnswers(t *testing.T) {
 			route(`prefix: /prelude`, "prelude", "responseTransferMode: STREAM, wrapAsApiGateway: true")+
 			route(`prefix: /split`, "split", "responseTransferMode: STREAM")+
 			route(`prefix: /empty-prelude`, "emptyprelude", "responseTransferMode: STREAM")+
+			route(`prefix: /no-content`, "nocontent", "responseTransferMode: STREAM")+
 			route(`prefix: /bad-prelude`, "badprelude", "responseTransferMode: STREAM")+
 			route(`prefix: /fail-first`, "failfirst", "responseTransferMode: STREAM")+
 			route(`prefix: /timeout-first`, "timeoutfirst", "responseTransferMode: STREAM")+
@@ -74,6 +76,7 @@ func TestStreamedAnswers(t *testing.T) {
 			"prelude":      streamed("application/vnd.awslambda.http-integration-response", 0, "", `{"statusCode":201,"headers":{"x-a":"1"},"cookies":["c=1"]}`+nul8+"bo", "dy"),
 			"split":        streamed("application/vnd.awslambda.http-integration-response", 0, "", `{"statusCode":`, `202}`+nul8[:3], nul8[3:]+"rest"),
 			"emptyprelude": streamed("application/vnd.awslambda.http-integration-response", 0, "", `{"statusCode":204}`),
+			"nocontent":    streamed("application/vnd.awslambda.http-integration-response", 0, "", `{"statusCode":204}`+nul8+"dropped"),
 			"badprelude":   streamed("application/vnd.awslambda.http-integration-response", 0, "", `{"statusCode":"x"}`+nul8+"body"),
 			"failfirst":    streamed("text/plain", 0, "TypeError"),
 			"timeoutfirst": streamed("text/plain", 0, "Sandbox.Timedout"),
@@ -96,6 +99,7 @@ func TestStreamedAnswers(t *testing.T) {
 		{"/prelude", "body", "", 201, map[string]string{"X-A": "1", "Set-Cookie": "c=1", "X-Filter": "f"}},
 		{"/split", "rest", "", 202, nil},
 		{"/empty-prelude", "", "", 204, nil},
+		{"/no-content", "", "", 204, nil},
 		{"/bad-prelude", "", "application/json", 502, nil},
 		{"/fail-first", "", "application/json", 502, map[string]string{"X-Amz-Function-Error": "Unhandled"}},
 		{"/timeout-first", "", "application/json", 504, nil},
@@ -222,5 +226,27 @@ func TestStreamSpan(t *testing.T) {
 	}
 	if _, ok := attrs["lambdagate.time_to_first_byte_ms"]; !ok {
 		t.Errorf("no time to first byte in %v", attrs)
+	}
+}
+
+// A 204 whose function wrote body bytes after the prelude drops them: the
+// request is not a failure (net/http refuses a body for 204, which is not
+// the client going away).
+func TestStreamNoContentDropsTheBody(t *testing.T) {
+	var logs lockedLines
+	configureGateway = func(g *Gateway) { g.AccessLog = slog.New(slog.NewJSONHandler(&logs, nil)) }
+	defer func() { configureGateway = nil }()
+	url, _ := handlerGateway(t, route(`prefix: /`, "nocontent", "responseTransferMode: STREAM"),
+		map[string]http.HandlerFunc{"nocontent": streamed("application/vnd.awslambda.http-integration-response", 0, "", `{"statusCode":204}`+nul8+"dropped")})
+	if resp, body := do(t, "POST", url+"/"); resp.StatusCode != 204 || body != "" {
+		t.Fatalf("%d %q", resp.StatusCode, body)
+	}
+	var line string
+	for i := 0; i < 200 && line == ""; i++ {
+		time.Sleep(5 * time.Millisecond)
+		line = logs.next()
+	}
+	if !strings.Contains(line, `"status":204`) || strings.Contains(line, `"error"`) || strings.Contains(line, "stream_cut") {
+		t.Errorf("access log %s", line)
 	}
 }
