@@ -62,7 +62,7 @@ func (g *Gateway) serveStream(w http.ResponseWriter, r *http.Request, p *pipelin
 	var resp *transform.Response
 	if err == nil || err == io.EOF {
 		if s.ContentType == transform.HTTPIntegrationContentType {
-			resp, body, err = readPrelude(s, body, err)
+			resp, body, err = readPrelude(s.Next, body, err)
 		}
 	}
 	if err != nil && err != io.EOF {
@@ -174,34 +174,37 @@ func (g *Gateway) streamFailed(t *lambda.Target, o *Outcome, lstart time.Time, e
 }
 
 // readPrelude reads the HTTP integration prelude that starts the stream (its
-// first chunk is first, the error of reading it firstErr) up to its 8 NUL
-// bytes, and returns the response it describes and the body bytes that
-// followed it in the same chunk. A stream that ends before the delimiter
-// is all prelude, as the runtimes write it before any body byte.
-func readPrelude(s *lambda.Stream, first []byte, firstErr error) (*transform.Response, []byte, error) {
+// first chunk is first, the error of reading it firstErr, and next reads
+// the following ones) up to its 8 NUL bytes, and returns the response it
+// describes and the body bytes that followed it in the same chunk. The
+// delimiter must come within maxPrelude bytes. A stream that ends before
+// it is all prelude, as the runtimes write it before any body byte.
+func readPrelude(next func() ([]byte, error), first []byte, firstErr error) (*transform.Response, []byte, error) {
 	var buf []byte
 	chunk, err := first, firstErr
 	for {
-		if i := bytes.Index(chunk, transform.PreludeDelimiter); i >= 0 && len(buf) == 0 {
-			resp, perr := transform.ParseStreamPrelude(chunk[:i])
-			return resp, chunk[i+len(transform.PreludeDelimiter):], orMalformed(perr, err)
+		prelude, body, found := chunk, []byte(nil), false
+		if len(buf) > 0 {
+			buf = append(buf, chunk...)
+			prelude = buf
 		}
-		buf = append(buf, chunk...)
-		if i := bytes.Index(buf, transform.PreludeDelimiter); i >= 0 {
-			resp, perr := transform.ParseStreamPrelude(buf[:i])
-			return resp, buf[i+len(transform.PreludeDelimiter):], orMalformed(perr, err)
+		if i := bytes.Index(prelude, transform.PreludeDelimiter); i >= 0 {
+			prelude, body, found = prelude[:i], prelude[i+len(transform.PreludeDelimiter):], true
 		}
-		if len(buf) > maxPrelude {
+		if len(prelude) > maxPrelude {
 			return nil, nil, &lambda.Error{Kind: lambda.KindMalformed, Message: fmt.Sprintf("the stream's HTTP integration prelude is longer than %d KiB", maxPrelude>>10)}
 		}
+		if found || err == io.EOF {
+			resp, perr := transform.ParseStreamPrelude(prelude)
+			return resp, body, orMalformed(perr, err)
+		}
 		if err != nil {
-			if err == io.EOF {
-				resp, perr := transform.ParseStreamPrelude(buf)
-				return resp, nil, orMalformed(perr, err)
-			}
 			return nil, nil, err
 		}
-		chunk, err = s.Next()
+		if len(buf) == 0 {
+			buf = append(buf, chunk...)
+		}
+		chunk, err = next()
 	}
 }
 

@@ -2,11 +2,13 @@ package gateway
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream"
 	"github.com/lambdagate/lambdagate/internal/gateway/pipeline"
 	"github.com/lambdagate/lambdagate/internal/router"
+	"github.com/lambdagate/lambdagate/internal/transform"
 	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
@@ -249,4 +252,62 @@ func TestStreamNoContentDropsTheBody(t *testing.T) {
 	if !strings.Contains(line, `"status":204`) || strings.Contains(line, `"error"`) || strings.Contains(line, "stream_cut") {
 		t.Errorf("access log %s", line)
 	}
+}
+
+// FuzzReadPrelude splits a stream into chunks at arbitrary points: the
+// prelude read across chunks must give what reading it whole gives, and
+// the body bytes returned plus the chunks left must be the rest.
+func FuzzReadPrelude(f *testing.F) {
+	f.Add([]byte(`{"statusCode":201,"headers":{"a":"b"}}`+nul8+"body"), []byte{3, 40, 1})
+	f.Add([]byte(`{}`+nul8[:5]), []byte{1})
+	f.Fuzz(func(t *testing.T, stream, cuts []byte) {
+		var chunks [][]byte
+		rest := stream
+		for _, c := range cuts {
+			n := min(int(c), len(rest))
+			chunks, rest = append(chunks, rest[:n]), rest[n:]
+		}
+		chunks = append(chunks, rest)
+		i := 0
+		next := func() ([]byte, error) {
+			i++
+			if i == len(chunks)-1 {
+				return chunks[i], io.EOF
+			}
+			return chunks[i], nil
+		}
+		var firstErr error
+		if len(chunks) == 1 {
+			firstErr = io.EOF
+		}
+		resp, body, err := readPrelude(next, chunks[0], firstErr)
+
+		wantPrelude, wantBody, found := bytes.Cut(stream, []byte(nul8))
+		if len(wantPrelude) > maxPrelude {
+			if err == nil || err == io.EOF {
+				t.Fatalf("a %d-byte prelude was accepted", len(wantPrelude))
+			}
+			return
+		}
+		want, wantErr := transform.ParseStreamPrelude(wantPrelude)
+		if (wantErr == nil) != (err == nil || err == io.EOF) {
+			t.Fatalf("split: %v, whole: %v", err, wantErr)
+		}
+		if wantErr != nil {
+			return
+		}
+		if resp.StatusCode != want.StatusCode || !reflect.DeepEqual(resp.Header, want.Header) {
+			t.Fatalf("split: %d %v, whole: %d %v", resp.StatusCode, resp.Header, want.StatusCode, want.Header)
+		}
+		got := append([]byte{}, body...)
+		for _, c := range chunks[i+1:] {
+			got = append(got, c...)
+		}
+		if !found {
+			wantBody = nil
+		}
+		if !bytes.Equal(got, wantBody) {
+			t.Fatalf("body %q, want %q", got, wantBody)
+		}
+	})
 }
