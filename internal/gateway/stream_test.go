@@ -70,6 +70,7 @@ func TestStreamedAnswers(t *testing.T) {
 			route(`prefix: /split`, "split", "responseTransferMode: STREAM")+
 			route(`prefix: /empty-prelude`, "emptyprelude", "responseTransferMode: STREAM")+
 			route(`prefix: /no-content`, "nocontent", "responseTransferMode: STREAM")+
+			route(`prefix: /long-prelude`, "longprelude", "responseTransferMode: STREAM")+
 			route(`prefix: /bad-prelude`, "badprelude", "responseTransferMode: STREAM")+
 			route(`prefix: /fail-first`, "failfirst", "responseTransferMode: STREAM")+
 			route(`prefix: /timeout-first`, "timeoutfirst", "responseTransferMode: STREAM")+
@@ -79,6 +80,7 @@ func TestStreamedAnswers(t *testing.T) {
 			"prelude":      streamed("application/vnd.awslambda.http-integration-response", 0, "", `{"statusCode":201,"headers":{"x-a":"1"},"cookies":["c=1"]}`+nul8+"bo", "dy"),
 			"split":        streamed("application/vnd.awslambda.http-integration-response", 0, "", `{"statusCode":`, `202}`+nul8[:3], nul8[3:]+"rest"),
 			"emptyprelude": streamed("application/vnd.awslambda.http-integration-response", 0, "", `{"statusCode":204}`),
+			"longprelude":  streamed("application/vnd.awslambda.http-integration-response", 0, "", `{"headers":{"x":"`+strings.Repeat("a", 17<<10)+`"}}`+nul8+"body"),
 			"nocontent":    streamed("application/vnd.awslambda.http-integration-response", 0, "", `{"statusCode":204}`+nul8+"dropped"),
 			"badprelude":   streamed("application/vnd.awslambda.http-integration-response", 0, "", `{"statusCode":"x"}`+nul8+"body"),
 			"failfirst":    streamed("text/plain", 0, "TypeError"),
@@ -103,6 +105,7 @@ func TestStreamedAnswers(t *testing.T) {
 		{"/split", "rest", "", 202, nil},
 		{"/empty-prelude", "", "", 204, nil},
 		{"/no-content", "", "", 204, nil},
+		{"/long-prelude", "", "application/json", 502, nil},
 		{"/bad-prelude", "", "application/json", 502, nil},
 		{"/fail-first", "", "application/json", 502, map[string]string{"X-Amz-Function-Error": "Unhandled"}},
 		{"/timeout-first", "", "application/json", 504, nil},
