@@ -48,6 +48,9 @@ exports.handler = awslambda.streamifyResponse(async (event, stream, context) => 
       stream.end();
       return;
     }
+    case 'hang':
+      stream.write('before the timeout');
+      return new Promise(() => {});
     case 'log':
       console.log('streamed-log-line');
       stream.end('ok');
@@ -206,6 +209,27 @@ func TestInvokeWithResponseStream(t *testing.T) {
 			t.Errorf("Event invocation type: %v", err)
 		}
 	})
+}
+
+// TestStreamTimeout: a function that streams past its timeout is stopped;
+// the stream ends with InvokeComplete naming Sandbox.Timedout after what it
+// wrote, and the next invocation gets a new instance.
+func TestStreamTimeout(t *testing.T) {
+	requireNode(t)
+	dir := t.TempDir()
+	writeFunction(t, dir, "streamer", map[string]string{"index.js": streamJS, "function.yaml": "timeout: 1\n"})
+	env := startServer(t, Options{Dir: dir})
+	start := time.Now()
+	r := invokeStream(t, env.client, &lambda.InvokeWithResponseStreamInput{FunctionName: aws.String("streamer"), Payload: []byte(`{"mode":"hang"}`)})
+	if r.body() != "before the timeout" || aws.ToString(r.complete.ErrorCode) != "Sandbox.Timedout" || !strings.Contains(aws.ToString(r.complete.ErrorDetails), "Task timed out after") {
+		t.Fatalf("body %q, InvokeComplete %q %q", r.body(), aws.ToString(r.complete.ErrorCode), aws.ToString(r.complete.ErrorDetails))
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("ended after %s, want about the 1s timeout", d)
+	}
+	if r := invokeStream(t, env.client, &lambda.InvokeWithResponseStreamInput{FunctionName: aws.String("streamer"), Payload: []byte(`{"mode":"chunks"}`)}); r.body() != "chunk0;chunk1;chunk2;" {
+		t.Errorf("after the timeout: %q", r.body())
+	}
 }
 
 // TestStreamClientGone checks that a client leaving mid-stream does not
