@@ -233,6 +233,7 @@ func (s *Stream) Next() ([]byte, error) {
 			return m.Payload, nil
 		case "InvokeComplete":
 			s.done = true
+			s.readEnd()
 			var c struct {
 				ErrorCode    string `json:"ErrorCode"`
 				ErrorDetails string `json:"ErrorDetails"`
@@ -253,6 +254,25 @@ func (s *Stream) Next() ([]byte, error) {
 			return nil, &Error{Kind: kind, Status: http.StatusOK, Type: c.ErrorCode, FunctionError: "Unhandled", Message: truncate(c.ErrorDetails, 256), Body: body}
 		}
 	}
+}
+
+// maxTrailing and trailingWait bound what is read after InvokeComplete.
+const (
+	maxTrailing  = 4 << 10
+	trailingWait = time.Second
+)
+
+// readEnd reads the answer to its end after InvokeComplete, so that its
+// connection goes back to the pool: net/http drops a connection whose body
+// is closed unread. An endpoint that sends more, or does not end the body
+// within trailingWait, loses its connection instead.
+func (s *Stream) readEnd() {
+	if s.resp == nil {
+		return
+	}
+	t := time.AfterFunc(trailingWait, func() { s.cancel(errStreamIdle) })
+	_, _ = io.CopyN(io.Discard, s.resp.Body, maxTrailing)
+	t.Stop()
 }
 
 // eventArrived ends the first-byte wait and restarts the idle one.

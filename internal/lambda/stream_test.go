@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -256,4 +258,39 @@ func FuzzStreamNext(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestInvokeStreamReusesConnections: a stream read to its InvokeComplete
+// leaves its connection for the next call (a new TLS connection to Lambda
+// would cost the next stream its first byte).
+func TestInvokeStreamReusesConnections(t *testing.T) {
+	var conns atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeEvent(t, w, "PayloadChunk", []byte("a"))
+		writeEvent(t, w, "InvokeComplete", complete("", ""))
+		// The answer's end comes a little after its last event.
+		time.Sleep(50 * time.Millisecond)
+	}))
+	srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	iv := NewInvoker(Options{})
+	tg := target(t, srv.URL, time.Second)
+	for i := 0; i < 3; i++ {
+		s, err := iv.InvokeStream(context.Background(), tg, nil, nil, StreamLimits{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if chunks, err := readAll(s); err != io.EOF || len(chunks) != 1 {
+			t.Fatalf("%q %v", chunks, err)
+		}
+		s.Close()
+	}
+	if n := conns.Load(); n != 1 {
+		t.Errorf("%d connections for 3 streams, want 1", n)
+	}
 }
