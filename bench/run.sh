@@ -382,6 +382,55 @@ if [ "$SCALE" = 1 ]; then
   kill "$PID_lgidle"
 fi
 
+# --- streaming --------------------------------------------------------------
+# responseTransferMode STREAM, with the local Lambda in the gateway's process
+# running the e2e suite's Node.js streamer function (STREAM=0 skips; needs
+# node): time to first byte streamed vs buffered (the function writes 10
+# chunks 100 ms apart), and a 100 MiB stream through the gateway as a ratio
+# to reading it from the local Lambda directly with the SDK.
+STREAM_RESULT=""
+if [ "${STREAM:-1}" = 1 ] && command -v node >/dev/null; then
+  P_LGS=$((PORT_BASE + 20)) P_LLS=$((PORT_BASE + 22))
+  mkdir -p "$WORK/data-lgstream"
+  cat >"$WORK/lgstream.yaml" <<EOF
+apiVersion: v1
+kind: Secret
+metadata: {name: creds, namespace: gloo-system}
+stringData: {aws_access_key_id: AKIDBENCH, aws_secret_access_key: bench}
+---
+apiVersion: gloo.solo.io/v1
+kind: Upstream
+metadata: {name: local, namespace: gloo-system}
+spec:
+  aws:
+    region: us-east-1
+    secretRef: {name: creds, namespace: gloo-system}
+    lambdaFunctions: [{logicalName: streamer, lambdaFunctionName: streamer}]
+---
+apiVersion: gateway.solo.io/v1
+kind: VirtualService
+metadata: {name: stream, namespace: gloo-system}
+spec:
+  virtualHost:
+    domains: ['*']
+    routes:
+    - matchers: [{prefix: /stream}]
+      routeAction: {single: {upstream: {name: local, namespace: gloo-system}, destinationSpec: {aws: {logicalName: streamer, responseTransferMode: STREAM}}}}
+    - matchers: [{prefix: /buffered}]
+      routeAction: {single: {upstream: {name: local, namespace: gloo-system}, destinationSpec: {aws: {logicalName: streamer}}}}
+EOF
+  LAMBDAGATE_DATA_DIR="$WORK/data-lgstream" "$WORK/lambdagate" apply -f "$WORK/lgstream.yaml" >/dev/null
+  LAMBDAGATE_DATA_DIR="$WORK/data-lgstream" start lgstream "$WORK/lambdagate" serve --http-addr "127.0.0.1:$P_LGS" --https-addr "" \
+    --admin-addr "127.0.0.1:$((P_LGS + 1))" --discovery-interval -1ns --log-level warn --access-log off \
+    --local-lambda "$ROOT/test/e2e/testdata/streaming" --local-lambda-addr "127.0.0.1:$P_LLS"
+  wait_http "http://127.0.0.1:$((P_LGS + 1))/readyz"
+  wait_http "http://127.0.0.1:$P_LGS/stream" POST # also starts the function
+  STREAM_RESULT=$("${PIN_LOAD[@]}" "$WORK/loadgen" stream -gateway "http://127.0.0.1:$P_LGS" -lambda "http://127.0.0.1:$P_LLS" -mib 100 -n 5) ||
+    STREAM_RESULT="failed"
+  log "streaming: $STREAM_RESULT"
+  kill "$PID_lgstream"
+fi
+
 # --- Go benchmarks ----------------------------------------------------------
 if [ "$GOBENCH" = 1 ]; then
   log "Go benchmarks"
@@ -434,6 +483,20 @@ CPU_MODEL=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
     echo "- 10,000 routes (matched route last; prefix/exact/regex mix) vs 1 route: $RPS_10K / $RPS_1R = **$(ratio "$RPS_10K" "$RPS_1R")**; RSS with 10,000 routes after the run: $RSS_10K MB."
     echo "- 1,000 upstreams × 10 functions (+1,002 routes): RSS after start $RSS_UP MB (build time: BenchmarkTranslate below)."
     echo "- 10,000 idle keep-alive connections (each served one request): RSS $RSS_IDLE0 MB before, **$RSS_IDLE MB** with them open."
+  fi
+  if [ -n "$STREAM_RESULT" ]; then
+    echo
+    echo "## Streaming (responseTransferMode STREAM)"
+    echo
+    echo "Local Lambda in the gateway's process, Node.js function test/e2e/testdata/streaming; medians of 5 runs."
+    echo
+    echo "| measure | value |"
+    echo "|---|---:|"
+    echo "| time to first byte, streamed route (10 chunks 100 ms apart) | $(kv "$STREAM_RESULT" ttfb_stream_ms) ms |"
+    echo "| time to first byte, buffered route, same function | $(kv "$STREAM_RESULT" ttfb_buffered_ms) ms |"
+    echo "| 100 MiB stream through the gateway | $(kv "$STREAM_RESULT" gateway_mibps) MiB/s |"
+    echo "| 100 MiB stream read from the local Lambda directly (SDK) | $(kv "$STREAM_RESULT" direct_mibps) MiB/s |"
+    echo "| gateway × direct | **$(kv "$STREAM_RESULT" ratio)** |"
   fi
   echo
   echo "## Targets"

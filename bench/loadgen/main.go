@@ -12,6 +12,9 @@
 //	    "ready N" and holds them idle until stdin closes or SIGTERM.
 //	loadgen manifests -endpoint URL [-routes N] [-upstreams U -functions F]
 //	    prints the benchmark's configuration (see bench/manifests).
+//	loadgen stream -gateway URL -lambda URL [-mib 100] [-n 5]
+//	    time to first byte streamed vs buffered, and a large stream's
+//	    throughput through the gateway and directly (see stream.go).
 package main
 
 import (
@@ -46,6 +49,8 @@ func main() {
 		err = rate(os.Args[2:])
 	case "idle":
 		err = idle(os.Args[2:])
+	case "stream":
+		err = stream(os.Args[2:])
 	case "manifests":
 		fs := flag.NewFlagSet("manifests", flag.ExitOnError)
 		var o manifests.Options
@@ -56,7 +61,7 @@ func main() {
 		_ = fs.Parse(os.Args[2:])
 		err = manifests.Write(os.Stdout, o)
 	default:
-		err = fmt.Errorf("unknown command %q: must be rate, idle or manifests", os.Args[1])
+		err = fmt.Errorf("unknown command %q: must be rate, idle, manifests or stream", os.Args[1])
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)

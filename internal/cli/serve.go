@@ -66,6 +66,8 @@ their own endpointUrl call it.`,
 	f.StringSliceVar(&o.cfg.AdminHosts, "admin-hosts", nil, `host names the admin listener answers besides IP addresses, "localhost" and the host of --admin-addr (comma-separated; default none): any other Host header gets 403, which stops DNS-rebinding pages`)
 	f.Int64Var(&o.cfg.BodyDiscard.Bytes, "body-discard-bytes", 0, "after an error answer to a request whose body was not read (over Lambda's size limit, no route), at most this many body bytes are read and dropped before the connection closes, so a client that writes its whole request first can read the answer (default 64 MiB; negative disables)")
 	f.DurationVar(&o.cfg.BodyDiscard.Timeout, "body-discard-timeout", 0, "the longest time spent reading such a body (default 10s)")
+	f.DurationVar(&o.cfg.Stream.IdleTimeout, "stream-idle-timeout", 0, "a streamed answer (responseTransferMode STREAM) is cut when the function sends nothing for this long (default 5m, as API Gateway for a regional endpoint)")
+	f.DurationVar(&o.cfg.Stream.MaxDuration, "stream-max-duration", 0, "a streamed answer is cut when it lasts longer than this (default 15m, as API Gateway and Lambda)")
 	f.BoolVar(&o.h2c, "h2c", true, "accept HTTP/2 with prior knowledge (h2c) on the HTTP and admin listeners besides HTTP/1.1")
 	f.DurationVar(&o.cfg.DiscoveryInterval, "discovery-interval", 0, "how often each upstream's Lambda functions are discovered (default 5s; negative disables discovery)")
 	f.StringVar(&o.localLambda, "local-lambda", "", "run a local Lambda service with the functions in this directory")

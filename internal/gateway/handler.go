@@ -54,6 +54,9 @@ type Gateway struct {
 	// Discard bounds reading an unwanted request body (see discard.go);
 	// the zero value discards nothing.
 	Discard BodyDiscard
+	// Stream bounds streamed answers (see stream.go); zero values take
+	// their defaults.
+	Stream StreamOptions
 }
 
 func routeKey(t *lambda.Target) string { return t.VirtualService + "\x00" + t.Route }
@@ -124,6 +127,11 @@ type Outcome struct {
 	span   trace.Span   // the request's span, when recorded
 	// x is the state the route's filters share with its action.
 	x pipeline.Exchange
+	// FirstByte is the time from the request to the head of a streamed
+	// answer; StreamCut says the stream ended early (cut, or abandoned by
+	// the client).
+	FirstByte time.Duration
+	StreamCut bool
 }
 
 // New returns the data-plane handler.
@@ -219,6 +227,9 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, o *Outcome) erro
 	payload, err := buildPayload(t, p.Rewrite, r, body, scheme, rawPath, path, m, o)
 	if err != nil {
 		return err
+	}
+	if t.Stream {
+		return g.serveStream(w, r, p, t, payload, o)
 	}
 	var extra [5]lambda.Header
 	lstart := time.Now()

@@ -34,7 +34,11 @@ func handlerGateway(t *testing.T, routes string, fns map[string]http.HandlerFunc
 	var got []invoked
 	calls := make(chan invoked, 64)
 	stub := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		name, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/2015-03-31/functions/"), "/")
+		rest, ok := strings.CutPrefix(r.URL.Path, "/2015-03-31/functions/")
+		if !ok {
+			rest = strings.TrimPrefix(r.URL.Path, "/2021-11-15/functions/") // InvokeWithResponseStream
+		}
+		name, _, _ := strings.Cut(rest, "/")
 		body, _ := io.ReadAll(r.Body)
 		calls <- invoked{Function: name, InvocationType: r.Header.Get("X-Amz-Invocation-Type"), Body: body}
 		f, ok := fns[name]
@@ -98,7 +102,11 @@ spec:
 	h.Store(snap)
 	iv := lambda.NewInvoker(lambda.Options{})
 	t.Cleanup(iv.CloseIdle)
-	gw := httptest.NewServer(New(h, iv, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	g := New(h, iv, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if configureGateway != nil {
+		configureGateway(g)
+	}
+	gw := httptest.NewServer(g)
 	t.Cleanup(gw.Close)
 	return gw.URL, func() []invoked {
 		for {
@@ -111,6 +119,10 @@ spec:
 		}
 	}
 }
+
+// configureGateway, when set, is applied to the next handlerGateway's
+// Gateway before it serves (a test that sets it must not run in parallel).
+var configureGateway func(*Gateway)
 
 // answer is a Lambda stub reply: a successful Invoke with body.
 func answer(body string) http.HandlerFunc {

@@ -16,6 +16,7 @@ func (g *Gateway) observe(o *Outcome) {
 			Status: o.Status, Code: o.Code, ErrorKind: o.ErrorKind, Invoked: o.Invoked, Attempts: o.Attempts,
 			Start: o.Start, Total: o.Total, Lambda: o.Lambda,
 			Method: o.Method, Path: o.Path, RequestID: o.RequestID,
+			Streamed: o.x.Streamed, FirstByte: o.FirstByte, BytesOut: o.BytesOut, StreamCut: o.StreamCut,
 		}
 		if t := o.Target; t != nil {
 			req.VirtualService, req.Route, req.Function = t.VirtualService, t.Route, t.LogicalName
@@ -75,6 +76,12 @@ func accessLog(l *slog.Logger, o *Outcome) {
 		)
 	}
 	attrs = append(attrs, slog.Int("bytes_in", o.BytesIn), slog.Int("bytes_out", o.BytesOut))
+	if o.x.Streamed {
+		attrs = append(attrs, slog.Bool("streamed", true), slog.Float64("ttfb_ms", ms(o.FirstByte.Seconds())))
+		if o.StreamCut {
+			attrs = append(attrs, slog.Bool("stream_cut", true))
+		}
+	}
 	if o.TraceID != "" {
 		attrs = append(attrs, slog.String("trace_id", o.TraceID))
 	}

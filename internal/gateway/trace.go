@@ -187,6 +187,14 @@ func endSpan(o *Outcome) {
 	if o.Code != "" {
 		attrs = append(attrs, attribute.String("error.type", o.Code))
 	}
+	if o.x.Streamed {
+		attrs = append(attrs, attribute.Bool("lambdagate.streamed", true),
+			attribute.Float64("lambdagate.time_to_first_byte_ms", ms(o.FirstByte.Seconds())),
+			attribute.Int("lambdagate.bytes_streamed", o.BytesOut))
+		if o.StreamCut {
+			attrs = append(attrs, attribute.Bool("lambdagate.stream_cut", true))
+		}
+	}
 	sp.SetAttributes(attrs...)
 	if o.Status >= 500 {
 		sp.SetStatus(codes.Error, o.Code)

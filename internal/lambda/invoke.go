@@ -37,6 +37,9 @@ type Invoker struct {
 	// net/http's, used instead when Options.Client asks for it.
 	h1     *h1Client
 	client *http.Client
+	// streamClient sends streaming invocations (see stream.go): client
+	// when set, else a net/http client of its own.
+	streamClient *http.Client
 	// signer signs with SigV4 like the SDK's signer, byte for byte; its
 	// key cache includes the secret, so a rotated secret that keeps its key
 	// id takes effect at once.
@@ -118,25 +121,34 @@ func NewInvoker(o Options) *Invoker {
 	case "", ClientLambdagate:
 		iv.h1 = newH1Client(o)
 	case ClientNetHTTP:
-		tr := &http.Transport{
-			Proxy:                 nil, // Lambda traffic never goes through HTTP_PROXY implicitly
-			DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-			TLSClientConfig:       o.TLSConfig,
-			ForceAttemptHTTP2:     true,
-			MaxIdleConns:          4 * o.MaxIdleConnsPerHost,
-			MaxIdleConnsPerHost:   o.MaxIdleConnsPerHost,
-			IdleConnTimeout:       o.IdleConnTimeout,
-			TLSHandshakeTimeout:   5 * time.Second,
-			ExpectContinueTimeout: 0,
-			// Lambda's answer is JSON; transparent gzip would only cost CPU.
-			DisableCompression:     true,
-			MaxResponseHeaderBytes: maxResponseHeader,
-		}
-		iv.client = &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		iv.client = netHTTPClient(o)
 	default:
 		panic("lambda: unknown client " + strconv.Quote(o.Client))
 	}
+	iv.streamClient = iv.client
+	if iv.streamClient == nil {
+		iv.streamClient = netHTTPClient(o)
+	}
 	return iv
+}
+
+// netHTTPClient is net/http's client configured for Lambda.
+func netHTTPClient(o Options) *http.Client {
+	tr := &http.Transport{
+		Proxy:                 nil, // Lambda traffic never goes through HTTP_PROXY implicitly
+		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSClientConfig:       o.TLSConfig,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          4 * o.MaxIdleConnsPerHost,
+		MaxIdleConnsPerHost:   o.MaxIdleConnsPerHost,
+		IdleConnTimeout:       o.IdleConnTimeout,
+		TLSHandshakeTimeout:   5 * time.Second,
+		ExpectContinueTimeout: 0,
+		// Lambda's answer is JSON; transparent gzip would only cost CPU.
+		DisableCompression:     true,
+		MaxResponseHeaderBytes: maxResponseHeader,
+	}
+	return &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
 // CloseIdle closes idle pooled connections.
@@ -145,6 +157,9 @@ func (iv *Invoker) CloseIdle() {
 		iv.h1.closeIdle()
 	} else {
 		iv.client.CloseIdleConnections()
+	}
+	if iv.streamClient != iv.client {
+		iv.streamClient.CloseIdleConnections()
 	}
 }
 

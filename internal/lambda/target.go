@@ -87,6 +87,9 @@ type Target struct {
 	// Retry is the route's retry policy (retries). Nil: throttling
 	// only, within the invoker's throttle budget.
 	Retry *RetryPolicy
+	// Stream invokes with InvokeWithResponseStream and passes the answer
+	// on as it arrives (responseTransferMode STREAM).
+	Stream bool
 
 	invokeURL *url.URL
 	host      string
@@ -96,6 +99,10 @@ type Target struct {
 	// request line, Host and User-Agent, written as is on every request.
 	conn    connKey
 	reqHead string
+	// streamURL and streamCanonURI are InvokeWithResponseStream's URL and
+	// canonical path.
+	streamURL      *url.URL
+	streamCanonURI string
 }
 
 // Prepare precomputes the invoke URL; the translator calls it once.
@@ -119,6 +126,11 @@ func (t *Target) Prepare() {
 	t.canonQuery = u.RawQuery
 	t.conn = connKeyOf(&u)
 	t.reqHead = "POST " + u.RequestURI() + " HTTP/1.1\r\nHost: " + t.host + "\r\nUser-Agent: " + userAgent + "\r\n"
+	su := u
+	su.Path = base + "/2021-11-15/functions/" + t.FunctionName + "/response-streaming-invocations"
+	su.RawPath = base + "/2021-11-15/functions/" + escName + "/response-streaming-invocations"
+	t.streamURL = &su
+	t.streamCanonURI = canonicalURI(&su)
 }
 
 // invocationType is the X-Amz-Invocation-Type the target sends.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -77,6 +78,11 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("X-Amzn-RequestId", uuid.NewString())
 	segs, ok := splitAPIPath(r.URL.EscapedPath())
+	streaming := false
+	if !ok {
+		segs, ok = splitPrefixed(streamAPIPrefix, r.URL.EscapedPath())
+		streaming = ok
+	}
 	if !ok {
 		writeAPIError(w, &apiError{status: http.StatusNotFound, code: "UnknownOperationException", msg: "Unknown operation " + r.Method + " " + r.URL.Path})
 		return
@@ -98,6 +104,10 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 
 	var aerr *apiError
 	switch {
+	case streaming && len(segs) == 2 && segs[1] == "response-streaming-invocations" && r.Method == http.MethodPost:
+		aerr = s.invokeStream(w, r, segs[0], body)
+	case streaming:
+		aerr = &apiError{status: http.StatusNotFound, code: "UnknownOperationException", msg: "Unknown operation " + r.Method + " " + r.URL.Path}
 	case len(segs) == 0 && r.Method == http.MethodGet:
 		aerr = s.listFunctions(w, r)
 	case len(segs) == 1 && r.Method == http.MethodGet:
@@ -124,7 +134,12 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 // Segments are split on the escaped path so an escaped '/' or ':' inside a
 // function reference stays in its segment.
 func splitAPIPath(escaped string) ([]string, bool) {
-	rest, ok := strings.CutPrefix(escaped, apiPrefix)
+	return splitPrefixed(apiPrefix, escaped)
+}
+
+// splitPrefixed is splitAPIPath for the API version prefix given.
+func splitPrefixed(prefix, escaped string) ([]string, bool) {
+	rest, ok := strings.CutPrefix(escaped, prefix)
 	if !ok || (rest != "" && rest[0] != '/') {
 		return nil, false
 	}
@@ -174,49 +189,15 @@ func (s *Server) lookup(raw, qualifier string) (*function, string, functionRef, 
 }
 
 func (s *Server) invoke(w http.ResponseWriter, r *http.Request, raw string, body []byte) *apiError {
-	fn, version, ref, aerr := s.lookup(raw, r.URL.Query().Get("Qualifier"))
+	fn, version, invType, inv, aerr := s.prepareInvoke(r, raw, body, "RequestResponse", "Event", "DryRun")
 	if aerr != nil {
 		return aerr
 	}
-	invType := r.Header.Get("X-Amz-Invocation-Type")
-	switch invType {
-	case "":
-		invType = "RequestResponse"
-	case "RequestResponse", "Event", "DryRun":
-	default:
-		return invalidParam("X-Amz-Invocation-Type %q: allowed values are RequestResponse, Event, DryRun", invType)
-	}
 	logType := r.Header.Get("X-Amz-Log-Type")
-	if logType != "" && logType != "None" && logType != "Tail" {
-		return invalidParam("X-Amz-Log-Type %q: allowed values are None, Tail", logType)
-	}
-	if invType == "Event" && len(body) > maxAsyncPayload {
-		return &apiError{status: http.StatusRequestEntityTooLarge, code: "RequestEntityTooLargeException", msg: fmt.Sprintf("%d byte payload is too large for the Event invocation type (limit %d bytes)", len(body), maxAsyncPayload)}
-	}
-	// An empty payload reaches the function as {}, as the AWS CLI and SDKs
-	// observe when Payload is omitted.
-	if len(strings.TrimSpace(string(body))) == 0 {
-		body = []byte("{}")
-	} else if !json.Valid(body) {
-		var v any
-		err := json.Unmarshal(body, &v)
-		return &apiError{status: http.StatusBadRequest, code: "InvalidRequestContentException", msg: "Could not parse request body into json: " + err.Error()}
-	}
-	var clientContext string
-	if cc := r.Header.Get("X-Amz-Client-Context"); cc != "" {
-		b, err := base64.StdEncoding.DecodeString(cc)
-		if err != nil || !json.Valid(b) {
-			return &apiError{status: http.StatusBadRequest, code: "InvalidRequestContentException", msg: "Client context must be a valid Base64-encoded JSON object."}
-		}
-		clientContext = string(b)
-	}
 	if invType == "DryRun" {
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	}
-	invokedARN := s.functionARN(fn.Name, ref.Qualifier)
-	inv := newInvocation(body, invokedARN, version)
-	inv.clientContext = clientContext
 	// AWS answers with the request ID the function sees as awsRequestId.
 	w.Header().Set("X-Amzn-RequestId", inv.id)
 
@@ -254,6 +235,51 @@ func (s *Server) invoke(w http.ResponseWriter, r *http.Request, raw string, body
 	w.WriteHeader(http.StatusOK)
 	w.Write(res.payload)
 	return nil
+}
+
+// prepareInvoke checks what Invoke and InvokeWithResponseStream share: the
+// function reference, the invocation and log types (invTypes lists those
+// the operation accepts), the payload and the client context. It returns the
+// invocation to run.
+func (s *Server) prepareInvoke(r *http.Request, raw string, body []byte, invTypes ...string) (*function, string, string, *invocation, *apiError) {
+	fn, version, ref, aerr := s.lookup(raw, r.URL.Query().Get("Qualifier"))
+	if aerr != nil {
+		return nil, "", "", nil, aerr
+	}
+	invType := r.Header.Get("X-Amz-Invocation-Type")
+	if invType == "" {
+		invType = "RequestResponse"
+	}
+	if !slices.Contains(invTypes, invType) {
+		return nil, "", "", nil, invalidParam("X-Amz-Invocation-Type %q: allowed values are %s", invType, strings.Join(invTypes, ", "))
+	}
+	logType := r.Header.Get("X-Amz-Log-Type")
+	if logType != "" && logType != "None" && logType != "Tail" {
+		return nil, "", "", nil, invalidParam("X-Amz-Log-Type %q: allowed values are None, Tail", logType)
+	}
+	if invType == "Event" && len(body) > maxAsyncPayload {
+		return nil, "", "", nil, &apiError{status: http.StatusRequestEntityTooLarge, code: "RequestEntityTooLargeException", msg: fmt.Sprintf("%d byte payload is too large for the Event invocation type (limit %d bytes)", len(body), maxAsyncPayload)}
+	}
+	// An empty payload reaches the function as {}, as the AWS CLI and SDKs
+	// observe when Payload is omitted.
+	if len(strings.TrimSpace(string(body))) == 0 {
+		body = []byte("{}")
+	} else if !json.Valid(body) {
+		var v any
+		err := json.Unmarshal(body, &v)
+		return nil, "", "", nil, &apiError{status: http.StatusBadRequest, code: "InvalidRequestContentException", msg: "Could not parse request body into json: " + err.Error()}
+	}
+	var clientContext string
+	if cc := r.Header.Get("X-Amz-Client-Context"); cc != "" {
+		b, err := base64.StdEncoding.DecodeString(cc)
+		if err != nil || !json.Valid(b) {
+			return nil, "", "", nil, &apiError{status: http.StatusBadRequest, code: "InvalidRequestContentException", msg: "Client context must be a valid Base64-encoded JSON object."}
+		}
+		clientContext = string(b)
+	}
+	inv := newInvocation(body, s.functionARN(fn.Name, ref.Qualifier), version)
+	inv.clientContext = clientContext
+	return fn, version, invType, inv, nil
 }
 
 func throttled(fn *function) *apiError {

@@ -49,6 +49,9 @@ type invocation struct {
 	result     chan invokeResult
 	logs       *logBuffer
 	once       sync.Once
+	// stream is where an InvokeWithResponseStream call's output goes as
+	// the function writes it; nil for Invoke.
+	stream *streamSink
 }
 
 func newInvocation(payload []byte, arn, version string) *invocation {
@@ -560,6 +563,15 @@ func (in *instance) answer(w http.ResponseWriter, r *http.Request, id string, is
 	in.mu.Unlock()
 	if inv == nil || inv.id != id {
 		runtimeError(w, http.StatusBadRequest, "InvalidRequestID", "Invalid request ID")
+		return
+	}
+	if inv.stream != nil && !isError {
+		in.mu.Lock()
+		if in.current == inv {
+			in.current = nil
+		}
+		in.mu.Unlock()
+		in.relay(w, r, inv)
 		return
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxResponseBytes+1))

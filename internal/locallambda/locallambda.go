@@ -1,7 +1,8 @@
 // Package locallambda is a local AWS Lambda service: an HTTP server speaking
-// the Lambda API (Invoke, ListFunctions, GetFunction, ListVersionsByFunction,
-// ListAliases) with SigV4 checks, that runs functions from a directory as
-// real processes through the Lambda Runtime API. Because it speaks the real
+// the Lambda API (Invoke, InvokeWithResponseStream, ListFunctions,
+// GetFunction, ListVersionsByFunction, ListAliases) with SigV4 checks, that
+// runs functions from a directory as real processes through the Lambda
+// Runtime API (streaming responses included). Because it speaks the real
 // API, the gateway reaches it through its normal AWS path with only the
 // endpoint overridden, and the aws-sdk-go-v2 Lambda client works against it.
 //

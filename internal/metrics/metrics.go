@@ -38,6 +38,10 @@ type Metrics struct {
 	lambdaErrors   *prometheus.CounterVec
 	retries        *prometheus.CounterVec
 	inFlight       prometheus.Gauge
+	// Streamed answers (responseTransferMode STREAM).
+	streamFirstByte *prometheus.HistogramVec
+	streamBytes     *prometheus.CounterVec
+	streamsCut      *prometheus.CounterVec
 
 	snapVersion prometheus.Gauge
 	snapBuilt   prometheus.Gauge
@@ -81,6 +85,17 @@ func New() *Metrics {
 		Namespace: namespace, Name: "lambda_retries_total",
 		Help: "Invoke calls repeated after a retryable failure (throttling; what the route's retries policy allows), beyond the first call of each request.",
 	}, routeLabels)
+	m.streamFirstByte = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: namespace, Name: "stream_first_byte_seconds",
+		Help: "Streamed answers: time from receiving the request to sending the response head, which waits for the function's first chunk.", Buckets: latencyBuckets,
+	}, routeLabels)
+	m.streamBytes = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: namespace, Name: "stream_bytes_total", Help: "Body bytes of streamed answers sent to clients.",
+	}, routeLabels)
+	m.streamsCut = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: namespace, Name: "streams_cut_total",
+		Help: "Streamed answers that ended after their first byte without completing, by kind: FunctionError, FunctionTimeout, Timeout (idle or total limit), LambdaUnreachable, ClientCanceled, ...",
+	}, append(routeLabels[:3:3], "kind"))
 	m.inFlight = prometheus.NewGauge(prometheus.GaugeOpts{
 		Namespace: namespace, Name: "requests_in_flight", Help: "Requests being handled now.",
 	})
@@ -117,6 +132,7 @@ func New() *Metrics {
 		Help: "Retrievals of AWS credentials from the default chain (environment, files, SSO, instance role), by result.",
 	}, []string{"result"})
 	for _, c := range []prometheus.Collector{m.requests, m.duration, m.lambdaDuration, m.lambdaErrors, m.retries,
+		m.streamFirstByte, m.streamBytes, m.streamsCut,
 		m.inFlight, m.snapVersion, m.snapBuilt, age, m.resources, m.dropped, m.discoveryRuns, m.discoveryErrors, m.credRefreshes,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		f(c)
@@ -158,6 +174,13 @@ type Request struct {
 	// Method, Path, RequestID and Message go only to the recent errors
 	// list, never into labels.
 	Method, Path, RequestID, Message string
+	// Streamed says the answer was streamed; FirstByte is then the time
+	// to its head, BytesOut its body bytes, and StreamCut says it ended
+	// early.
+	Streamed  bool
+	FirstByte time.Duration
+	BytesOut  int
+	StreamCut bool
 }
 
 // StatusClass returns "1xx".."5xx" ("other" outside 100-599).
@@ -184,6 +207,15 @@ func (m *Metrics) ObserveRequest(r Request) {
 	if r.Attempts > 1 {
 		m.retries.WithLabelValues(r.VirtualService, r.Route, r.Function).Add(float64(r.Attempts - 1))
 	}
+	if r.Streamed {
+		m.streamBytes.WithLabelValues(r.VirtualService, r.Route, r.Function).Add(float64(r.BytesOut))
+		if r.FirstByte > 0 {
+			m.streamFirstByte.WithLabelValues(r.VirtualService, r.Route, r.Function).Observe(r.FirstByte.Seconds())
+		}
+		if r.StreamCut {
+			m.streamsCut.WithLabelValues(r.VirtualService, r.Route, r.Function, r.ErrorKind).Inc()
+		}
+	}
 	m.Series.observe(r)
 }
 
@@ -204,7 +236,8 @@ func (m *Metrics) KeepRoutes(routes map[RouteID]bool) {
 			continue
 		}
 		labels := prometheus.Labels{"virtual_service": id.VirtualService, "route": id.Route, "function": id.Function}
-		for _, v := range []interface{ DeletePartialMatch(prometheus.Labels) int }{m.requests, m.duration, m.lambdaDuration, m.lambdaErrors, m.retries} {
+		for _, v := range []interface{ DeletePartialMatch(prometheus.Labels) int }{m.requests, m.duration, m.lambdaDuration, m.lambdaErrors, m.retries,
+			m.streamFirstByte, m.streamBytes, m.streamsCut} {
 			v.DeletePartialMatch(labels)
 		}
 	}

@@ -57,3 +57,48 @@ func seriesFor(t *testing.T, m *Metrics, vs string) int {
 	}
 	return n
 }
+
+// TestStreamMetrics: a streamed answer records its time to first byte and
+// its bytes, a cut one is counted by kind, and KeepRoutes drops them too.
+func TestStreamMetrics(t *testing.T) {
+	m := New()
+	id := RouteID{"gloo-system/s", "routes[0]", "fs"}
+	obs := func(cut bool, kind string) {
+		m.ObserveRequest(Request{VirtualService: id.VirtualService, Route: id.Route, Function: id.Function, Status: 200,
+			Start: time.Now(), Total: time.Second, Lambda: time.Second, Invoked: true, ErrorKind: kind,
+			Streamed: true, FirstByte: 5 * time.Millisecond, BytesOut: 1000, StreamCut: cut})
+	}
+	obs(false, "")
+	obs(true, "FunctionError")
+	m.KeepRoutes(map[RouteID]bool{id: true})
+	values := map[string]float64{}
+	families, err := m.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		for _, metric := range f.GetMetric() {
+			switch {
+			case metric.GetCounter() != nil:
+				values[f.GetName()] += metric.GetCounter().GetValue()
+			case metric.GetHistogram() != nil:
+				values[f.GetName()] += float64(metric.GetHistogram().GetSampleCount())
+			}
+		}
+	}
+	for name, want := range map[string]float64{
+		"lambdagate_stream_bytes_total": 2000, "lambdagate_stream_first_byte_seconds": 2, "lambdagate_streams_cut_total": 1,
+	} {
+		if values[name] != want {
+			t.Errorf("%s = %v, want %v", name, values[name], want)
+		}
+	}
+	// requests, duration, lambda duration, lambda errors, the three stream series
+	if got := seriesFor(t, m, id.VirtualService); got != 7 {
+		t.Errorf("%d series, want 7", got)
+	}
+	m.KeepRoutes(map[RouteID]bool{})
+	if got := seriesFor(t, m, id.VirtualService); got != 0 {
+		t.Errorf("%d series left after the route went", got)
+	}
+}

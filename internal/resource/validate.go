@@ -474,6 +474,15 @@ func (v *validator) awsDestination(p string, a *gloo.AWSDestinationSpec) {
 	if a.DisableAlbPayloadLimits && !a.WrapAsAlb && !a.UnwrapAsAlb {
 		v.warnf(p+".disableAlbPayloadLimits", "has no effect without wrapAsAlb or unwrapAsAlb")
 	}
+	switch a.ResponseTransferMode {
+	case "", gloo.ResponseTransferBuffered:
+	case gloo.ResponseTransferStream:
+		if msg := a.StreamConflict(); msg != "" {
+			v.errorf(p+".responseTransferMode", "%s", msg)
+		}
+	default:
+		v.errorf(p+".responseTransferMode", "unsupported value %q: must be BUFFERED or STREAM", a.ResponseTransferMode)
+	}
 }
 
 func (v *validator) ssl(s *gateway.SSLConfig) {

@@ -107,6 +107,9 @@ type Config struct {
 	// answer, so that a client writing its whole request first reads the
 	// answer. Defaults: 64 MiB, 10s.
 	BodyDiscard gateway.BodyDiscard
+	// Stream bounds the answers of streaming routes (responseTransferMode
+	// STREAM) once begun. Defaults: 5m idle, 15m in all.
+	Stream gateway.StreamOptions
 	// AdminHosts are the host names, besides IP literals, "localhost" and
 	// the host of AdminAddr, that the admin listener answers (its Host header, port aside; case
 	// insensitive). Any other name gets 403, so a web page that rebinds
@@ -189,6 +192,7 @@ func New(cfg Config, st store.Store) *Server {
 	s.gateway = gateway.New(&s.holder, s.invoker, s.log)
 	s.gateway.OnWarningChange = s.Trigger
 	s.gateway.Discard = cfg.BodyDiscard
+	s.gateway.Stream = cfg.Stream
 	s.initObservability()
 	s.admin = admin.New(admin.Config{
 		AdminAddr:      cfg.AdminAddr,

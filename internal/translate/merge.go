@@ -29,4 +29,7 @@ func mergeZero(dst, src *gloo.AWSDestinationSpec) {
 	if dst.PayloadFormatVersion == "" {
 		dst.PayloadFormatVersion = src.PayloadFormatVersion
 	}
+	if dst.ResponseTransferMode == "" {
+		dst.ResponseTransferMode = src.ResponseTransferMode
+	}
 }

@@ -405,6 +405,12 @@ func (b *builder) route(vs *resource.VirtualService, i int, r *gateway.Route) (*
 	if o := up.obj.Spec.AWS.DestinationOverrides; o != nil {
 		mergeZero(&dest, o)
 	}
+	stream := dest.ResponseTransferMode == gloo.ResponseTransferStream
+	if msg := dest.StreamConflict(); stream && msg != "" {
+		// Reached when the upstream's destinationOverrides brought in
+		// the conflict; each resource alone is checked by validation.
+		return nil, "", fmt.Errorf("routeAction.single.destinationSpec.aws.responseTransferMode (with the upstream's destinationOverrides): %s", msg)
+	}
 	fallback := b.settings != nil && b.settings.FallbackToFirstFunction != nil && *b.settings.FallbackToFirstFunction
 	fns := up.obj.Spec.AWS.LambdaFunctions
 	var fn gloo.LambdaFunctionSpec
@@ -451,6 +457,7 @@ func (b *builder) route(vs *resource.VirtualService, i int, r *gateway.Route) (*
 		Async:          dest.InvocationStyle == gloo.InvocationAsync,
 		ALBMultiValue:  dest.AlbMultiValueHeaders,
 		Timeout:        lambda.DefaultTimeout,
+		Stream:         stream,
 	}
 	if r.Options != nil && r.Options.Timeout != nil {
 		t.Timeout = r.Options.Timeout.Duration

@@ -507,6 +507,9 @@ func actionString(rt *router.Route) string {
 	if tg.PropagateOriginalRouting {
 		s += " propagateOriginalRouting=true"
 	}
+	if tg.Stream {
+		s += " stream=true"
+	}
 	if u := tg.InvokeURL(); u != nil {
 		s += " invoke=" + u.String()
 	}

@@ -3,6 +3,8 @@
 package v1
 
 import (
+	"strings"
+
 	core "github.com/lambdagate/lambdagate/api/core/v1"
 )
 
@@ -92,6 +94,13 @@ const (
 	InvocationAsync InvocationStyle = "ASYNC"
 )
 
+// Response transfer modes (lambdagate extension, named after API Gateway's
+// integration setting responseTransferMode).
+const (
+	ResponseTransferBuffered = "BUFFERED"
+	ResponseTransferStream   = "STREAM"
+)
+
 // Payload format versions for wrapAsApiGateway (lambdagate extension).
 const (
 	PayloadFormat10 = "1.0"
@@ -134,6 +143,14 @@ type AWSDestinationSpec struct {
 	// Balancer does; true lifts both (Lambda's own limits remain). Default
 	// false.
 	DisableAlbPayloadLimits bool `json:"disableAlbPayloadLimits,omitempty"`
+	// ResponseTransferMode is a lambdagate extension named after API
+	// Gateway's integration setting: BUFFERED (the default) invokes the
+	// function with Invoke and sends its whole answer; STREAM invokes it
+	// with InvokeWithResponseStream and passes each chunk to the client as
+	// the function writes it. STREAM cannot be combined with ASYNC or an
+	// unwrap mode, which need the whole answer.
+	// +kubebuilder:validation:Enum=BUFFERED;STREAM
+	ResponseTransferMode string `json:"responseTransferMode,omitempty"`
 }
 
 // Settings is Gloo's process-wide Settings; lambdagate reads its AWS options.
@@ -262,4 +279,28 @@ type ServiceAccountCredentials struct {
 	Timeout *core.Duration `json:"timeout,omitempty"`
 	// Region used to sign STS calls. Default "us-east-1".
 	Region string `json:"region,omitempty"`
+}
+
+// StreamConflict names the options that cannot go with
+// responseTransferMode STREAM ("" when none): an asynchronous invocation
+// has no answer to stream, and the unwrap modes read the function's whole
+// answer as one JSON document.
+func (a *AWSDestinationSpec) StreamConflict() string {
+	var bad []string
+	if a.InvocationStyle == InvocationAsync {
+		bad = append(bad, "invocationStyle ASYNC")
+	}
+	if a.UnwrapAsApiGateway {
+		bad = append(bad, "unwrapAsApiGateway")
+	}
+	if a.ResponseTransformation {
+		bad = append(bad, "responseTransformation")
+	}
+	if a.UnwrapAsAlb {
+		bad = append(bad, "unwrapAsAlb")
+	}
+	if len(bad) == 0 {
+		return ""
+	}
+	return "STREAM cannot be combined with " + strings.Join(bad, ", ") + ": they need the function's whole answer (a streamed answer with status and headers is written with the HTTP integration prelude, awslambda.HttpResponseStream.from)"
 }

@@ -67,8 +67,9 @@ type Exchange struct {
 	// BodySize is the length of the body of the answer the response
 	// filters see, set by the gateway before they run.
 	BodySize int
-	// Streamed marks an answer whose body is streamed rather than
-	// written whole: compression leaves it alone.
+	// Streamed says the answer is passed on as the function writes it
+	// (responseTransferMode STREAM): its body is never whole in the
+	// gateway, so filters that need the whole body (compression) skip it.
 	Streamed bool
 
 	// gzipLevel: WriteBody compresses at this level (0: not at all).

@@ -126,6 +126,131 @@ function fatal(label, err, code) {
   process.exit(code);
 }
 
+// Response streaming, as the managed runtime provides it on the global
+// awslambda: streamifyResponse marks a handler that is called as
+// (event, responseStream, context) and writes its answer to the stream,
+// which goes to the Runtime API as a chunked body in streaming mode.
+// HttpResponseStream.from puts a JSON prelude (statusCode, headers,
+// cookies) and 8 NUL bytes before the body, the content type a function URL
+// or a gateway reads as an HTTP response.
+const { Writable } = require('stream');
+const STREAMING = Symbol.for('aws.lambda.runtime.handler.streaming');
+const HTTP_INTEGRATION_CONTENT_TYPE = 'application/vnd.awslambda.http-integration-response';
+const PRELUDE_DELIMITER_LEN = 8;
+
+class ResponseStream extends Writable {
+  constructor(id, options) {
+    super(options && options.highWaterMark ? { highWaterMark: options.highWaterMark } : {});
+    this._id = id;
+    this._contentType = 'application/octet-stream';
+    this._req = null;
+    this._trailers = null;
+    this._onBeforeFirstWrite = null;
+    // posted settles when the Runtime API has answered the POST.
+    this.posted = new Promise((resolve) => { this._posted = resolve; });
+  }
+
+  setContentType(contentType) {
+    if (this._req) throw new Error('the content type cannot be set after the first write');
+    this._contentType = String(contentType);
+  }
+
+  get opened() { return this._req !== null; }
+
+  _open() {
+    if (this._req) return;
+    const req = http.request({
+      host: apiHost, port: apiPort, method: 'POST', agent,
+      path: `${base}/invocation/${this._id}/response`,
+      headers: {
+        'Content-Type': this._contentType,
+        'Lambda-Runtime-Function-Response-Mode': 'streaming',
+        'Transfer-Encoding': 'chunked',
+        Trailer: 'Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body',
+      },
+    }, (res) => {
+      res.resume();
+      res.on('end', () => this._posted(res.statusCode));
+      res.on('error', () => this._posted(0));
+    });
+    req.on('error', (err) => {
+      this._posted(0);
+      this.destroy(err);
+    });
+    this._req = req;
+    const hook = this._onBeforeFirstWrite;
+    this._onBeforeFirstWrite = null;
+    if (hook) hook((chunk) => req.write(chunk));
+  }
+
+  _write(chunk, encoding, callback) {
+    this._open();
+    if (this._req.write(chunk, encoding)) callback();
+    else this._req.once('drain', () => callback());
+  }
+
+  _final(callback) {
+    this._open();
+    if (this._trailers) this._req.addTrailers(this._trailers);
+    this._req.end(() => callback());
+  }
+
+  // fail ends a stream that has started with the error in the trailers,
+  // after what was written before it. A stream already ended has sent its
+  // last chunk: the error can only be logged.
+  fail(payload) {
+    if (this.writableEnded) return;
+    this._trailers = {
+      'Lambda-Runtime-Function-Error-Type': payload.errorType,
+      'Lambda-Runtime-Function-Error-Body': Buffer.from(JSON.stringify(payload)).toString('base64'),
+    };
+    this.end();
+  }
+}
+
+class HttpResponseStream {
+  static from(underlyingStream, prelude) {
+    underlyingStream.setContentType(HTTP_INTEGRATION_CONTENT_TYPE);
+    // JSON.stringify never writes a NUL byte, so the delimiter is
+    // unambiguous.
+    const metadata = JSON.stringify(prelude);
+    underlyingStream._onBeforeFirstWrite = (write) => {
+      write(metadata);
+      write(new Uint8Array(PRELUDE_DELIMITER_LEN));
+    };
+    return underlyingStream;
+  }
+}
+
+globalThis.awslambda = {
+  streamifyResponse(handler, options) {
+    handler[STREAMING] = Object.assign({}, options || {});
+    return handler;
+  },
+  HttpResponseStream,
+};
+
+// runStreaming runs a streamifyResponse handler. An error before anything
+// was written is posted as the invocation's error, as for any handler; one
+// after the first write goes in the stream's trailers.
+async function runStreaming(handler, event, ctx, id) {
+  const stream = new ResponseStream(id, handler[STREAMING]);
+  stream.on('error', () => {});
+  try {
+    await handler(event, stream, ctx);
+    if (!stream.writableEnded) stream.end();
+  } catch (err) {
+    if (!stream.opened) {
+      await postError(`/invocation/${id}/error`, err, 'Error');
+      return;
+    }
+    const payload = errorPayload(err, 'Error');
+    logError('Invoke Error', payload);
+    stream.fail(payload);
+  }
+  await stream.posted;
+}
+
 async function loadHandler() {
   const spec = process.env._HANDLER || 'index.handler';
   const root = process.env.LAMBDA_TASK_ROOT || process.cwd();
@@ -295,6 +420,11 @@ async function main() {
       continue;
     }
     const ctx = makeContext(next.headers);
+    if (handler[STREAMING]) {
+      await runStreaming(handler, event, ctx, id);
+      currentRequestId = '';
+      continue;
+    }
     try {
       const result = await runHandler(handler, event, ctx);
       const body = JSON.stringify(result === undefined ? null : result);
