@@ -308,6 +308,9 @@ func (v *validator) virtualService(s *gateway.VirtualServiceSpec) {
 	if vh.Options != nil && vh.Options.HeaderManipulation != nil {
 		v.headerManipulation("spec.virtualHost.options.headerManipulation", vh.Options.HeaderManipulation)
 	}
+	if vh.Options != nil {
+		v.vhostSecurity("spec.virtualHost.options", vh.Options)
+	}
 	if s.SSLConfig != nil {
 		v.ssl(s.SSLConfig)
 	}
@@ -430,6 +433,9 @@ func (v *validator) routeSpec(p string, r *gateway.Route) {
 	if r.Options != nil && r.Options.HeaderManipulation != nil {
 		v.headerManipulation(p+".options.headerManipulation", r.Options.HeaderManipulation)
 	}
+	if r.Options != nil {
+		v.routeSecurity(p+".options", r.Options)
+	}
 }
 
 func (v *validator) awsDestination(p string, a *gloo.AWSDestinationSpec) {
@@ -519,10 +525,6 @@ func (v *validator) secret(s *core.Secret) {
 }
 
 func (v *validator) settings(s *gloo.SettingsSpec) {
-	if RequiresRBAC(s) {
-		v.warnf("spec.rbac.requireRbac", "lambdagate implements no RBAC: while this is true every virtual service is Rejected, never served open")
-		v.reported = map[string]bool{"spec.rbac": true}
-	}
 	if s.Discovery != nil {
 		switch s.Discovery.FdsMode {
 		case "", "BLACKLIST", "WHITELIST", "DISABLED":

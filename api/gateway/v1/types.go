@@ -68,7 +68,21 @@ type VirtualHostOptions struct {
 	// HeaderManipulation applies to every route of the virtual host,
 	// before the route's own (so the route's wins). Default: none.
 	HeaderManipulation *HeaderManipulation `json:"headerManipulation,omitempty"`
-	// Unimplemented holds Gloo's virtual host options (retries, cors,
+	// Cors is the CORS policy of every route. Default: none.
+	Cors *CorsPolicy `json:"cors,omitempty"`
+	// CorsPolicyMergeSettings says how a route's cors combines with
+	// this one. Default: the route's replaces it.
+	CorsPolicyMergeSettings *CorsPolicyMergeSettings `json:"corsPolicyMergeSettings,omitempty"`
+	// Jwt validates JSON Web Tokens on every route, where jwtStaged's
+	// afterExtAuth does. At most one of jwt and jwtStaged. Default: none.
+	Jwt *JwtVhostExtension `json:"jwt,omitempty"`
+	// JwtStaged validates JSON Web Tokens on every route, before or
+	// after external auth. Default: none.
+	JwtStaged *JwtStagedVhostExtension `json:"jwtStaged,omitempty"`
+	// Rbac authorizes the callers of every route by their token's
+	// claims. Default: none.
+	Rbac *RbacExtensionSettings `json:"rbac,omitempty"`
+	// Unimplemented holds Gloo's virtual host options (retries,
 	// extauth...), kept as written and
 	// named on status.
 	Unimplemented core.RawFields `json:"-"`
@@ -247,8 +261,23 @@ type RouteOptions struct {
 	// HeaderManipulation adds and removes request and response headers,
 	// after the virtual host's. Default: none.
 	HeaderManipulation *HeaderManipulation `json:"headerManipulation,omitempty"`
+	// Cors replaces the virtual host's CORS policy for this route (or,
+	// with disableForRoute, turns it off). Default: the virtual host's.
+	Cors *CorsPolicy `json:"cors,omitempty"`
+	// Jwt turns the virtual host's JWT checks off (disable). At most one
+	// of jwt, jwtStaged and jwtProvidersStaged. Default: unchanged.
+	Jwt *JwtRouteExtension `json:"jwt,omitempty"`
+	// JwtStaged turns a stage of the virtual host's JWT checks off.
+	// Default: unchanged.
+	JwtStaged *JwtStagedRouteExtension `json:"jwtStaged,omitempty"`
+	// JwtProvidersStaged replaces the virtual host's JWT providers of a
+	// stage for this route. Default: the virtual host's.
+	JwtProvidersStaged *JwtStagedRouteProvidersExtension `json:"jwtProvidersStaged,omitempty"`
+	// Rbac replaces the virtual host's RBAC settings for this route.
+	// Default: the virtual host's.
+	Rbac *RbacExtensionSettings `json:"rbac,omitempty"`
 	// Unimplemented holds Gloo's route options lambdagate does not
-	// implement (retries, cors, prefixRewrite...), kept as written and
+	// implement (retries, prefixRewrite...), kept as written and
 	// named on status.
 	Unimplemented core.RawFields `json:"-"`
 }

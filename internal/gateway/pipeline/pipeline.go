@@ -61,6 +61,9 @@ type Exchange struct {
 	// Status is the status a request filter wrote when it answered by
 	// itself (with ErrAnswered), for the access log and metrics.
 	Status int
+	// JWTProvider names the JWT provider whose token authenticated the
+	// caller ("" when none), for the RBAC principals that name one.
+	JWTProvider string
 }
 
 // ErrAnswered is returned by a request filter that wrote the whole answer
