@@ -61,6 +61,8 @@ type Provider struct {
 	Skew      time.Duration
 	// Keys verify the tokens: a *jwks.KeySet or a *jwks.Remote.
 	Keys jwks.Source
+
+	cache tokenCache
 }
 
 // ClaimHeader copies a claim into a request header.
@@ -129,7 +131,7 @@ func (s *Stage) FilterRequest(_ http.ResponseWriter, r *http.Request, x *pipelin
 			continue
 		}
 		found = true
-		claims, f := p.verify(r.Context(), tok, s.clock())
+		v, f := p.verify(r.Context(), tok, s.clock())
 		if f != nil {
 			if fail == nil || fail == failIssuer {
 				// The first failure explains best, except that a token
@@ -138,7 +140,7 @@ func (s *Stage) FilterRequest(_ http.ResponseWriter, r *http.Request, x *pipelin
 			}
 			continue
 		}
-		p.accept(r, x, claims, src)
+		p.accept(r, x, v, src)
 		return nil
 	}
 	switch {
@@ -161,11 +163,12 @@ func (s *Stage) clock() time.Time {
 
 // accept records a valid token's claims for the event and the filters
 // after this one.
-func (p *Provider) accept(r *http.Request, x *pipeline.Exchange, claims map[string]any, src Source) {
+func (p *Provider) accept(r *http.Request, x *pipeline.Exchange, v *verified, src Source) {
 	if x.Auth == nil {
 		x.Auth = &transform.Authorizer{}
 	}
-	x.Auth.Claims, x.Auth.Scopes = claims, Scopes(claims)
+	claims := v.claims
+	x.Auth.Claims, x.Auth.Scopes = claims, v.scopes
 	x.JWTProvider = p.Name
 	for _, c := range p.Claims {
 		v, ok := claims[c.Claim]
@@ -187,9 +190,17 @@ func (p *Provider) accept(r *http.Request, x *pipeline.Exchange, claims map[stri
 	}
 }
 
-// verify checks one token against the provider; it returns the token's
-// claims, or why it is refused.
-func (p *Provider) verify(ctx context.Context, tok string, now time.Time) (map[string]any, *failure) {
+// verify checks one token against the provider; it returns the verified
+// token, or why it is refused.
+func (p *Provider) verify(ctx context.Context, tok string, now time.Time) (*verified, *failure) {
+	if v := p.cache.get(tok); v != nil {
+		if ks, err := p.Keys.Keys(ctx, ""); err == nil && ks == v.keys {
+			if f := v.timely(now, p.Skew); f != nil {
+				return nil, f
+			}
+			return v, nil
+		}
+	}
 	jws, err := jose.ParseSignedCompact(tok, Algorithms)
 	if err != nil || len(jws.Signatures) != 1 {
 		return nil, failMalformed
@@ -216,16 +227,18 @@ func (p *Provider) verify(ctx context.Context, tok string, now time.Time) (map[s
 	if json.Unmarshal(payload, &claims) != nil || claims == nil {
 		return nil, failMalformed
 	}
-	if f := p.checkClaims(claims, now); f != nil {
+	v := &verified{claims: claims, scopes: Scopes(claims), keys: ks}
+	if f := p.checkClaims(claims, v, now); f != nil {
 		return nil, f
 	}
-	return claims, nil
+	p.cache.put(tok, v)
+	return v, nil
 }
 
 // checkClaims checks a verified token's registered claims, as an HTTP API
 // JWT authorizer does: iss, aud or client_id, exp (required), nbf and iat
 // when present, each time with the clock skew.
-func (p *Provider) checkClaims(c map[string]any, now time.Time) *failure {
+func (p *Provider) checkClaims(c map[string]any, v *verified, now time.Time) *failure {
 	if p.Issuer != "" {
 		if iss, _ := c["iss"].(string); iss != p.Issuer {
 			return failIssuer
@@ -234,26 +247,19 @@ func (p *Provider) checkClaims(c map[string]any, now time.Time) *failure {
 	if len(p.Audiences) > 0 && !p.audienceOK(c) {
 		return failAudience
 	}
-	exp, ok, valid := numericDate(c, "exp")
-	switch {
-	case !valid:
+	var ok, valid bool
+	if v.exp, ok, valid = numericDate(c, "exp"); !valid {
 		return failMalformed
-	case !ok:
+	} else if !ok {
 		return failNoExp
-	case !now.Before(exp.Add(p.Skew)):
-		return failExpired
 	}
-	if nbf, ok, valid := numericDate(c, "nbf"); !valid {
+	if v.nbf, _, valid = numericDate(c, "nbf"); !valid {
 		return failMalformed
-	} else if ok && now.Add(p.Skew).Before(nbf) {
-		return failNotYet
 	}
-	if iat, ok, valid := numericDate(c, "iat"); !valid {
+	if v.iat, _, valid = numericDate(c, "iat"); !valid {
 		return failMalformed
-	} else if ok && now.Add(p.Skew).Before(iat) {
-		return failIssued
 	}
-	return nil
+	return v.timely(now, p.Skew)
 }
 
 // audienceOK: one of the token's audiences (aud, a string or a list; or,
