@@ -61,8 +61,7 @@ var glooFields = map[reflect.Type]map[string]Support{
 		"optionsConfigRefs": NotServed,
 	},
 	reflect.TypeOf(gateway.VirtualHostOptions{}): withSecurity(map[string]Support{
-		"extensions": ServedWithout, "retries": ServedWithout, "stats": ServedWithout,
-		"transformations": ServedWithout,
+		"extensions": ServedWithout, "retries": ServedWithout, "stats": ServedWithout, "transformations": ServedWithout,
 		"bufferPerRoute": ServedWithout, "includeRequestAttemptCount": ServedWithout,
 		"includeAttemptCountInResponse": ServedWithout, "stagedTransformations": ServedWithout,
 	}),

@@ -2,8 +2,8 @@ package resource
 
 import (
 	"fmt"
-	"net/url"
 	"maps"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
