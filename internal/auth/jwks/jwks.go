@@ -157,6 +157,8 @@ func checkKey(k *jose.JSONWebKey) error {
 	case *ecdsa.PublicKey, ed25519.PublicKey:
 	case *rsa.PrivateKey, *ecdsa.PrivateKey, ed25519.PrivateKey:
 		return errors.New("a private key: give the public key only")
+	case []byte:
+		return errors.New("an HMAC (oct) key: only RSA, EC and OKP (Ed25519) public keys verify tokens")
 	default:
 		return fmt.Errorf("key type %T: only RSA, EC and OKP (Ed25519) public keys verify tokens; HMAC (oct) keys are not supported", k.Key)
 	}

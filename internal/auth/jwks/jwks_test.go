@@ -47,7 +47,7 @@ func TestParse(t *testing.T) {
 		{"certificate", pemBlock("CERTIFICATE", cert), 1, ""},
 		{"two PEM blocks", pemBlock("PUBLIC KEY", pkix1) + pemBlock("CERTIFICATE", cert), 2, ""},
 		{"private key", pemBlock("PRIVATE KEY", priv), 0, "must be a PUBLIC KEY"},
-		{"private JWK", `{"kty":"oct","k":"c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0"}`, 0, "HMAC (oct) keys are not supported"},
+		{"HMAC JWK", `{"kty":"oct","k":"c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0"}`, 0, "an HMAC (oct) key"},
 		{"small RSA", pemBlock("PUBLIC KEY", pkixSmall), 0, "at least 2048 bits"},
 		{"encryption key", `{"keys":[{"kty":"EC","use":"enc","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}`, 0, "only signing keys"},
 		{"empty set", `{"keys":[]}`, 0, "holds no key"},
