@@ -158,3 +158,28 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// FuzzParse: a key set from a manifest or from the network never panics
+// the parser, and whatever it accepts holds only usable public keys.
+func FuzzParse(f *testing.F) {
+	f.Add(string(jwttest.JWKS(jwttest.NewRSA("a"), jwttest.NewEC("b"))))
+	f.Add(`{"kty":"oct","k":"c2VjcmV0"}`)
+	f.Add("-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----\n")
+	f.Add(`{"keys":[{"kty":"EC","crv":"P-256","x":"","y":""}]}`)
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, parse := range []func(string) (*KeySet, error){Parse, func(s string) (*KeySet, error) { return parseRemoteJWKS([]byte(s)) }} {
+			set, err := parse(s)
+			if err != nil {
+				continue
+			}
+			if set.Len() == 0 {
+				t.Fatal("an empty key set was accepted")
+			}
+			for _, k := range set.all {
+				if err := checkKey(&k); err != nil || !k.IsPublic() {
+					t.Fatalf("accepted an unusable key: %v", err)
+				}
+			}
+		}
+	})
+}
