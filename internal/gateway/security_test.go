@@ -4,11 +4,19 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/lambdagate/lambdagate/internal/auth/jwt/jwttest"
+	"github.com/lambdagate/lambdagate/internal/awscreds"
+	"github.com/lambdagate/lambdagate/internal/lambda"
+	"github.com/lambdagate/lambdagate/internal/metrics"
+	"github.com/lambdagate/lambdagate/internal/resource"
+	"github.com/lambdagate/lambdagate/internal/snapshot"
+	"github.com/lambdagate/lambdagate/internal/translate"
 )
 
 // TestSecurityOptions runs a route with CORS, a JWT provider and an RBAC
@@ -116,4 +124,57 @@ func TestSecurityOptions(t *testing.T) {
 	if strings.Contains(string(c[0].Body), good) {
 		t.Error("the event carries the token")
 	}
+}
+
+// TestDenialCounted: a denial is counted in lambdagate_auth_denied_total
+// under its reason and the route's names, also on a route the gateway
+// answers itself (a direct response).
+func TestDenialCounted(t *testing.T) {
+	key := jwttest.NewRSA("k1")
+	keyJSON, _ := json.Marshal(string(jwttest.JWKS(key)))
+	y := fmt.Sprintf(`
+apiVersion: gateway.solo.io/v1
+kind: VirtualService
+metadata: {name: vs, namespace: gloo-system}
+spec:
+  virtualHost:
+    routes:
+    - name: fixed
+      matchers: [{prefix: /}]
+      directResponseAction: {status: 200, body: ok}
+      options:
+        jwtProvidersStaged: {beforeExtAuth: {providers: {idp: {jwks: {local: {key: %s}}}}}}
+`, keyJSON)
+	objs, err := resource.DecodeAll(strings.NewReader(y), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap := translate.Translate(translate.FromObjects(objs), awscreds.NewResolver(), translate.Env{Getenv: func(string) string { return "" }})
+	h := &snapshot.Holder{}
+	h.Store(snap)
+	g := New(h, lambda.NewInvoker(lambda.Options{}), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	g.Metrics = metrics.New()
+	for i := 0; i < 2; i++ {
+		w := httptest.NewRecorder()
+		g.ServeHTTP(w, httptest.NewRequest("GET", "http://x/", nil))
+		if w.Code != 401 {
+			t.Fatalf("status %d", w.Code)
+		}
+	}
+	w := httptest.NewRecorder()
+	g.Metrics.Handler().ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
+	want := `lambdagate_auth_denied_total{reason="missing_token",route="fixed",virtual_service="gloo-system/vs"} 2`
+	if !strings.Contains(w.Body.String(), want) {
+		t.Errorf("metrics lack %s:\n%s", want, grepLines(w.Body.String(), "auth_denied"))
+	}
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
