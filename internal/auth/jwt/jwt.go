@@ -123,6 +123,17 @@ func (f *failure) deny() error {
 // token's header unless keepToken; without a valid token it refuses the
 // request (401) unless the stage's policy lets it through.
 func (s *Stage) FilterRequest(_ http.ResponseWriter, r *http.Request, x *pipeline.Exchange) error {
+	// A header that claimsToHeaders sets (append false) carries only a
+	// verified claim: the client's own value is dropped first, so that a
+	// request without a token (ALLOW_MISSING) or without the claim cannot
+	// pass one off as the issuer's.
+	for _, p := range s.Providers {
+		for _, c := range p.Claims {
+			if !c.Append {
+				delete(r.Header, c.Header)
+			}
+		}
+	}
 	var fail *failure
 	found := false
 	for _, p := range s.Providers {

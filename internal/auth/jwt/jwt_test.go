@@ -162,6 +162,16 @@ func TestAccept(t *testing.T) {
 	if _, ok := r.Header["X-Absent"]; ok {
 		t.Error("a missing claim set a header")
 	}
+	// Without a token (ALLOW_MISSING), the client's own value of a claim
+	// header does not reach the function.
+	anon := httptest.NewRequest("GET", "/", nil)
+	anon.Header.Set("X-Email", "admin@example.com")
+	if err := (&Stage{Providers: []*Provider{p}, Policy: AllowMissing}).FilterRequest(nil, anon, &pipeline.Exchange{}); err != nil {
+		t.Fatal(err)
+	}
+	if v := anon.Header.Get("X-Email"); v != "" {
+		t.Errorf("a client passed off X-Email %q without a token", v)
+	}
 	if r.Header.Get("Authorization") != "" {
 		t.Error("keepToken false: the Authorization header must be removed")
 	}
