@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -271,6 +272,12 @@ func (r *Remote) startLocked() chan struct{} {
 		if err == nil {
 			r.cur.Store(&fetched{set: set, at: time.Now()})
 		}
+		// One fetch runs at a time: lastFailed is this one's
+		// predecessor's. Logged before the fetch is seen to end.
+		r.mu.Lock()
+		wasFailing := r.lastFailed
+		r.mu.Unlock()
+		r.logResult(err, wasFailing, set)
 		r.mu.Lock()
 		r.inflight, r.lastErr, r.lastFailed = nil, err, err != nil
 		r.mu.Unlock()
@@ -338,6 +345,33 @@ func wait(ctx context.Context, done chan struct{}) bool {
 	case <-t.C:
 	}
 	return false
+}
+
+// SetLogger sets where key set fetches that fail (and recover) are logged;
+// default: nowhere.
+func SetLogger(l *slog.Logger) { logger.Store(l) }
+
+var logger atomic.Pointer[slog.Logger]
+
+// logResult logs a fetch's failure once (Warn, then Debug while it keeps
+// failing) and the recovery; never a key.
+func (r *Remote) logResult(err error, wasFailing bool, set *KeySet) {
+	l := logger.Load()
+	if l == nil {
+		return
+	}
+	switch {
+	case err != nil && !wasFailing:
+		kept := 0
+		if f := r.cur.Load(); f != nil {
+			kept = f.set.Len()
+		}
+		l.Warn("JWKS fetch failed; the last keys stay in use", "url", r.url, "error", err.Error(), "keys_kept", kept)
+	case err != nil:
+		l.Debug("JWKS fetch failed again", "url", r.url, "error", err.Error())
+	case wasFailing:
+		l.Info("JWKS fetched again", "url", r.url, "keys", set.Len())
+	}
 }
 
 // LastError is the last fetch's error (nil after a success).

@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"log/slog"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -80,6 +81,9 @@ func TestParse(t *testing.T) {
 func TestRemoteRotation(t *testing.T) {
 	defer func(d time.Duration) { unknownKIDRefetch = d }(unknownKIDRefetch)
 	unknownKIDRefetch = 0
+	var logs strings.Builder
+	SetLogger(slog.New(slog.NewTextHandler(&logs, nil)))
+	defer SetLogger(nil)
 	old, next := jwttest.NewRSA("old"), jwttest.NewRSA("next")
 	srv := jwttest.NewServer(old)
 	defer srv.Close()
@@ -116,6 +120,9 @@ func TestRemoteRotation(t *testing.T) {
 	}
 	if !strings.Contains(r.LastError().Error(), "status 503") {
 		t.Errorf("last error %v", r.LastError())
+	}
+	if l := logs.String(); !strings.Contains(l, "level=WARN msg=\"JWKS fetch failed; the last keys stay in use\"") || !strings.Contains(l, "keys_kept=2") {
+		t.Errorf("the failure is not logged once at WARN:\n%s", l)
 	}
 }
 
