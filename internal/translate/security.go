@@ -65,8 +65,8 @@ func (b *builder) compileVhostSecurity(vh *gateway.VirtualHost) (*vhostSecurity,
 // apply adds a route's security filters to its compiled pipeline, first
 // (CORS, then authentication, then authorization), and the CORS response
 // filter last, so that the gateway's CORS headers win over any set
-// before.
-func (s *vhostSecurity) apply(rt *router.Route, i int, r *gateway.Route) error {
+// before. It warns about RBAC policies that no token can satisfy.
+func (s *vhostSecurity) apply(rt *router.Route, i int, r *gateway.Route) (warn string, err error) {
 	p := pipeline.Of(rt)
 	var o gateway.RouteOptions
 	if r.Options != nil {
@@ -76,7 +76,7 @@ func (s *vhostSecurity) apply(rt *router.Route, i int, r *gateway.Route) error {
 	if c := s.routeCors(o.Cors); c != nil {
 		pol, err := cors.New(c)
 		if err != nil {
-			return fmt.Errorf("options.cors: %v", err)
+			return "", fmt.Errorf("options.cors: %v", err)
 		}
 		filters = append(filters, pol)
 		p.Response = append(p.Response, pol)
@@ -94,15 +94,14 @@ func (s *vhostSecurity) apply(rt *router.Route, i int, r *gateway.Route) error {
 		}
 	}
 	if ps := o.JwtProvidersStaged; ps != nil {
-		var err error
 		if e := ps.BeforeExtAuth; e != nil {
 			if before, err = compileJWTStage(routeField(i)+".options.jwtProvidersStaged.beforeExtAuth", e); err != nil {
-				return err
+				return "", err
 			}
 		}
 		if e := ps.AfterExtAuth; e != nil {
 			if after, err = compileJWTStage(routeField(i)+".options.jwtProvidersStaged.afterExtAuth", e); err != nil {
-				return err
+				return "", err
 			}
 		}
 	}
@@ -122,13 +121,16 @@ func (s *vhostSecurity) apply(rt *router.Route, i int, r *gateway.Route) error {
 	switch {
 	case settings != nil && !settings.Disable:
 		filters = append(filters, rbac.New(settings.Policies))
+		if len(settings.Policies) > 0 && before == nil && after == nil {
+			warn = "rbac: the route validates no JWT, so no jwtPrincipal can match: every request is refused (403)"
+		}
 	case settings == nil && s.requireRBAC:
 		filters = append(filters, rbac.New(nil))
 	}
 	if filters != nil {
 		p.Request = append(filters, p.Request...)
 	}
-	return nil
+	return warn, nil
 }
 
 // routeCors is the CORS policy a route uses: its own (Envoy's rule: the

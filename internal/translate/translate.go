@@ -312,7 +312,12 @@ func (b *builder) virtualService(vs *resource.VirtualService, httpB, httpsB *rou
 		}
 		rt, warn, err := b.route(vs, i, &spec.VirtualHost.Routes[i])
 		if err == nil {
-			err = sec.apply(rt, i, &spec.VirtualHost.Routes[i])
+			var swarn string
+			if swarn, err = sec.apply(rt, i, &spec.VirtualHost.Routes[i]); swarn != "" && warn != "" {
+				warn += "; " + swarn
+			} else if swarn != "" {
+				warn = swarn
+			}
 		}
 		if err != nil {
 			v.dropped++
