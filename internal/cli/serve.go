@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/lambdagate/lambdagate/internal/auth/jwks"
 	"github.com/lambdagate/lambdagate/internal/datadir"
 	"github.com/lambdagate/lambdagate/internal/gctune"
 	"github.com/lambdagate/lambdagate/internal/lambda"
@@ -110,6 +111,7 @@ func runServe(cmd *cobra.Command, g *globals, o *serveOptions) error {
 	if err != nil {
 		return err
 	}
+	jwks.SetLogger(log)
 	switch o.cfg.LambdaClient {
 	case lambda.ClientLambdagate, lambda.ClientNetHTTP:
 	default:

@@ -59,9 +59,17 @@ func (d *discardWriter) Write(p []byte) (int, error) { d.n += len(p); return len
 // and writer are reused: what is measured is the handler and the Lambda
 // client, not net/http's server side.
 func benchServe(b *testing.B, g *Gateway, path string, body []byte) {
+	benchServeWith(b, g, path, body, nil)
+}
+
+// benchServeWith is benchServe with extra request headers.
+func benchServeWith(b *testing.B, g *Gateway, path string, body []byte, hdr http.Header) {
 	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, "http://bench.local"+path, nil)
 	if err != nil {
 		b.Fatal(err)
+	}
+	for k, v := range hdr {
+		req.Header[k] = v
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "wrk")

@@ -198,6 +198,10 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, o *Outcome) erro
 	p := rt.Target.(*pipeline.Route)
 	t := p.Invoke
 	o.Target = t
+	if t == nil {
+		// Named in logs and metrics even when a filter refuses it.
+		o.Answered = p
+	}
 	for _, f := range p.Request {
 		if err := f.FilterRequest(w, r, &o.x); err != nil {
 			if err == pipeline.ErrAnswered {
@@ -208,7 +212,6 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, o *Outcome) erro
 		}
 	}
 	if t == nil {
-		o.Answered = p
 		return answerLocally(w, r, p, o, scheme, path, m)
 	}
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 
+	"github.com/lambdagate/lambdagate/internal/httperr"
 	"github.com/lambdagate/lambdagate/internal/metrics"
 )
 
@@ -25,6 +26,7 @@ func (g *Gateway) observe(o *Outcome) {
 		}
 		if o.Err != nil {
 			req.Message = o.Err.Error()
+			req.DenyReason = httperr.DeniedReason(o.Err)
 		}
 		g.Metrics.ObserveRequest(req)
 	}

@@ -55,6 +55,9 @@ type Body struct {
 // Map returns the status, code and client-facing message for err, and
 // headers to add (Retry-After).
 func Map(err error) (status int, code, message string, hdr http.Header) {
+	if d, ok := err.(*Denied); ok {
+		return mapDenied(d)
+	}
 	var ge *Error
 	if errors.As(err, &ge) {
 		return ge.Status, ge.Code, ge.Message, nil

@@ -37,6 +37,7 @@ type Metrics struct {
 	lambdaDuration *prometheus.HistogramVec
 	lambdaErrors   *prometheus.CounterVec
 	retries        *prometheus.CounterVec
+	authDenied     *prometheus.CounterVec
 	inFlight       prometheus.Gauge
 	// Streamed answers (responseTransferMode STREAM).
 	streamFirstByte *prometheus.HistogramVec
@@ -131,7 +132,11 @@ func New() *Metrics {
 		Namespace: namespace, Name: "credential_refreshes_total",
 		Help: "Retrievals of AWS credentials from the default chain (environment, files, SSO, instance role), by result.",
 	}, []string{"result"})
-	for _, c := range []prometheus.Collector{m.requests, m.duration, m.lambdaDuration, m.lambdaErrors, m.retries,
+	m.authDenied = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: namespace, Name: "auth_denied_total",
+		Help: "Requests refused by authentication or authorization (401, 403), by virtual service, route and reason (missing_token, invalid_token, expired_token, rbac_denied...).",
+	}, []string{"virtual_service", "route", "reason"})
+	for _, c := range []prometheus.Collector{m.requests, m.duration, m.lambdaDuration, m.lambdaErrors, m.retries, m.authDenied,
 		m.streamFirstByte, m.streamBytes, m.streamsCut,
 		m.inFlight, m.snapVersion, m.snapBuilt, age, m.resources, m.dropped, m.discoveryRuns, m.discoveryErrors, m.credRefreshes,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
@@ -171,6 +176,9 @@ type Request struct {
 	Attempts      int
 	Start         time.Time
 	Total, Lambda time.Duration
+	// DenyReason is why authentication or authorization refused the
+	// request ("" when it did not), from a fixed set.
+	DenyReason string
 	// Method, Path, RequestID and Message go only to the recent errors
 	// list, never into labels.
 	Method, Path, RequestID, Message string
@@ -207,6 +215,9 @@ func (m *Metrics) ObserveRequest(r Request) {
 	if r.Attempts > 1 {
 		m.retries.WithLabelValues(r.VirtualService, r.Route, r.Function).Add(float64(r.Attempts - 1))
 	}
+	if r.DenyReason != "" {
+		m.authDenied.WithLabelValues(r.VirtualService, r.Route, r.DenyReason).Inc()
+	}
 	if r.Streamed {
 		m.streamBytes.WithLabelValues(r.VirtualService, r.Route, r.Function).Add(float64(r.BytesOut))
 		if r.FirstByte > 0 {
@@ -240,6 +251,7 @@ func (m *Metrics) KeepRoutes(routes map[RouteID]bool) {
 			m.streamFirstByte, m.streamBytes, m.streamsCut} {
 			v.DeletePartialMatch(labels)
 		}
+		m.authDenied.DeletePartialMatch(prometheus.Labels{"virtual_service": id.VirtualService, "route": id.Route})
 	}
 	keep := make(map[RouteKey]bool, len(routes))
 	for id := range routes {

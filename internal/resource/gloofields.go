@@ -61,8 +61,7 @@ var glooFields = map[reflect.Type]map[string]Support{
 		"optionsConfigRefs": NotServed,
 	},
 	reflect.TypeOf(gateway.VirtualHostOptions{}): withSecurity(map[string]Support{
-		"extensions": ServedWithout, "stats": ServedWithout,
-		"cors": ServedWithout, "transformations": ServedWithout,
+		"extensions": ServedWithout, "stats": ServedWithout, "transformations": ServedWithout,
 		"bufferPerRoute": ServedWithout, "includeRequestAttemptCount": ServedWithout,
 		"includeAttemptCountInResponse": ServedWithout, "stagedTransformations": ServedWithout,
 	}),
@@ -83,7 +82,7 @@ var glooFields = map[reflect.Type]map[string]Support{
 	reflect.TypeOf(gateway.RouteOptions{}): withSecurity(map[string]Support{
 		"transformations": ServedWithout, "extensions": ServedWithout, "tracing": ServedWithout,
 		"shadowing": ServedWithout, "hostRewrite": ServedWithout,
-		"autoHostRewrite": ServedWithout, "hostRewritePathRegex": ServedWithout, "cors": ServedWithout,
+		"autoHostRewrite": ServedWithout, "hostRewritePathRegex": ServedWithout,
 		"lbHash": ServedWithout, "upgrades": ServedWithout, "bufferPerRoute": ServedWithout,
 		"stagedTransformations": ServedWithout, "envoyMetadata": ServedWithout,
 		"maxStreamDuration": ServedWithout, "idleTimeout": ServedWithout,
@@ -122,10 +121,10 @@ var glooFields = map[reflect.Type]map[string]Support{
 		"ratelimit": ServedWithout, "ratelimitServer": ServedWithout, "extauth": ServedWithout,
 		"namedExtauth": ServedWithout, "cachingServer": ServedWithout, "observabilityOptions": ServedWithout,
 		"upstreamOptions": ServedWithout, "consoleOptions": ServedWithout, "graphqlOptions": ServedWithout,
-		// rbac.requireRbac: true makes Gloo refuse every virtual host
-		// without an RBAC policy; RequiresRBAC tells the translator to
-		// serve none.
-		"rbac": ServedWithout,
+		// rbac.requireRbac: true makes Gloo refuse every request to a
+		// virtual host without an RBAC policy; RequiresRBAC tells the
+		// translator, which does the same.
+		"rbac": Honoured,
 	},
 	reflect.TypeOf(gloo.GlooOptions{}): {
 		"xdsBindAddr": ServedWithout, "validationBindAddr": ServedWithout, "circuitBreakers": ServedWithout,
@@ -146,7 +145,7 @@ var glooFields = map[reflect.Type]map[string]Support{
 // requests (most are Gloo Enterprise's): a route is never served without
 // them.
 var securityOptions = []string{
-	"extauth", "jwt", "jwtStaged", "rbac", "waf", "dlp", "csrf", "extProc",
+	"extauth", "waf", "dlp", "csrf", "extProc",
 	"ratelimitBasic", "ratelimitEarly", "rateLimitEarlyConfigs", "ratelimit", "rateLimitConfigs",
 	"ratelimitRegular", "rateLimitRegularConfigs",
 }
@@ -169,8 +168,7 @@ func glooField(t reflect.Type, name string) (Support, bool) {
 var rawFieldsType = reflect.TypeOf(gloo.UpstreamSpec{}.Unimplemented)
 
 // RequiresRBAC reports whether Settings set Gloo's rbac.requireRbac, under
-// which Gloo refuses every virtual host without an RBAC policy. lambdagate
-// implements no RBAC, so it then serves no virtual service.
+// which a virtual host without an RBAC policy refuses every request.
 func RequiresRBAC(s *gloo.SettingsSpec) bool {
 	raw, ok := s.Unimplemented["rbac"]
 	if !ok {

@@ -310,6 +310,7 @@ func (v *validator) virtualService(s *gateway.VirtualServiceSpec) {
 	}
 	if vh.Options != nil {
 		v.virtualHostOptions("spec.virtualHost.options", vh.Options)
+		v.vhostSecurity("spec.virtualHost.options", vh.Options)
 	}
 	if s.SSLConfig != nil {
 		v.ssl(s.SSLConfig)
@@ -435,6 +436,7 @@ func (v *validator) routeSpec(p string, r *gateway.Route) {
 	}
 	if r.Options != nil {
 		v.routeOptions(p+".options", r.Options, r)
+		v.routeSecurity(p+".options", r.Options)
 	}
 }
 
@@ -534,10 +536,6 @@ func (v *validator) secret(s *core.Secret) {
 }
 
 func (v *validator) settings(s *gloo.SettingsSpec) {
-	if RequiresRBAC(s) {
-		v.warnf("spec.rbac.requireRbac", "lambdagate implements no RBAC: while this is true every virtual service is Rejected, never served open")
-		v.reported = map[string]bool{"spec.rbac": true}
-	}
 	if s.Discovery != nil {
 		switch s.Discovery.FdsMode {
 		case "", "BLACKLIST", "WHITELIST", "DISABLED":

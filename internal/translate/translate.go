@@ -105,7 +105,8 @@ type builder struct {
 	lastGood  map[string]LastGood
 	routes    int
 	// requireRBAC: the Settings require an RBAC policy on every virtual
-	// host (Gloo's rbac.requireRbac), which lambdagate does not implement.
+	// host (Gloo's rbac.requireRbac): a route without one refuses every
+	// request.
 	requireRBAC bool
 }
 
@@ -270,14 +271,16 @@ func (b *builder) virtualService(vs *resource.VirtualService, httpB, httpsB *rou
 			fatal = append(fatal, p)
 		}
 	}
-	if b.requireRBAC {
-		fatal = append(fatal, resource.Problem{Message: fmt.Sprintf("Settings %s/%s spec.rbac.requireRbac is true: Gloo refuses virtual hosts without an RBAC policy and lambdagate implements none, so it serves no virtual service", SettingsNamespace, SettingsName), Route: -1})
-	}
 	if len(fatal) > 0 {
 		b.setStatus(vs, core.StateRejected, fatal.Join())
 		return nil
 	}
 	spec := &vs.Spec
+	sec, err := b.compileVhostSecurity(spec.VirtualHost)
+	if err != nil {
+		b.setStatus(vs, core.StateRejected, err.Error())
+		return nil
+	}
 	rb := httpB
 	var cert *snapshot.Certificate
 	if spec.SSLConfig != nil {
@@ -308,6 +311,14 @@ func (b *builder) virtualService(vs *resource.VirtualService, httpB, httpsB *rou
 			continue
 		}
 		rt, warn, err := b.route(vs, i, &spec.VirtualHost.Routes[i])
+		if err == nil {
+			var swarn string
+			if swarn, err = sec.apply(rt, i, &spec.VirtualHost.Routes[i]); swarn != "" && warn != "" {
+				warn += "; " + swarn
+			} else if swarn != "" {
+				warn = swarn
+			}
+		}
 		if err != nil {
 			v.dropped++
 			warnings = append(warnings, resource.Problem{Field: fmt.Sprintf("spec.virtualHost.routes[%d]", i), Message: err.Error() + routeDropped, Route: i})

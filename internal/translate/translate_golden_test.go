@@ -524,13 +524,19 @@ func filtersString(p *pipeline.Route) string {
 	}
 	var s string
 	for _, f := range p.Request {
-		if h, ok := f.(*pipeline.RequestHeaders); ok {
+		switch h := f.(type) {
+		case *pipeline.RequestHeaders:
 			s += fmt.Sprintf("\n        request headers: remove=%v add=%+v", h.Remove, h.Add)
+		case fmt.Stringer:
+			s += "\n        request " + h.String()
 		}
 	}
 	for _, f := range p.Response {
-		if h, ok := f.(*pipeline.ResponseHeaders); ok {
+		switch h := f.(type) {
+		case *pipeline.ResponseHeaders:
 			s += fmt.Sprintf("\n        response headers: remove=%v add=%+v", h.Remove, h.Add)
+		case fmt.Stringer:
+			s += "\n        response " + h.String()
 		}
 	}
 	return s + optionsString(p)

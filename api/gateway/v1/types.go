@@ -74,8 +74,22 @@ type VirtualHostOptions struct {
 	// Gzip compresses the answers of every route of the virtual host (a
 	// lambdagate extension: Gloo has it on the Gateway). Default: none.
 	Gzip *Gzip `json:"gzip,omitempty"`
-	// Unimplemented holds Gloo's virtual host options (cors,
-	// extauth...), kept as written and
+	// Cors is the CORS policy of every route. Default: none.
+	Cors *CorsPolicy `json:"cors,omitempty"`
+	// CorsPolicyMergeSettings says how a route's cors combines with
+	// this one. Default: the route's replaces it.
+	CorsPolicyMergeSettings *CorsPolicyMergeSettings `json:"corsPolicyMergeSettings,omitempty"`
+	// Jwt validates JSON Web Tokens on every route, where jwtStaged's
+	// afterExtAuth does. At most one of jwt and jwtStaged. Default: none.
+	Jwt *JwtVhostExtension `json:"jwt,omitempty"`
+	// JwtStaged validates JSON Web Tokens on every route, before or
+	// after external auth. Default: none.
+	JwtStaged *JwtStagedVhostExtension `json:"jwtStaged,omitempty"`
+	// Rbac authorizes the callers of every route by their token's
+	// claims. Default: none.
+	Rbac *RbacExtensionSettings `json:"rbac,omitempty"`
+	// Unimplemented holds Gloo's virtual host options (extauth,
+	// ratelimit...), kept as written and
 	// named on status.
 	Unimplemented core.RawFields `json:"-"`
 }
@@ -267,8 +281,23 @@ type RouteOptions struct {
 	// Faults injects aborts and delays into a share of the requests.
 	// Default: none.
 	Faults *RouteFaults `json:"faults,omitempty"`
+	// Cors replaces the virtual host's CORS policy for this route (or,
+	// with disableForRoute, turns it off). Default: the virtual host's.
+	Cors *CorsPolicy `json:"cors,omitempty"`
+	// Jwt turns the virtual host's JWT checks off (disable). At most one
+	// of jwt, jwtStaged and jwtProvidersStaged. Default: unchanged.
+	Jwt *JwtRouteExtension `json:"jwt,omitempty"`
+	// JwtStaged turns a stage of the virtual host's JWT checks off.
+	// Default: unchanged.
+	JwtStaged *JwtStagedRouteExtension `json:"jwtStaged,omitempty"`
+	// JwtProvidersStaged replaces the virtual host's JWT providers of a
+	// stage for this route. Default: the virtual host's.
+	JwtProvidersStaged *JwtStagedRouteProvidersExtension `json:"jwtProvidersStaged,omitempty"`
+	// Rbac replaces the virtual host's RBAC settings for this route.
+	// Default: the virtual host's.
+	Rbac *RbacExtensionSettings `json:"rbac,omitempty"`
 	// Unimplemented holds Gloo's route options lambdagate does not
-	// implement (cors, transformations...), kept as written and
+	// implement (transformations, extauth...), kept as written and
 	// named on status.
 	Unimplemented core.RawFields `json:"-"`
 }

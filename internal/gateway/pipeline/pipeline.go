@@ -77,6 +77,9 @@ type Exchange struct {
 	// acceptSeen: acceptGzip holds whether the client accepts gzip,
 	// recorded before Accept-Encoding was removed.
 	acceptSeen, acceptGzip bool
+	// JWTProvider names the JWT provider whose token authenticated the
+	// caller ("" when none), for the RBAC principals that name one.
+	JWTProvider string
 }
 
 // ErrAnswered is returned by a request filter that wrote the whole answer

@@ -23,7 +23,7 @@ kind: VirtualService
 metadata: {name: vs, namespace: gloo-system, generation: 4}
 spec:
   virtualHost:
-    options: {cors: {allowOrigin: [a]}}
+    options: {retries: {numRetries: 2}}
     routes:
     - routeAction: {single: {upstream: {name: up}}}
       options: {timeout: 5s, retries: {numRetries: 3}, extauth: {disable: true}, headerManipulation: {requestHeadersToAdd: [{header: {key: x-a, value: b}, append: false}], responseHeadersToRemove: [server]}}

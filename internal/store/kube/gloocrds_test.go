@@ -61,7 +61,7 @@ spec:
   virtualHost:
     domains: ['*']
     options:
-      cors: {allowOrigin: ['https://example.com']}
+      retries: {numRetries: 2}
     routes:
     - matchers: [{prefix: /}]
       routeAction:
@@ -238,7 +238,7 @@ func TestGlooCRDs(t *testing.T) {
 		}{
 			{resource.KindUpstream, "aws-upstream", "Warning", []string{"spec.connectionConfig", "spec.circuitBreakers"}},
 			{resource.KindVirtualService, "aws-route", "Warning", []string{
-				"spec.virtualHost.options.cors", "spec.virtualHost.routes[0].options.prefixRewrite",
+				"spec.virtualHost.options.retries", "spec.virtualHost.routes[0].options.prefixRewrite",
 				"spec.virtualHost.routes[0].options.retries"}},
 			{resource.KindVirtualService, "guarded", "Rejected", []string{"spec.virtualHost.options.extauth"}},
 		} {
