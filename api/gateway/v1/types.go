@@ -68,6 +68,12 @@ type VirtualHostOptions struct {
 	// HeaderManipulation applies to every route of the virtual host,
 	// before the route's own (so the route's wins). Default: none.
 	HeaderManipulation *HeaderManipulation `json:"headerManipulation,omitempty"`
+	// Ratelimit holds the virtual host's local rate limit, shared by its
+	// routes without one of their own. Default: none.
+	Ratelimit *gloo.RateLimitVhostExtension `json:"ratelimit,omitempty"`
+	// RatelimitBasic limits each caller of the virtual host's routes
+	// without one of their own. Default: none.
+	RatelimitBasic *gloo.IngressRateLimit `json:"ratelimitBasic,omitempty"`
 	// Unimplemented holds Gloo's virtual host options (retries, cors,
 	// extauth...), kept as written and
 	// named on status.
@@ -247,6 +253,12 @@ type RouteOptions struct {
 	// HeaderManipulation adds and removes request and response headers,
 	// after the virtual host's. Default: none.
 	HeaderManipulation *HeaderManipulation `json:"headerManipulation,omitempty"`
+	// Ratelimit holds the route's local rate limit, which replaces its
+	// virtual host's. Default: none.
+	Ratelimit *gloo.RateLimitRouteExtension `json:"ratelimit,omitempty"`
+	// RatelimitBasic limits each caller of the route, replacing its
+	// virtual host's. Default: none.
+	RatelimitBasic *gloo.IngressRateLimit `json:"ratelimitBasic,omitempty"`
 	// Unimplemented holds Gloo's route options lambdagate does not
 	// implement (retries, cors, prefixRewrite...), kept as written and
 	// named on status.

@@ -61,6 +61,10 @@ type Exchange struct {
 	// Status is the status a request filter wrote when it answered by
 	// itself (with ErrAnswered), for the access log and metrics.
 	Status int
+	// Arrived is when the gateway received the request: filters that need
+	// the time (rate limits) use it instead of reading the clock again.
+	// Zero: unknown, read the clock.
+	Arrived time.Time
 }
 
 // ErrAnswered is returned by a request filter that wrote the whole answer
