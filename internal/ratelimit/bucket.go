@@ -9,6 +9,7 @@
 package ratelimit
 
 import (
+	"fmt"
 	"sync/atomic"
 	"time"
 )
@@ -20,6 +21,8 @@ import (
 // from the clock when a request comes (Envoy fills on a timer; the
 // tokens seen by each request are the same).
 type Bucket struct {
+	// ID names the limit the bucket counts for (logs, tests).
+	ID           string
 	max, perFill uint32
 	interval     time.Duration
 	origin       time.Time // monotonic clock reading the fills count from
@@ -35,6 +38,11 @@ func NewBucket(max, perFill uint32, interval time.Duration, now time.Time) *Buck
 	b := &Bucket{max: max, perFill: perFill, interval: interval, origin: now}
 	b.state.Store(uint64(max))
 	return b
+}
+
+// String describes the bucket's configuration.
+func (b *Bucket) String() string {
+	return fmt.Sprintf("%s maxTokens=%d tokensPerFill=%d fillInterval=%s", b.ID, b.max, b.perFill, b.interval)
 }
 
 // Max is the bucket's size.

@@ -3,6 +3,7 @@ package ratelimit
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"net"
 	"net/http"
 	"strconv"
@@ -61,6 +62,11 @@ func NewLocal(bucket *Bucket, headers bool) *Local {
 	return l
 }
 
+// String describes the filter (golden tests).
+func (l *Local) String() string {
+	return fmt.Sprintf("local rate limit: %s headers=%v", l.bucket, l.limit != nil)
+}
+
 // FilterRequest takes a token, or answers 429.
 func (l *Local) FilterRequest(w http.ResponseWriter, _ *http.Request, x *pipeline.Exchange) error {
 	ok, remaining, reset := l.bucket.Take(now(x))
@@ -106,6 +112,26 @@ func NewRule(w Window, c Counter, prefix string) *Rule {
 	n := strconv.FormatUint(uint64(w.Limit), 10)
 	return &Rule{Window: w, Counter: c, Prefix: prefix,
 		limit: []string{n + ", " + n + ";w=" + strconv.FormatInt(int64(w.Unit/time.Second), 10)}}
+}
+
+// String describes the filter (golden tests).
+func (b *Basic) String() string {
+	rule := func(r *Rule) string {
+		if r == nil {
+			return "none"
+		}
+		c := "local"
+		if rd, ok := r.Counter.(*Redis); ok {
+			c = "redis " + rd.addr
+		}
+		return fmt.Sprintf("%d/%s in %s as %s", r.Limit, r.Unit, c, r.Prefix)
+	}
+	key := "remoteAddress"
+	if b.KeyHeader != "" {
+		key = "header " + b.KeyHeader
+	}
+	return fmt.Sprintf("ratelimitBasic: authorized=%s anonymous=%s anonymousKey=%s denyOnFail=%v headers=%v",
+		rule(b.Authorized), rule(b.Anonymous), key, b.DenyOnFail, b.Headers)
 }
 
 // FilterRequest counts the request against its caller's limit.

@@ -68,6 +68,7 @@ func (b *Build) Bucket(id string, maxTokens, perFill uint32, interval time.Durat
 	}
 	if bk == nil {
 		bk = NewBucket(maxTokens, perFill, interval, b.now)
+		bk.ID = id
 	}
 	b.buckets[k] = bk
 	return bk

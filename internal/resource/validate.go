@@ -308,6 +308,14 @@ func (v *validator) virtualService(s *gateway.VirtualServiceSpec) {
 	if vh.Options != nil && vh.Options.HeaderManipulation != nil {
 		v.headerManipulation("spec.virtualHost.options.headerManipulation", vh.Options.HeaderManipulation)
 	}
+	if o := vh.Options; o != nil {
+		if o.Ratelimit != nil && o.Ratelimit.LocalRatelimit != nil {
+			v.tokenBucket("spec.virtualHost.options.ratelimit.localRatelimit", o.Ratelimit.LocalRatelimit)
+		}
+		if o.RatelimitBasic != nil {
+			v.ingressRateLimit("spec.virtualHost.options.ratelimitBasic", o.RatelimitBasic)
+		}
+	}
 	if s.SSLConfig != nil {
 		v.ssl(s.SSLConfig)
 	}
@@ -430,6 +438,14 @@ func (v *validator) routeSpec(p string, r *gateway.Route) {
 	if r.Options != nil && r.Options.HeaderManipulation != nil {
 		v.headerManipulation(p+".options.headerManipulation", r.Options.HeaderManipulation)
 	}
+	if o := r.Options; o != nil {
+		if o.Ratelimit != nil && o.Ratelimit.LocalRatelimit != nil {
+			v.tokenBucket(p+".options.ratelimit.localRatelimit", o.Ratelimit.LocalRatelimit)
+		}
+		if o.RatelimitBasic != nil {
+			v.ingressRateLimit(p+".options.ratelimitBasic", o.RatelimitBasic)
+		}
+	}
 }
 
 func (v *validator) awsDestination(p string, a *gloo.AWSDestinationSpec) {
@@ -519,6 +535,7 @@ func (v *validator) secret(s *core.Secret) {
 }
 
 func (v *validator) settings(s *gloo.SettingsSpec) {
+	v.rateLimitSettings(s)
 	if RequiresRBAC(s) {
 		v.warnf("spec.rbac.requireRbac", "lambdagate implements no RBAC: while this is true every virtual service is Rejected, never served open")
 		v.reported = map[string]bool{"spec.rbac": true}

@@ -510,8 +510,8 @@ func actionString(rt *router.Route) string {
 	return s
 }
 
-// filtersString lists the header filters (the timeout shows in the
-// target).
+// filtersString lists the header filters and the filters that describe
+// themselves (rate limits), in order (the timeout shows in the target).
 func filtersString(p *pipeline.Route) string {
 	if p == nil {
 		return ""
@@ -520,6 +520,8 @@ func filtersString(p *pipeline.Route) string {
 	for _, f := range p.Request {
 		if h, ok := f.(*pipeline.RequestHeaders); ok {
 			s += fmt.Sprintf("\n        request headers: remove=%v add=%+v", h.Remove, h.Add)
+		} else if d, ok := f.(fmt.Stringer); ok {
+			s += "\n        " + d.String()
 		}
 	}
 	for _, f := range p.Response {
