@@ -79,11 +79,15 @@ type IngressRateLimit struct {
 type RateLimitKey struct {
 	// RemoteAddress keys on the client's address (the connection's
 	// peer). The default.
-	RemoteAddress *struct{} `json:"remoteAddress,omitempty"`
+	RemoteAddress *RateLimitRemoteAddress `json:"remoteAddress,omitempty"`
 	// RequestHeaders keys on a request header's value; a request without
 	// the header is keyed on its address.
 	RequestHeaders *RateLimitRequestHeaders `json:"requestHeaders,omitempty"`
 }
+
+// RateLimitRemoteAddress is the remoteAddress rate limit action; it has
+// no fields.
+type RateLimitRemoteAddress struct{}
 
 // RateLimitRequestHeaders is the requestHeaders rate limit action.
 type RateLimitRequestHeaders struct {
