@@ -302,6 +302,32 @@ func TestRedisDown(t *testing.T) {
 	}
 }
 
+// A Redis that cannot be reached shows on its routes' statuses before
+// any request.
+func TestRedisProbedAtStart(t *testing.T) {
+	srv := redistest.Start(t)
+	addr := srv.Addr
+	srv.Stop()
+	reg := NewRegistry()
+	changed := make(chan struct{}, 1)
+	reg.OnChange = func() { changed <- struct{}{} }
+	b := reg.Build()
+	c, err := b.Redis(addr, 200*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.UseRedis("ns/vs", "r", c, false)
+	b.Commit()
+	select {
+	case <-changed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no change notified")
+	}
+	if w := reg.RouteWarning("ns/vs", "r"); !strings.Contains(w, "unreachable") {
+		t.Fatalf("warning = %q", w)
+	}
+}
+
 // The registry keeps a limit's bucket across translations while its
 // configuration is unchanged.
 func TestRegistryKeepsBuckets(t *testing.T) {

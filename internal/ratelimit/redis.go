@@ -111,6 +111,16 @@ func (r *Redis) Hit(ctx context.Context, key string, window int64, ttl time.Dura
 	return uint64(n), nil
 }
 
+// probe pings Redis once, so that a route's status shows an unreachable
+// Redis before the first request finds it.
+func (r *Redis) probe() {
+	ctx, cancel := context.WithTimeout(context.Background(), r.timeout)
+	defer cancel()
+	if err := r.client.Ping(ctx).Err(); err != nil {
+		r.setProblem(fmt.Sprintf("Redis at %s is unreachable: %v", r.addr, err))
+	}
+}
+
 func (r *Redis) setProblem(p string) {
 	old := r.problem.Load()
 	switch {

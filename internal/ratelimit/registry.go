@@ -113,6 +113,9 @@ func (b *Build) Redis(url string, timeout time.Duration) (*Redis, error) {
 		if c, err = newRedis(url, timeout, onChange); err != nil {
 			return nil, err
 		}
+		if b.reg != nil {
+			go c.probe()
+		}
 	}
 	b.redis[k] = c
 	return c, nil
