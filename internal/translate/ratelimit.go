@@ -134,43 +134,26 @@ func (b *builder) basicFilter(vs *resource.VirtualService, id string, l *gloo.In
 		return nil, nil // validation warned
 	}
 	f := &ratelimit.Basic{}
-	var counter func(rule string) (ratelimit.Counter, error)
-	if s := b.rl.server; s != nil && s.Redis != nil {
-		timeout := ratelimit.DefaultRequestTimeout
-		if s.RequestTimeout != nil {
-			timeout = s.RequestTimeout.Duration
-		}
-		c, err := b.rl.build.Redis(s.Redis.URL, timeout)
-		if err != nil {
-			return nil, err
-		}
-		counter = func(string) (ratelimit.Counter, error) { return c, nil }
-		f.DenyOnFail = s.DenyOnFail
-		b.rl.build.UseRedis(vs.Metadata.Key(), route, c, s.DenyOnFail)
-	} else {
-		counter = func(rule string) (ratelimit.Counter, error) { return b.rl.build.Counter(rule), nil }
+	// Each rule counts in its own process-local counter, or all in Redis.
+	counter := func(rule string) ratelimit.Counter { return b.rl.build.Counter(rule) }
+	if c, err := b.redis(); err != nil {
+		return nil, err
+	} else if c != nil {
+		counter = func(string) ratelimit.Counter { return c }
+		f.DenyOnFail = b.rl.server.DenyOnFail
+		b.rl.build.UseRedis(vs.Metadata.Key(), route, c, f.DenyOnFail)
 	}
 	if s := b.rl.server; s != nil {
 		f.Headers = s.EnableXRatelimitHeaders
 	}
-	rule := func(name string, rl *gloo.RateLimit) (*ratelimit.Rule, error) {
+	rule := func(name string, rl *gloo.RateLimit) *ratelimit.Rule {
 		if rl == nil {
-			return nil, nil
+			return nil
 		}
 		prefix := redisPrefix + id + ":" + name + ":" + string(rl.Unit)
-		c, err := counter(prefix)
-		if err != nil {
-			return nil, err
-		}
-		return ratelimit.NewRule(ratelimit.Window{Limit: rl.RequestsPerUnit, Unit: resource.RateLimitUnits[rl.Unit]}, c, prefix), nil
+		return ratelimit.NewRule(ratelimit.Window{Limit: rl.RequestsPerUnit, Unit: resource.RateLimitUnits[rl.Unit]}, counter(prefix), prefix)
 	}
-	var err error
-	if f.Authorized, err = rule("authorized", l.AuthorizedLimits); err != nil {
-		return nil, err
-	}
-	if f.Anonymous, err = rule("anonymous", l.AnonymousLimits); err != nil {
-		return nil, err
-	}
+	f.Authorized, f.Anonymous = rule("authorized", l.AuthorizedLimits), rule("anonymous", l.AnonymousLimits)
 	if k := l.AnonymousKey; k != nil && k.RequestHeaders != nil {
 		f.KeyHeader = http.CanonicalHeaderKey(k.RequestHeaders.HeaderName)
 	}
@@ -180,15 +163,21 @@ func (b *builder) basicFilter(vs *resource.VirtualService, id string, l *gloo.In
 // noteRedis records that a route shares its virtual host's Redis-counted
 // limit, for its status.
 func (b *builder) noteRedis(vs *resource.VirtualService, route string) {
+	if c, err := b.redis(); err == nil && c != nil {
+		b.rl.build.UseRedis(vs.Metadata.Key(), route, c, b.rl.server.DenyOnFail)
+	}
+}
+
+// redis is the Redis the Settings name for ratelimitBasic (nil: none),
+// its calls bounded by requestTimeout (default 100ms).
+func (b *builder) redis() (*ratelimit.Redis, error) {
 	s := b.rl.server
 	if s == nil || s.Redis == nil {
-		return
+		return nil, nil
 	}
 	timeout := ratelimit.DefaultRequestTimeout
 	if s.RequestTimeout != nil {
 		timeout = s.RequestTimeout.Duration
 	}
-	if c, err := b.rl.build.Redis(s.Redis.URL, timeout); err == nil {
-		b.rl.build.UseRedis(vs.Metadata.Key(), route, c, s.DenyOnFail)
-	}
+	return b.rl.build.Redis(s.Redis.URL, timeout)
 }
