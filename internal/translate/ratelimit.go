@@ -20,8 +20,15 @@ type rateLimits struct {
 	server *gloo.RateLimitServerSettings // Settings spec.ratelimitServer
 	local  *gloo.LocalRateLimitSettings  // Settings spec.httpLocalRatelimit
 	// shared holds the filters shared by several routes (a virtual
-	// host's, a listener's default), by identity.
-	shared map[string]pipeline.RequestFilter
+	// host's, a listener's default), by the option they compile and the
+	// limit's identity: a translation may compile two versions of one
+	// virtual service (its current and its last good).
+	shared map[sharedKey]pipeline.RequestFilter
+}
+
+type sharedKey struct {
+	option any // *gloo.TokenBucket or *gloo.IngressRateLimit
+	id     string
 }
 
 // Key prefixes of the limits' state: a limit's identity is its level
@@ -86,11 +93,12 @@ func (b *builder) localLimit(vs *resource.VirtualService, i int, r *gateway.Rout
 }
 
 func (b *builder) sharedLocal(id string, tb *gloo.TokenBucket) pipeline.RequestFilter {
-	if f, ok := b.rl.shared[id]; ok {
+	k := sharedKey{tb, id}
+	if f, ok := b.rl.shared[k]; ok {
 		return f
 	}
 	f := b.localFilter(id, tb)
-	b.rl.shared[id] = f
+	b.rl.shared[k] = f
 	return f
 }
 
@@ -113,14 +121,14 @@ func (b *builder) basicLimit(vs *resource.VirtualService, i int, r *gateway.Rout
 		return b.basicFilter(vs, vs.Metadata.Key()+"/"+routeName(r, i), r.Options.RatelimitBasic, routeName(r, i))
 	}
 	if o := vs.Spec.VirtualHost.Options; o != nil && o.RatelimitBasic != nil {
-		id := vs.Metadata.Key()
-		if f, ok := b.rl.shared[id]; ok {
+		k := sharedKey{o.RatelimitBasic, vs.Metadata.Key()}
+		if f, ok := b.rl.shared[k]; ok {
 			b.noteRedis(vs, routeName(r, i))
 			return f, nil
 		}
-		f, err := b.basicFilter(vs, id, o.RatelimitBasic, routeName(r, i))
+		f, err := b.basicFilter(vs, k.id, o.RatelimitBasic, routeName(r, i))
 		if err == nil {
-			b.rl.shared[id] = f
+			b.rl.shared[k] = f
 		}
 		return f, err
 	}

@@ -124,7 +124,7 @@ func Translate(in Input, res *awscreds.Resolver, env Env) *snapshot.Snapshot {
 		env.Now = time.Now
 	}
 	b := &builder{env: env, res: res, secrets: map[string]*core.Secret{}, upstreams: map[string]*upstreamInfo{}, statuses: map[string]core.Status{}, inputs: map[string]*snapshot.StatusInput{}, lastGood: in.LastGood}
-	b.rl = rateLimits{build: env.RateLimits.Build(), shared: map[string]pipeline.RequestFilter{}}
+	b.rl = rateLimits{build: env.RateLimits.Build(), shared: map[sharedKey]pipeline.RequestFilter{}}
 	defer b.rl.build.Commit()
 	snap := &snapshot.Snapshot{Version: env.Version, Built: env.Now(), Statuses: b.statuses, StatusInputs: b.inputs, Upstreams: len(in.Upstreams), DroppedRoutes: map[string]int{}}
 	// Dependencies first (Settings, Secrets, Upstreams, then the virtual
