@@ -98,6 +98,9 @@ type Basic struct {
 	// KeyHeader keys anonymous callers on this header (canonical) when the
 	// request has it; "" keys them on their address.
 	KeyHeader string
+	// GenericKey, when set, is the one key of every anonymous caller (the
+	// limit is theirs together); it wins over KeyHeader.
+	GenericKey string
 	// DenyOnFail answers 500 when the count fails; false lets the request
 	// through.
 	DenyOnFail bool
@@ -127,7 +130,10 @@ func (b *Basic) String() string {
 		return fmt.Sprintf("%d/%s in %s as %s", r.Limit, r.Unit, c, r.Prefix)
 	}
 	key := "remoteAddress"
-	if b.KeyHeader != "" {
+	switch {
+	case b.GenericKey != "":
+		key = "genericKey " + b.GenericKey
+	case b.KeyHeader != "":
 		key = "header " + b.KeyHeader
 	}
 	return fmt.Sprintf("ratelimitBasic: authorized=%s anonymous=%s anonymousKey=%s denyOnFail=%v headers=%v",
@@ -139,6 +145,8 @@ func (b *Basic) FilterRequest(w http.ResponseWriter, r *http.Request, x *pipelin
 	rule, key := b.Anonymous, ""
 	if id := Identity(x.Auth); id != "" {
 		rule, key = b.Authorized, "id:"+id
+	} else if b.GenericKey != "" {
+		key = "g:" + b.GenericKey
 	} else if v := r.Header[b.KeyHeader]; b.KeyHeader != "" && len(v) > 0 {
 		key = "h:" + v[0]
 	} else {

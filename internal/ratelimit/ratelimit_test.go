@@ -156,6 +156,8 @@ func TestBasicKeys(t *testing.T) {
 			func() (*http.Request, *pipeline.Exchange) { return req("10.0.0.1:1", "b", nil) }, false},
 		{"same header", false, "X-Client", func() (*http.Request, *pipeline.Exchange) { return req("10.0.0.1:1", "a", nil) },
 			func() (*http.Request, *pipeline.Exchange) { return req("10.0.0.2:1", "a", nil) }, true},
+		{"generic key", false, "", func() (*http.Request, *pipeline.Exchange) { return req("10.0.0.1:1", "a", nil) },
+			func() (*http.Request, *pipeline.Exchange) { return req("10.0.0.2:1", "b", nil) }, true},
 		{"api key identity", true, "", func() (*http.Request, *pipeline.Exchange) {
 			return req("10.0.0.1:1", "", &transform.Authorizer{APIKey: "team-a"})
 		}, func() (*http.Request, *pipeline.Exchange) {
@@ -174,6 +176,9 @@ func TestBasicKeys(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := &Basic{Anonymous: NewRule(hour, NewLocalCounter(0), "t:anon"), KeyHeader: tc.keyHeader}
+			if tc.name == "generic key" {
+				b.GenericKey, b.KeyHeader = "all", "X-Client"
+			}
 			if tc.authz {
 				b.Authorized = NewRule(hour, NewLocalCounter(0), "t:auth")
 			}

@@ -54,11 +54,19 @@ func (v *validator) ingressRateLimit(p string, r *gloo.IngressRateLimit) {
 	}
 	if k := r.AnonymousKey; k != nil {
 		kp := p + ".anonymousKey"
+		n := 0
+		for _, set := range []bool{k.RemoteAddress != nil, k.RequestHeaders != nil, k.GenericKey != nil} {
+			if set {
+				n++
+			}
+		}
 		switch {
-		case k.RemoteAddress != nil && k.RequestHeaders != nil:
-			v.errorf(kp, "only one of remoteAddress and requestHeaders may be set")
+		case n > 1:
+			v.errorf(kp, "only one of remoteAddress, requestHeaders and genericKey may be set")
 		case k.RequestHeaders != nil:
 			v.headerName(kp+".requestHeaders.headerName", k.RequestHeaders.HeaderName)
+		case k.GenericKey != nil && k.GenericKey.DescriptorValue == "":
+			v.errorf(kp+".genericKey.descriptorValue", "required value")
 		}
 	}
 }

@@ -165,6 +165,9 @@ func (b *builder) basicFilter(vs *resource.VirtualService, id string, l *gloo.In
 	if k := l.AnonymousKey; k != nil && k.RequestHeaders != nil {
 		f.KeyHeader = http.CanonicalHeaderKey(k.RequestHeaders.HeaderName)
 	}
+	if k := l.AnonymousKey; k != nil && k.GenericKey != nil {
+		f.GenericKey = k.GenericKey.DescriptorValue
+	}
 	return f, nil
 }
 

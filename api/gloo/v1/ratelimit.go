@@ -83,6 +83,15 @@ type RateLimitKey struct {
 	// RequestHeaders keys on a request header's value; a request without
 	// the header is keyed on its address.
 	RequestHeaders *RateLimitRequestHeaders `json:"requestHeaders,omitempty"`
+	// GenericKey keys every anonymous caller on one value: the limit is
+	// then the route's (or virtual host's) for all of them together.
+	GenericKey *RateLimitGenericKey `json:"genericKey,omitempty"`
+}
+
+// RateLimitGenericKey is the genericKey rate limit action.
+type RateLimitGenericKey struct {
+	// DescriptorValue is required.
+	DescriptorValue string `json:"descriptorValue,omitempty"`
 }
 
 // RateLimitRemoteAddress is the remoteAddress rate limit action; it has
