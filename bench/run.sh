@@ -24,6 +24,7 @@ SCALE=${SCALE:-1}
 
 P_STUB=$((PORT_BASE + 1)) P_NGINX=$((PORT_BASE + 2)) P_HAPROXY=$((PORT_BASE + 3)) P_CADDY=$((PORT_BASE + 4))
 P_LG=$((PORT_BASE + 5)) P_LG10K=$((PORT_BASE + 7)) P_LGUP=$((PORT_BASE + 9)) P_LGIDLE=$((PORT_BASE + 11)) P_LGNET=$((PORT_BASE + 13))
+P_REDIS=$((PORT_BASE + 15))
 INVOKE=/2015-03-31/functions/plain/invocations
 
 log() { echo "bench: $*" >&2; }
@@ -36,6 +37,7 @@ command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx)
 command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || need+=(haproxy)
 command -v taskset >/dev/null || need+=(util-linux)
 command -v curl >/dev/null || need+=(curl)
+command -v redis-server >/dev/null || need+=(redis-server)
 if ((${#need[@]})); then
   log "installing ${need[*]} (Debian packages)"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
@@ -234,7 +236,22 @@ http://127.0.0.1:$P_CADDY {
 EOF
 start caddy caddy run --config "$WORK/Caddyfile" --adapter caddyfile
 
-start_lambdagate lg "$P_LG"
+# Redis for the Redis rate-limited route, beside the load generator (a
+# separate service in production, not on the gateway's CPU).
+"${PIN_LOAD[@]}" redis-server --port "$P_REDIS" --bind 127.0.0.1 --dir "$WORK" --save '' --appendonly no \
+  --loglevel warning >"$WORK/redis.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$P_REDIS") 2>/dev/null && break; sleep 0.1; done
+
+# The rate-limited routes come after the measured ones: the plain route's
+# matching is the same as without them.
+start_lambdagate lg "$P_LG" -ratelimits -redis "127.0.0.1:$P_REDIS"
+wait_http "http://127.0.0.1:$P_LG/ratelimit-redis" POST
+# A Redis the gateway cannot reach lets requests through unlimited: make
+# sure the Redis row measures Redis.
+if ! redis-cli -p "$P_REDIS" --scan --pattern 'lambdagate:ratelimit:*' | grep -q .; then
+  log "the Redis rate-limited route counts nothing in Redis"; exit 1
+fi
 # The same gateway with Go's net/http client to Lambda instead of its own:
 # the baseline the own client has to beat (a faster HTTP stack of our own
 # is kept only while it pays in the same run).
@@ -257,6 +274,8 @@ for r in $(seq "$ROUNDS"); do
   measure "lambdagate passthrough" "$PID_lg" "http://127.0.0.1:$P_LG/echo"
   measure "lambdagate wrap+unwrap" "$PID_lg" "http://127.0.0.1:$P_LG/apigw"
   measure "lambdagate header-manipulated route" "$PID_lg" "http://127.0.0.1:$P_LG/headers"
+  measure "lambdagate passthrough, local rate limit" "$PID_lg" "http://127.0.0.1:$P_LG/ratelimit-local"
+  measure "lambdagate passthrough, Redis rate limit" "$PID_lg" "http://127.0.0.1:$P_LG/ratelimit-redis"
   measure "lambdagate passthrough, net/http client" "$PID_lgnet" "http://127.0.0.1:$P_LGNET/echo"
   measure "caddy" "$PID_caddy" "http://127.0.0.1:$P_CADDY$INVOKE"
   measure "haproxy" "$PID_haproxy" "http://127.0.0.1:$P_HAPROXY$INVOKE"
@@ -435,7 +454,7 @@ fi
 if [ "$GOBENCH" = 1 ]; then
   log "Go benchmarks"
   go test -run '^$' -bench . -benchmem -benchtime "${BENCHTIME:-1s}" \
-    ./internal/lambda/ ./internal/router/ ./internal/transform/ ./internal/gateway/ ./internal/translate/ 2>&1 |
+    ./internal/lambda/ ./internal/router/ ./internal/transform/ ./internal/gateway/ ./internal/translate/ ./internal/ratelimit/ 2>&1 |
     grep -E '^(Benchmark|pkg:|ok|FAIL|---)' >"$WORK/gobench.txt" || true
 fi
 
@@ -521,6 +540,12 @@ CPU_MODEL=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
   R5=$(rratio "lambdagate header-manipulated route" "lambdagate passthrough" 3)
   C5=$(rratio "lambdagate header-manipulated route" "lambdagate passthrough" 6 1)
   echo "| header-manipulated route × plain route (reported) | $R5 | $C5 | - |"
+  R6=$(rratio "lambdagate passthrough, local rate limit" "lambdagate passthrough" 3)
+  C6=$(rratio "lambdagate passthrough, local rate limit" "lambdagate passthrough" 6 1)
+  R7=$(rratio "lambdagate passthrough, Redis rate limit" "lambdagate passthrough" 3)
+  C7=$(rratio "lambdagate passthrough, Redis rate limit" "lambdagate passthrough" 6 1)
+  echo "| local rate limit ≥ 0.95 × the plain route | $R6 | $C6 | $(verdict "$R6" 0.95 ">=") / $(verdict "$C6" 0.95 ">=") |"
+  echo "| Redis rate limit × the plain route (one Redis round trip per request; no target) | $R7 | $C7 | - |"
   echo
   echo "| target | measured | verdict |"
   echo "|---|---:|---|"
@@ -538,6 +563,8 @@ CPU_MODEL=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
     ALLOCS=$(awk '/^BenchmarkGatewayPassthrough-/ { for (i = 1; i <= NF; i++) if ($i == "allocs/op") print $(i - 1) }' "$WORK/gobench.txt")
     echo "| 10,000-route snapshot builds in < 200 ms | $BUILD_MS ms | $(verdict "$BUILD_MS" 200 "<") |"
     echo "| ≤ 20 allocations per proxied request (passthrough) | $ALLOCS | $(verdict "$ALLOCS" 20 "<=") |"
+    RLNS=$(awk '/^BenchmarkLocal\/headers=false/ { for (i = 1; i <= NF; i++) if ($i == "ns/op") print $(i - 1) }' "$WORK/gobench.txt")
+    echo "| local rate-limit check < 200 ns | $RLNS ns | $(verdict "$RLNS" 200 "<") |"
   fi
   if [ "$GOBENCH" = 1 ]; then
     echo

@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Installs what lambdagate's tests and quick start need on a fresh Debian
-# machine: Node.js (for the walkthrough's Node.js function) and the linters.
+# machine: Node.js (for the walkthrough's Node.js function), redis-server
+# (for the shared rate limits' tests) and the linters.
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 
 need_apt=()
 command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
 command -v npm >/dev/null 2>&1 || need_apt+=(npm)
+# Shared rate limits count in Redis; their tests start a real
+# redis-server on a loopback port.
+command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 # The dashboard's browser test drives Debian's Chromium (never a browser
 # download of its own: this machine reaches only package registries).
 [ "${SETUP_BROWSER:-1}" = 1 ] && [ ! -x /usr/bin/chromium ] && need_apt+=(chromium)

@@ -21,6 +21,14 @@ type Options struct {
 	// lambdaFunctions, referenced round-robin by the filler routes.
 	// Default 0: only the upstream "bench" with the measured functions.
 	Upstreams, Functions int
+	// RateLimits adds, after the measured routes (so the plain route's
+	// matching is unchanged), RateLimitLocalPath with a local token bucket
+	// and, when Redis (host:port) is set, RateLimitRedisPath with a
+	// ratelimitBasic limit counted in that Redis, plus the Settings naming
+	// it. Both invoke "plain" as /echo does and never refuse: the rows
+	// measure the check's cost. Default false.
+	RateLimits bool
+	Redis      string
 }
 
 // The measured routes: /echo invokes "plain" as is (passthrough), /apigw
@@ -32,6 +40,10 @@ const (
 	WrapPath        = "/apigw"
 	HeadersPath     = "/headers"
 	measured        = 3
+	// RateLimitLocalPath and RateLimitRedisPath are the rate-limited
+	// passthrough routes (Options.RateLimits).
+	RateLimitLocalPath = "/ratelimit-local"
+	RateLimitRedisPath = "/ratelimit-redis"
 )
 
 // Write writes the manifests to w.
@@ -109,5 +121,28 @@ spec:
     - matchers: [{exact: %s}]
       routeAction: {single: {upstream: {name: bench, namespace: gloo-system}, destinationSpec: {aws: {logicalName: plain}}}}
 `, HeadersPath, WrapPath, PassthroughPath)
+	if !o.RateLimits {
+		return nil
+	}
+	// Limits no benchmark reaches: the largest Gloo allows.
+	p(`    - matchers: [{exact: %s}]
+      routeAction: {single: {upstream: {name: bench, namespace: gloo-system}, destinationSpec: {aws: {logicalName: plain}}}}
+      options:
+        ratelimit: {localRatelimit: {maxTokens: 4294967295, tokensPerFill: 4294967295, fillInterval: 1s}}
+`, RateLimitLocalPath)
+	if o.Redis == "" {
+		return nil
+	}
+	p(`    - matchers: [{exact: %s}]
+      routeAction: {single: {upstream: {name: bench, namespace: gloo-system}, destinationSpec: {aws: {logicalName: plain}}}}
+      options:
+        ratelimitBasic: {anonymousLimits: {unit: MINUTE, requestsPerUnit: 4294967295}}
+---
+apiVersion: gloo.solo.io/v1
+kind: Settings
+metadata: {name: default, namespace: gloo-system}
+spec:
+  ratelimitServer: {redis: {url: "%s"}}
+`, RateLimitRedisPath, o.Redis)
 	return nil
 }

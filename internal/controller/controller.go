@@ -12,6 +12,7 @@ import (
 
 	core "github.com/lambdagate/lambdagate/api/core/v1"
 	"github.com/lambdagate/lambdagate/internal/awscreds"
+	"github.com/lambdagate/lambdagate/internal/ratelimit"
 	"github.com/lambdagate/lambdagate/internal/snapshot"
 	"github.com/lambdagate/lambdagate/internal/store"
 	"github.com/lambdagate/lambdagate/internal/translate"
@@ -32,6 +33,9 @@ type Config struct {
 	// upstream's failing discovery. Default nil: none.
 	RouteWarning    func(vsKey, route string) string
 	UpstreamWarning func(upstreamKey string) string
+	// RateLimits keeps rate limit state across snapshots (translate.Env).
+	// Default nil: each snapshot starts with full buckets.
+	RateLimits *ratelimit.Registry
 	// OnSnapshot is called with each snapshot before it is served
 	// (metrics). Default nil.
 	OnSnapshot func(*snapshot.Snapshot)

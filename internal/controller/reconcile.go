@@ -134,7 +134,7 @@ func (s *Controller) rebuild(ctx context.Context) {
 	// or its last good version serves, and says so in its status.
 	in := translate.FromObjects(objs)
 	in.LastGood = s.lastGood
-	env := translate.Env{LocalLambda: s.cfg.LocalLambda, Version: s.version.Add(1)}
+	env := translate.Env{LocalLambda: s.cfg.LocalLambda, Version: s.version.Add(1), RateLimits: s.cfg.RateLimits}
 	snap := translate.Translate(in, s.resolver, env)
 	statuses, inputs := snap.Statuses, snap.StatusInputs
 	s.lastGood = translate.Served(s.lastGood, objs, snap)

@@ -198,6 +198,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, o *Outcome) erro
 	p := rt.Target.(*pipeline.Route)
 	t := p.Invoke
 	o.Target = t
+	o.x.Arrived = o.Start
 	if t == nil {
 		// Named in logs and metrics even when a filter refuses it.
 		o.Answered = p

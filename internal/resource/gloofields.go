@@ -118,13 +118,22 @@ var glooFields = map[reflect.Type]map[string]Support{
 		"consulKvArtifactSource": ServedWithout, "refreshRate": ServedWithout, "devMode": ServedWithout,
 		"linkerd": ServedWithout, "knative": ServedWithout, "gateway": ServedWithout, "consul": ServedWithout,
 		"consulDiscovery": ServedWithout, "kubernetes": ServedWithout, "extensions": ServedWithout,
-		"ratelimit": ServedWithout, "ratelimitServer": ServedWithout, "extauth": ServedWithout,
+		"ratelimit": ServedWithout, "extauth": ServedWithout,
 		"namedExtauth": ServedWithout, "cachingServer": ServedWithout, "observabilityOptions": ServedWithout,
 		"upstreamOptions": ServedWithout, "consoleOptions": ServedWithout, "graphqlOptions": ServedWithout,
 		// rbac.requireRbac: true makes Gloo refuse every request to a
 		// virtual host without an RBAC policy; RequiresRBAC tells the
 		// translator, which does the same.
 		"rbac": Honoured,
+	},
+	// Actions for an external rate-limit server: without them a limit
+	// the user asked for would not hold.
+	reflect.TypeOf(gloo.RateLimitVhostExtension{}): {"rateLimits": NotServed},
+	reflect.TypeOf(gloo.RateLimitRouteExtension{}): {"rateLimits": NotServed, "includeVhRateLimits": ServedWithout},
+	reflect.TypeOf(gloo.RateLimitServerSettings{}): {
+		// lambdagate counts in Redis itself (spec.ratelimitServer.redis),
+		// after the authentication filters.
+		"ratelimitServerRef": ServedWithout, "rateLimitBeforeAuth": ServedWithout,
 	},
 	reflect.TypeOf(gloo.GlooOptions{}): {
 		"xdsBindAddr": ServedWithout, "validationBindAddr": ServedWithout, "circuitBreakers": ServedWithout,
@@ -146,7 +155,7 @@ var glooFields = map[reflect.Type]map[string]Support{
 // them.
 var securityOptions = []string{
 	"extauth", "waf", "dlp", "csrf", "extProc",
-	"ratelimitBasic", "ratelimitEarly", "rateLimitEarlyConfigs", "ratelimit", "rateLimitConfigs",
+	"ratelimitEarly", "rateLimitEarlyConfigs", "rateLimitConfigs",
 	"ratelimitRegular", "rateLimitRegularConfigs",
 }
 

@@ -308,9 +308,15 @@ func (v *validator) virtualService(s *gateway.VirtualServiceSpec) {
 	if vh.Options != nil && vh.Options.HeaderManipulation != nil {
 		v.headerManipulation("spec.virtualHost.options.headerManipulation", vh.Options.HeaderManipulation)
 	}
-	if vh.Options != nil {
-		v.virtualHostOptions("spec.virtualHost.options", vh.Options)
-		v.vhostSecurity("spec.virtualHost.options", vh.Options)
+	if o := vh.Options; o != nil {
+		v.virtualHostOptions("spec.virtualHost.options", o)
+		v.vhostSecurity("spec.virtualHost.options", o)
+		if o.Ratelimit != nil && o.Ratelimit.LocalRatelimit != nil {
+			v.tokenBucket("spec.virtualHost.options.ratelimit.localRatelimit", o.Ratelimit.LocalRatelimit)
+		}
+		if o.RatelimitBasic != nil {
+			v.ingressRateLimit("spec.virtualHost.options.ratelimitBasic", o.RatelimitBasic)
+		}
 	}
 	if s.SSLConfig != nil {
 		v.ssl(s.SSLConfig)
@@ -434,9 +440,15 @@ func (v *validator) routeSpec(p string, r *gateway.Route) {
 	if r.Options != nil && r.Options.HeaderManipulation != nil {
 		v.headerManipulation(p+".options.headerManipulation", r.Options.HeaderManipulation)
 	}
-	if r.Options != nil {
-		v.routeOptions(p+".options", r.Options, r)
-		v.routeSecurity(p+".options", r.Options)
+	if o := r.Options; o != nil {
+		v.routeOptions(p+".options", o, r)
+		v.routeSecurity(p+".options", o)
+		if o.Ratelimit != nil && o.Ratelimit.LocalRatelimit != nil {
+			v.tokenBucket(p+".options.ratelimit.localRatelimit", o.Ratelimit.LocalRatelimit)
+		}
+		if o.RatelimitBasic != nil {
+			v.ingressRateLimit(p+".options.ratelimitBasic", o.RatelimitBasic)
+		}
 	}
 }
 
@@ -536,6 +548,7 @@ func (v *validator) secret(s *core.Secret) {
 }
 
 func (v *validator) settings(s *gloo.SettingsSpec) {
+	v.rateLimitSettings(s)
 	if s.Discovery != nil {
 		switch s.Discovery.FdsMode {
 		case "", "BLACKLIST", "WHITELIST", "DISABLED":

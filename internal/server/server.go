@@ -27,6 +27,7 @@ import (
 	"github.com/lambdagate/lambdagate/internal/gateway"
 	"github.com/lambdagate/lambdagate/internal/lambda"
 	"github.com/lambdagate/lambdagate/internal/metrics"
+	"github.com/lambdagate/lambdagate/internal/ratelimit"
 	"github.com/lambdagate/lambdagate/internal/snapshot"
 	"github.com/lambdagate/lambdagate/internal/store"
 )
@@ -171,6 +172,8 @@ type Server struct {
 	ctrl     *controller.Controller
 	log      *slog.Logger
 
+	rateLimits *ratelimit.Registry
+
 	draining  atomic.Bool
 	discovery *discovery.Discoverer
 
@@ -191,6 +194,9 @@ func New(cfg Config, st store.Store) *Server {
 	s.resolver = awscreds.New(awscreds.Options{Logger: s.log.With("component", "credentials"), OnChange: s.Trigger})
 	s.gateway = gateway.New(&s.holder, s.invoker, s.log)
 	s.gateway.OnWarningChange = s.Trigger
+	// Redis becoming unreachable or reachable shows on route statuses.
+	s.rateLimits = ratelimit.NewRegistry()
+	s.rateLimits.OnChange = s.Trigger
 	s.gateway.Discard = cfg.BodyDiscard
 	s.gateway.Stream = cfg.Stream
 	s.initObservability()
@@ -201,7 +207,7 @@ func New(cfg Config, st store.Store) *Server {
 		Metrics:        s.cfg.Metrics,
 		Ready:          s.Ready,
 		StoreProblem:   func() string { return s.ctrl.StoreProblem() },
-		RouteWarning:   s.gateway.RouteWarning,
+		RouteWarning:   s.routeWarning,
 		Stored:         s.storedResources,
 	}, &s.holder)
 	if cfg.DiscoveryInterval >= 0 {
@@ -215,12 +221,25 @@ func New(cfg Config, st store.Store) *Server {
 		})
 	}
 	ctrl := controller.Config{Debounce: cfg.Debounce, LocalLambda: cfg.LocalLambda, Logger: s.log,
-		RouteWarning: s.gateway.RouteWarning, OnSnapshot: s.observeSnapshot}
+		RouteWarning: s.routeWarning, RateLimits: s.rateLimits, OnSnapshot: s.observeSnapshot}
 	if s.discovery != nil {
 		ctrl.UpstreamWarning = s.discovery.Error
 	}
 	s.ctrl = controller.New(ctrl, st, &s.holder, s.resolver)
 	return s
+}
+
+// routeWarning is a route's runtime conditions: its function's (the
+// gateway's) and its rate limits' Redis.
+func (s *Server) routeWarning(vsKey, route string) string {
+	g, rl := s.gateway.RouteWarning(vsKey, route), s.rateLimits.RouteWarning(vsKey, route)
+	switch {
+	case g == "":
+		return rl
+	case rl == "":
+		return g
+	}
+	return g + "; " + rl
 }
 
 // Trigger says a runtime condition changed: statuses are merged and written

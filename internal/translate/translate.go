@@ -27,6 +27,7 @@ import (
 	"github.com/lambdagate/lambdagate/internal/awscreds"
 	"github.com/lambdagate/lambdagate/internal/gateway/pipeline"
 	"github.com/lambdagate/lambdagate/internal/lambda"
+	"github.com/lambdagate/lambdagate/internal/ratelimit"
 	"github.com/lambdagate/lambdagate/internal/resource"
 	"github.com/lambdagate/lambdagate/internal/router"
 	"github.com/lambdagate/lambdagate/internal/snapshot"
@@ -84,6 +85,10 @@ type Env struct {
 	// Version of the snapshot to build.
 	Version uint64
 	Now     func() time.Time
+	// RateLimits keeps the rate limits' state (buckets, counters, Redis
+	// clients) from one translation to the next. Default nil: every
+	// translation starts with full buckets.
+	RateLimits *ratelimit.Registry
 }
 
 type upstreamInfo struct {
@@ -108,6 +113,7 @@ type builder struct {
 	// host (Gloo's rbac.requireRbac): a route without one refuses every
 	// request.
 	requireRBAC bool
+	rl          rateLimits
 }
 
 // Translate builds a snapshot from in. res supplies credential providers.
@@ -119,6 +125,8 @@ func Translate(in Input, res *awscreds.Resolver, env Env) *snapshot.Snapshot {
 		env.Now = time.Now
 	}
 	b := &builder{env: env, res: res, secrets: map[string]*core.Secret{}, upstreams: map[string]*upstreamInfo{}, statuses: map[string]core.Status{}, inputs: map[string]*snapshot.StatusInput{}, lastGood: in.LastGood}
+	b.rl = rateLimits{build: env.RateLimits.Build(), shared: map[sharedKey]pipeline.RequestFilter{}}
+	defer b.rl.build.Commit()
 	snap := &snapshot.Snapshot{Version: env.Version, Built: env.Now(), Statuses: b.statuses, StatusInputs: b.inputs, Upstreams: len(in.Upstreams), DroppedRoutes: map[string]int{}}
 	// Dependencies first (Settings, Secrets, Upstreams, then the virtual
 	// services routing to them), each deciding between its current and
@@ -182,6 +190,7 @@ func (b *builder) readSettings(s *resource.Settings) {
 		b.settings = s.Spec.Gloo.AWSOptions
 	}
 	b.requireRBAC = resource.RequiresRBAC(&s.Spec)
+	b.rl.server, b.rl.local = s.Spec.RatelimitServer, s.Spec.HttpLocalRatelimit
 	if w := problems.Warnings(); len(w) > 0 {
 		b.setStatus(s, core.StateWarning, w.Join())
 		return
@@ -311,6 +320,12 @@ func (b *builder) virtualService(vs *resource.VirtualService, httpB, httpsB *rou
 			continue
 		}
 		rt, warn, err := b.route(vs, i, &spec.VirtualHost.Routes[i])
+		if err == nil {
+			// Rate limits first: the security filters then go in front of
+			// them, so a limit counts only callers that passed
+			// authentication and ratelimitBasic can key on who they are.
+			err = b.addRateLimits(rt, vs, i, &spec.VirtualHost.Routes[i], spec.SSLConfig != nil)
+		}
 		if err == nil {
 			var swarn string
 			if swarn, err = sec.apply(rt, i, &spec.VirtualHost.Routes[i]); swarn != "" && warn != "" {

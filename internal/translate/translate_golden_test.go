@@ -516,8 +516,8 @@ func actionString(rt *router.Route) string {
 	return s
 }
 
-// filtersString lists the header filters (the timeout shows in the
-// target).
+// filtersString lists the header filters and the filters that describe
+// themselves (rate limits), in order (the timeout shows in the target).
 func filtersString(p *pipeline.Route) string {
 	if p == nil {
 		return ""

@@ -88,8 +88,14 @@ type VirtualHostOptions struct {
 	// Rbac authorizes the callers of every route by their token's
 	// claims. Default: none.
 	Rbac *RbacExtensionSettings `json:"rbac,omitempty"`
+	// Ratelimit holds the virtual host's local rate limit, shared by its
+	// routes without one of their own. Default: none.
+	Ratelimit *gloo.RateLimitVhostExtension `json:"ratelimit,omitempty"`
+	// RatelimitBasic limits each caller of the virtual host's routes
+	// without one of their own. Default: none.
+	RatelimitBasic *gloo.IngressRateLimit `json:"ratelimitBasic,omitempty"`
 	// Unimplemented holds Gloo's virtual host options (extauth,
-	// ratelimit...), kept as written and
+	// waf...), kept as written and
 	// named on status.
 	Unimplemented core.RawFields `json:"-"`
 }
@@ -296,6 +302,12 @@ type RouteOptions struct {
 	// Rbac replaces the virtual host's RBAC settings for this route.
 	// Default: the virtual host's.
 	Rbac *RbacExtensionSettings `json:"rbac,omitempty"`
+	// Ratelimit holds the route's local rate limit, which replaces its
+	// virtual host's. Default: none.
+	Ratelimit *gloo.RateLimitRouteExtension `json:"ratelimit,omitempty"`
+	// RatelimitBasic limits each caller of the route, replacing its
+	// virtual host's. Default: none.
+	RatelimitBasic *gloo.IngressRateLimit `json:"ratelimitBasic,omitempty"`
 	// Unimplemented holds Gloo's route options lambdagate does not
 	// implement (transformations, extauth...), kept as written and
 	// named on status.

@@ -172,6 +172,14 @@ type SettingsSpec struct {
 	WatchNamespaces []string          `json:"watchNamespaces,omitempty"`
 	Gloo            *GlooOptions      `json:"gloo,omitempty"`
 	Discovery       *DiscoveryOptions `json:"discovery,omitempty"`
+	// RatelimitServer says where ratelimitBasic limits are counted for the
+	// whole fleet (Redis) and what happens when it cannot be reached.
+	// Default: none, each gateway process counts alone.
+	RatelimitServer *RateLimitServerSettings `json:"ratelimitServer,omitempty"`
+	// HttpLocalRatelimit is Gloo's Gateway httpLocalRatelimit (HTTP
+	// listener options), here for every listener since lambdagate has no
+	// Gateway kind. Default: none.
+	HttpLocalRatelimit *LocalRateLimitSettings `json:"httpLocalRatelimit,omitempty"`
 	// Unimplemented holds Gloo's Settings fields lambdagate does not use,
 	// kept as written and named on status.
 	Unimplemented core.RawFields `json:"-"`

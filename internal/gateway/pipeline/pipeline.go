@@ -80,6 +80,10 @@ type Exchange struct {
 	// JWTProvider names the JWT provider whose token authenticated the
 	// caller ("" when none), for the RBAC principals that name one.
 	JWTProvider string
+	// Arrived is when the gateway received the request: filters that need
+	// the time (rate limits) use it instead of reading the clock again.
+	// Zero: unknown, read the clock.
+	Arrived time.Time
 }
 
 // ErrAnswered is returned by a request filter that wrote the whole answer

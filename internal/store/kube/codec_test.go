@@ -29,6 +29,7 @@ spec:
       options: {timeout: 5s, retries: {numRetries: 3}, extauth: {disable: true}, headerManipulation: {requestHeadersToAdd: [{header: {key: x-a, value: b}, append: false}], responseHeadersToRemove: [server]}}
     - redirectAction: {httpsRedirect: true, portRedirect: 8443, responseCode: PERMANENT_REDIRECT, regexRewrite: {pattern: {regex: '^/a(.*)'}, substitution: '/b\1'}}
     - directResponseAction: {status: 503, body: down}
+      options: {ratelimit: {localRatelimit: {maxTokens: 3, fillInterval: 1s}, rateLimits: [{actions: [{remoteAddress: {}}]}]}, ratelimitBasic: {anonymousLimits: {unit: MINUTE, requestsPerUnit: 5}, anonymousKey: {remoteAddress: {}}}}
 status:
   statuses:
     gloo-system: {state: 1, reportedBy: gateway}
