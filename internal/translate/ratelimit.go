@@ -38,14 +38,13 @@ const (
 	redisPrefix = "lambdagate:ratelimit:"
 )
 
-// addRateLimits adds a compiled route's rate limit filters. The local
-// token bucket (the route's, else its virtual host's, else the
-// listener's default) runs first, after the timeout filter only: it is
-// the cheapest refusal and, as Gloo's, works before authentication.
-// ratelimitBasic (the route's, else its virtual host's) runs after the
-// authentication filters, which it keys on, and before the header edits,
-// as Envoy's rate limit filters see the request before the router's
-// header mutations. Neither set: the route is unchanged.
+// addRateLimits adds a compiled route's rate limit filters. The
+// translator adds them before the security filters, which then go in
+// front: a limit counts only callers that passed CORS, authentication
+// and authorization. The local token bucket runs right after the timeout
+// filter; ratelimitBasic runs before the header edits, as Envoy's rate
+// limit filters see the request before the router's header mutations.
+// Neither set: the route is unchanged.
 func (b *builder) addRateLimits(rt *router.Route, vs *resource.VirtualService, i int, r *gateway.Route, https bool) error {
 	p := pipeline.Of(rt)
 	local := b.localLimit(vs, i, r, https)
