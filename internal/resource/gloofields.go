@@ -72,7 +72,12 @@ var glooFields = map[reflect.Type]map[string]Support{
 		"graphqlApiRef":  NotServed, "optionsConfigRefs": NotServed,
 	},
 	reflect.TypeOf(gateway.RouteAction{}): {
-		"multi": NotServed, "upstreamGroup": NotServed, "clusterHeader": NotServed, "dynamicForwardProxy": NotServed,
+		"clusterHeader": NotServed, "dynamicForwardProxy": NotServed,
+	},
+	reflect.TypeOf(gateway.WeightedDestination{}): {
+		// WeightedDestinationOptions may hold authentication (extauth,
+		// csrf) for the requests sent to this destination.
+		"options": NotServed,
 	},
 	reflect.TypeOf(gateway.Destination{}): {
 		"kube": NotServed, "consul": NotServed, "subset": ServedWithout,

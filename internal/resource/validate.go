@@ -120,6 +120,8 @@ func Validate(o Object) Problems {
 		v.secret(&t.Secret)
 	case *Settings:
 		v.settings(&t.Spec)
+	case *UpstreamGroup:
+		v.weightedDestinations("spec.destinations", t.Spec.Destinations)
 	}
 	v.unimplemented("", reflect.ValueOf(o))
 	return v.problems
@@ -406,20 +408,8 @@ func (v *validator) routeSpec(p string, r *gateway.Route) {
 		v.directResponse(p+".directResponseAction", r.DirectResponseAction)
 	case r.RouteAction == nil:
 		v.errorf(p+".routeAction", "required value: a route needs one of routeAction, redirectAction and directResponseAction")
-	case r.RouteAction.Single == nil:
-		v.errorf(p+".routeAction.single", "required value")
 	default:
-		d := r.RouteAction.Single
-		if d.Upstream == nil || d.Upstream.Name == "" {
-			v.errorf(p+".routeAction.single.upstream.name", "required value")
-		}
-		if d.DestinationSpec != nil {
-			if d.DestinationSpec.AWS == nil {
-				v.errorf(p+".routeAction.single.destinationSpec", "required value: aws")
-			} else {
-				v.awsDestination(p+".routeAction.single.destinationSpec.aws", d.DestinationSpec.AWS)
-			}
-		}
+		v.routeAction(p+".routeAction", r.RouteAction)
 	}
 	if r.Options != nil && r.Options.Timeout != nil {
 		t := r.Options.Timeout.Duration

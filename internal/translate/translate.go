@@ -47,6 +47,7 @@ type Input struct {
 	VirtualServices []*resource.VirtualService
 	Secrets         []*resource.Secret
 	Settings        []*resource.Settings
+	UpstreamGroups  []*resource.UpstreamGroup
 	// LastGood holds, by "Kind namespace/name", the last version of each
 	// resource that was served (what Served returns after a translation).
 	// A resource whose current version is rejected, or drops more routes
@@ -68,6 +69,8 @@ func FromObjects(objs []resource.Object) Input {
 			in.Secrets = append(in.Secrets, t)
 		case *resource.Settings:
 			in.Settings = append(in.Settings, t)
+		case *resource.UpstreamGroup:
+			in.UpstreamGroups = append(in.UpstreamGroups, t)
 		}
 	}
 	return in
@@ -100,6 +103,7 @@ type builder struct {
 	settings  *gloo.AWSOptions
 	secrets   map[string]*core.Secret
 	upstreams map[string]*upstreamInfo
+	groups    map[string]*groupInfo
 	statuses  map[string]core.Status
 	inputs    map[string]*snapshot.StatusInput
 	lastGood  map[string]LastGood
@@ -117,10 +121,10 @@ func Translate(in Input, res *awscreds.Resolver, env Env) *snapshot.Snapshot {
 	if env.Now == nil {
 		env.Now = time.Now
 	}
-	b := &builder{env: env, res: res, secrets: map[string]*core.Secret{}, upstreams: map[string]*upstreamInfo{}, statuses: map[string]core.Status{}, inputs: map[string]*snapshot.StatusInput{}, lastGood: in.LastGood}
+	b := &builder{env: env, res: res, secrets: map[string]*core.Secret{}, upstreams: map[string]*upstreamInfo{}, groups: map[string]*groupInfo{}, statuses: map[string]core.Status{}, inputs: map[string]*snapshot.StatusInput{}, lastGood: in.LastGood}
 	snap := &snapshot.Snapshot{Version: env.Version, Built: env.Now(), Statuses: b.statuses, StatusInputs: b.inputs, Upstreams: len(in.Upstreams), DroppedRoutes: map[string]int{}}
-	// Dependencies first (Settings, Secrets, Upstreams, then the virtual
-	// services routing to them), each deciding between its current and
+	// Dependencies first (Settings, Secrets, Upstreams, UpstreamGroups,
+	// then the virtual services routing to them), each deciding between its current and
 	// its last good version, so a resource is translated against the
 	// versions actually served.
 	for _, s := range in.Settings {
@@ -132,6 +136,9 @@ func Translate(in Input, res *awscreds.Resolver, env Env) *snapshot.Snapshot {
 	}
 	for _, u := range in.Upstreams {
 		snap.Resources = append(snap.Resources, b.upstreamWithLastGood(u))
+	}
+	for _, g := range in.UpstreamGroups {
+		snap.Resources = append(snap.Resources, b.groupWithLastGood(g))
 	}
 	httpB, httpsB := router.NewBuilder(), router.NewBuilder()
 	vss := append([]*resource.VirtualService(nil), in.VirtualServices...)
@@ -384,10 +391,27 @@ func (b *builder) route(vs *resource.VirtualService, i int, r *gateway.Route) (*
 	if r.RouteAction == nil {
 		return answerRoute(vs, i, r)
 	}
-	d := r.RouteAction.Single
+	if r.RouteAction.Single == nil {
+		return b.weightedRoute(vs, i, r)
+	}
+	t, warn, err := b.target(vs.Metadata.Key(), routeName(r, i), r.Options, r.RouteAction.Single, vs.Metadata.Namespace, "routeAction.single")
+	if err != nil {
+		return nil, "", err
+	}
+	rt := &router.Route{Name: t.Route, Target: withHeaders(compilePipeline(t, r.Options), vs, r)}
+	if err := compileMatchers(rt, r.Matchers); err != nil {
+		return nil, "", err
+	}
+	return rt, warn, nil
+}
+
+// target resolves a destination into the Lambda target it invokes, for
+// the route route of virtual service vsKey. ns is the namespace of an
+// upstream reference without one; field names the destination in errors.
+func (b *builder) target(vsKey, route string, opts *gateway.RouteOptions, d *gateway.Destination, ns, field string) (*lambda.Target, string, error) {
 	ref := *d.Upstream
 	if ref.Namespace == "" {
-		ref.Namespace = vs.Metadata.Namespace
+		ref.Namespace = ns
 	}
 	up, ok := b.upstreams[ref.String()]
 	if !ok {
@@ -418,7 +442,7 @@ func (b *builder) route(vs *resource.VirtualService, i int, r *gateway.Route) (*
 		case len(fns) == 0:
 			return nil, "", fmt.Errorf("lambda points to upstream with no functions %s", dest.LogicalName)
 		case !fallback && dest.LogicalName == "":
-			return nil, "", fmt.Errorf("routeAction.single.destinationSpec.aws.logicalName: required value unless Settings sets fallbackToFirstFunction")
+			return nil, "", fmt.Errorf("%s.destinationSpec.aws.logicalName: required value unless Settings sets fallbackToFirstFunction", field)
 		case !fallback:
 			return nil, "", fmt.Errorf("a route references %s AWS lambda which does not exist on the route's upstream; its logicalNames: %s", dest.LogicalName, logicalNames(fns))
 		}
@@ -439,8 +463,8 @@ func (b *builder) route(vs *resource.VirtualService, i int, r *gateway.Route) (*
 		name = fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", region, a.AWSAccountID, name)
 	}
 	t := &lambda.Target{
-		VirtualService: vs.Metadata.Key(),
-		Route:          routeName(r, i),
+		VirtualService: vsKey,
+		Route:          route,
 		Upstream:       ref.String(),
 		LogicalName:    fn.LogicalName,
 		FunctionName:   name,
@@ -452,8 +476,8 @@ func (b *builder) route(vs *resource.VirtualService, i int, r *gateway.Route) (*
 		ALBMultiValue:  dest.AlbMultiValueHeaders,
 		Timeout:        lambda.DefaultTimeout,
 	}
-	if r.Options != nil && r.Options.Timeout != nil {
-		t.Timeout = r.Options.Timeout.Duration
+	if opts != nil && opts.Timeout != nil {
+		t.Timeout = opts.Timeout.Duration
 	}
 	if b.settings != nil && b.settings.PropagateOriginalRouting != nil {
 		t.PropagateOriginalRouting = *b.settings.PropagateOriginalRouting
@@ -481,11 +505,7 @@ func (b *builder) route(vs *resource.VirtualService, i int, r *gateway.Route) (*
 	// A route written for an ALB gets an ALB's payload limits.
 	t.ALBLimits = (t.Wrap == lambda.WrapALB || t.Unwrap == lambda.UnwrapALB) && !dest.DisableAlbPayloadLimits
 	t.Prepare()
-	rt := &router.Route{Name: t.Route, Target: withHeaders(compilePipeline(t, r.Options), vs, r)}
-	if err := compileMatchers(rt, r.Matchers); err != nil {
-		return nil, "", err
-	}
-	return rt, strings.Join(warn, "; "), nil
+	return t, strings.Join(warn, "; "), nil
 }
 
 // compileMatchers adds a route's matchers (default: prefix "/").
@@ -507,7 +527,7 @@ func compileMatchers(rt *router.Route, matchers []gateway.Matcher) error {
 // sets, in the order they run, and its action. Options a route does not
 // set add no filter, so a plain route's pipeline costs nothing per request.
 func compilePipeline(t *lambda.Target, o *gateway.RouteOptions) *pipeline.Route {
-	p := &pipeline.Route{Invoke: t}
+	p := &pipeline.Route{Invoke: t} // nil for weighted destinations
 	if o != nil && o.Timeout != nil {
 		// First: the filters after it work within the route's budget.
 		p.Request = append(p.Request, pipeline.Timeout(o.Timeout.Duration))

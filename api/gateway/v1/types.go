@@ -161,13 +161,20 @@ type QueryParameterMatcher struct {
 	Regex bool `json:"regex,omitempty"`
 }
 
-// RouteAction sends the request to one destination.
+// RouteAction sends the request to one destination, or to one of
+// several by weight. Exactly one of single, multi and upstreamGroup.
 //
 // +kubebuilder:pruning:PreserveUnknownFields
 type RouteAction struct {
 	Single *Destination `json:"single,omitempty"`
+	// Multi splits the requests between destinations by weight.
+	Multi *MultiDestination `json:"multi,omitempty"`
+	// UpstreamGroup names an UpstreamGroup whose destinations the
+	// requests are split between. Default namespace: the virtual
+	// service's.
+	UpstreamGroup *core.ResourceRef `json:"upstreamGroup,omitempty"`
 	// Unimplemented holds Gloo's route actions lambdagate does not
-	// implement (multi, upstreamGroup...), kept as written and
+	// implement (clusterHeader, dynamicForwardProxy), kept as written and
 	// named on status.
 	Unimplemented core.RawFields `json:"-"`
 }
