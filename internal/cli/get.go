@@ -171,6 +171,8 @@ func printTable(g *globals, k resource.Kind, objs []resource.Object, wide, allNS
 		header = append(header, "TYPE", "KEYS")
 	case resource.KindSettings:
 		header = append(header, "STATUS")
+	case resource.KindUpstreamGroup:
+		header = append(header, "STATUS", "DESTINATIONS")
 	}
 	header = append(header, "AGE")
 	if wide && resource.HasStatus(k) {
@@ -245,6 +247,8 @@ func printTable(g *globals, k resource.Kind, objs []resource.Object, wide, allNS
 			row = append(row, x.Type, strings.Join(keys, ","))
 		case *resource.Settings:
 			row = append(row, state(obj))
+		case *resource.UpstreamGroup:
+			row = append(row, state(obj), strconv.Itoa(len(x.Spec.Destinations)))
 		}
 		row = append(row, age(m.CreationTimestamp, now))
 		if wide && resource.HasStatus(k) {
