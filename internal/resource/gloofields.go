@@ -67,9 +67,7 @@ var glooFields = map[reflect.Type]map[string]Support{
 		"includeAttemptCountInResponse": ServedWithout, "stagedTransformations": ServedWithout,
 	}),
 	reflect.TypeOf(gateway.Route{}): {
-		"inheritableMatchers": ServedWithout, "inheritablePathMatchers": ServedWithout,
-		"delegateAction": NotServed,
-		"graphqlApiRef":  NotServed, "optionsConfigRefs": NotServed,
+		"graphqlApiRef": NotServed, "optionsConfigRefs": NotServed,
 	},
 	reflect.TypeOf(gateway.RouteAction{}): {
 		"clusterHeader": NotServed, "dynamicForwardProxy": NotServed,

@@ -122,6 +122,8 @@ func Validate(o Object) Problems {
 		v.settings(&t.Spec)
 	case *UpstreamGroup:
 		v.weightedDestinations("spec.destinations", t.Spec.Destinations)
+	case *RouteTable:
+		v.routeTable(&t.Spec)
 	}
 	v.unimplemented("", reflect.ValueOf(o))
 	return v.problems
@@ -394,20 +396,22 @@ func (v *validator) routeSpec(p string, r *gateway.Route) {
 		}
 	}
 	actions := 0
-	for _, set := range []bool{r.RouteAction != nil, r.RedirectAction != nil, r.DirectResponseAction != nil} {
+	for _, set := range []bool{r.RouteAction != nil, r.RedirectAction != nil, r.DirectResponseAction != nil, r.DelegateAction != nil} {
 		if set {
 			actions++
 		}
 	}
 	switch {
 	case actions > 1:
-		v.errorf(p, "only one of routeAction, redirectAction and directResponseAction may be set")
+		v.errorf(p, "only one of routeAction, redirectAction, directResponseAction and delegateAction may be set")
+	case r.DelegateAction != nil:
+		v.delegate(p, r)
 	case r.RedirectAction != nil:
 		v.redirect(p+".redirectAction", r.RedirectAction, r.Matchers)
 	case r.DirectResponseAction != nil:
 		v.directResponse(p+".directResponseAction", r.DirectResponseAction)
 	case r.RouteAction == nil:
-		v.errorf(p+".routeAction", "required value: a route needs one of routeAction, redirectAction and directResponseAction")
+		v.errorf(p+".routeAction", "required value: a route needs one of routeAction, redirectAction, directResponseAction and delegateAction")
 	default:
 		v.routeAction(p+".routeAction", r.RouteAction)
 	}

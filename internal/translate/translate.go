@@ -48,6 +48,7 @@ type Input struct {
 	Secrets         []*resource.Secret
 	Settings        []*resource.Settings
 	UpstreamGroups  []*resource.UpstreamGroup
+	RouteTables     []*resource.RouteTable
 	// LastGood holds, by "Kind namespace/name", the last version of each
 	// resource that was served (what Served returns after a translation).
 	// A resource whose current version is rejected, or drops more routes
@@ -71,6 +72,8 @@ func FromObjects(objs []resource.Object) Input {
 			in.Settings = append(in.Settings, t)
 		case *resource.UpstreamGroup:
 			in.UpstreamGroups = append(in.UpstreamGroups, t)
+		case *resource.RouteTable:
+			in.RouteTables = append(in.RouteTables, t)
 		}
 	}
 	return in
@@ -104,6 +107,7 @@ type builder struct {
 	secrets   map[string]*core.Secret
 	upstreams map[string]*upstreamInfo
 	groups    map[string]*groupInfo
+	tables    map[string]*tableInfo
 	statuses  map[string]core.Status
 	inputs    map[string]*snapshot.StatusInput
 	lastGood  map[string]LastGood
@@ -121,7 +125,7 @@ func Translate(in Input, res *awscreds.Resolver, env Env) *snapshot.Snapshot {
 	if env.Now == nil {
 		env.Now = time.Now
 	}
-	b := &builder{env: env, res: res, secrets: map[string]*core.Secret{}, upstreams: map[string]*upstreamInfo{}, groups: map[string]*groupInfo{}, statuses: map[string]core.Status{}, inputs: map[string]*snapshot.StatusInput{}, lastGood: in.LastGood}
+	b := &builder{env: env, res: res, secrets: map[string]*core.Secret{}, upstreams: map[string]*upstreamInfo{}, groups: map[string]*groupInfo{}, tables: map[string]*tableInfo{}, statuses: map[string]core.Status{}, inputs: map[string]*snapshot.StatusInput{}, lastGood: in.LastGood}
 	snap := &snapshot.Snapshot{Version: env.Version, Built: env.Now(), Statuses: b.statuses, StatusInputs: b.inputs, Upstreams: len(in.Upstreams), DroppedRoutes: map[string]int{}}
 	// Dependencies first (Settings, Secrets, Upstreams, UpstreamGroups,
 	// then the virtual services routing to them), each deciding between its current and
@@ -140,6 +144,10 @@ func Translate(in Input, res *awscreds.Resolver, env Env) *snapshot.Snapshot {
 	for _, g := range in.UpstreamGroups {
 		snap.Resources = append(snap.Resources, b.groupWithLastGood(g))
 	}
+	for _, t := range in.RouteTables {
+		b.routeTable(t)
+		snap.Resources = append(snap.Resources, t)
+	}
 	httpB, httpsB := router.NewBuilder(), router.NewBuilder()
 	vss := append([]*resource.VirtualService(nil), in.VirtualServices...)
 	// The oldest virtual service keeps a contested domain, so adding a
@@ -152,6 +160,7 @@ func Translate(in Input, res *awscreds.Resolver, env Env) *snapshot.Snapshot {
 	for _, vs := range in.VirtualServices {
 		snap.Resources = append(snap.Resources, served[vs])
 	}
+	b.tableStatuses()
 	snap.HTTP, snap.HTTPS = httpB.Build(), httpsB.Build()
 	snap.Routes = b.routes
 	return snap
@@ -314,6 +323,10 @@ func (b *builder) virtualService(vs *resource.VirtualService, httpB, httpsB *rou
 			v.dropped++
 			continue
 		}
+		if r := &spec.VirtualHost.Routes[i]; r.DelegateAction != nil {
+			warnings = b.delegate(vs, i, r, v, warnings)
+			continue
+		}
 		rt, warn, err := b.route(vs, i, &spec.VirtualHost.Routes[i])
 		if err != nil {
 			v.dropped++
@@ -388,13 +401,20 @@ func logicalNames(fns []gloo.LambdaFunctionSpec) string {
 }
 
 func (b *builder) route(vs *resource.VirtualService, i int, r *gateway.Route) (*router.Route, string, error) {
+	return b.routeIn(vs, vs.Metadata.Namespace, i, r)
+}
+
+// routeIn compiles a route of vs's virtual host written in namespace ns
+// (a delegated route's RouteTable's): references without a namespace
+// name ns.
+func (b *builder) routeIn(vs *resource.VirtualService, ns string, i int, r *gateway.Route) (*router.Route, string, error) {
 	if r.RouteAction == nil {
 		return answerRoute(vs, i, r)
 	}
 	if r.RouteAction.Single == nil {
-		return b.weightedRoute(vs, i, r)
+		return b.weightedRoute(vs, ns, i, r)
 	}
-	t, warn, err := b.target(vs.Metadata.Key(), routeName(r, i), r.Options, r.RouteAction.Single, vs.Metadata.Namespace, "routeAction.single")
+	t, warn, err := b.target(vs.Metadata.Key(), routeName(r, i), r.Options, r.RouteAction.Single, ns, "routeAction.single")
 	if err != nil {
 		return nil, "", err
 	}

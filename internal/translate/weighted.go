@@ -76,17 +76,17 @@ func (b *builder) groupWithLastGood(g *resource.UpstreamGroup) resource.Object {
 // routeAction.upstreamGroup: one target per destination, each with its
 // own destinationSpec, and the pipeline's Weighted action choosing one
 // per request. Validation has checked the weights add up to more than 0.
-func (b *builder) weightedRoute(vs *resource.VirtualService, i int, r *gateway.Route) (*router.Route, string, error) {
+func (b *builder) weightedRoute(vs *resource.VirtualService, ns string, i int, r *gateway.Route) (*router.Route, string, error) {
 	a := r.RouteAction
-	dests, ns, field := []gateway.WeightedDestination(nil), vs.Metadata.Namespace, "routeAction.multi.destinations"
+	dests, field := []gateway.WeightedDestination(nil), "routeAction.multi.destinations"
 	if a.Multi != nil {
 		dests = a.Multi.Destinations
 	} else {
 		// As Gloo, a group is found by its reference, in any namespace;
-		// a reference without one names the virtual service's.
+		// a reference without one names the route's resource's.
 		ref := *a.UpstreamGroup
 		if ref.Namespace == "" {
-			ref.Namespace = vs.Metadata.Namespace
+			ref.Namespace = ns
 		}
 		g, ok := b.groups[ref.String()]
 		if !ok {

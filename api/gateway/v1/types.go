@@ -97,17 +97,28 @@ type Route struct {
 	// Matchers: the route matches when any matcher matches. Default: a
 	// single prefix "/" matcher.
 	Matchers []Matcher `json:"matchers,omitempty"`
-	// RouteAction, RedirectAction and DirectResponseAction are the route's
-	// action: exactly one is required.
+	// RouteAction, RedirectAction, DirectResponseAction and
+	// DelegateAction are the route's action: exactly one is required.
 	RouteAction *RouteAction `json:"routeAction,omitempty"`
 	// RedirectAction answers with a redirect; no Lambda is called.
 	RedirectAction *RedirectAction `json:"redirectAction,omitempty"`
 	// DirectResponseAction answers with a fixed status and body; no
 	// Lambda is called.
 	DirectResponseAction *DirectResponseAction `json:"directResponseAction,omitempty"`
-	Options              *RouteOptions         `json:"options,omitempty"`
+	// DelegateAction hands the requests under this route's prefix to the
+	// routes of RouteTables.
+	DelegateAction *DelegateAction `json:"delegateAction,omitempty"`
+	// InheritableMatchers: the routes delegated to inherit this route's
+	// header, method and query parameter matchers. Default: the parent
+	// route's value; false on a virtual service.
+	InheritableMatchers *bool `json:"inheritableMatchers,omitempty"`
+	// InheritablePathMatchers: the routes delegated to inherit this
+	// route's path matcher. Default: the parent route's value; false on
+	// a virtual service.
+	InheritablePathMatchers *bool         `json:"inheritablePathMatchers,omitempty"`
+	Options                 *RouteOptions `json:"options,omitempty"`
 	// Unimplemented holds Gloo's route fields lambdagate does not implement
-	// (delegateAction...), kept as written and
+	// (graphqlApiRef, optionsConfigRefs), kept as written and
 	// named on status.
 	Unimplemented core.RawFields `json:"-"`
 }
