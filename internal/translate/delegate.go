@@ -16,9 +16,9 @@ import (
 	"github.com/lambdagate/lambdagate/internal/snapshot"
 )
 
-// maxDelegatedRoutes bounds the routes one delegating route expands to:
-// route tables delegating to each other several times over could
-// otherwise multiply them without a cycle.
+// maxDelegatedRoutes bounds the routes one delegating route of a virtual
+// service visits: route tables delegating to each other several times over
+// could otherwise multiply them without a cycle.
 const maxDelegatedRoutes = 10000
 
 // tableInfo is a RouteTable as translated. Its status is set once every
@@ -239,6 +239,15 @@ func (b *builder) tableRoutes(x *expansion, t *tableInfo, parent parentRoute, vi
 	branch := append(slices.Clip(visited), t)
 	var out []leaf
 	for j := range t.obj.Spec.Routes {
+		// Every route visited counts, delegating ones too, so that the
+		// work is bounded however the tables fan out.
+		if x.count++; x.count > maxDelegatedRoutes {
+			if x.count == maxDelegatedRoutes+1 {
+				x.problems = append(x.problems, fmt.Sprintf("delegation reaches more than %d routes; the rest are left out", maxDelegatedRoutes))
+			}
+			x.dropped++
+			return out
+		}
 		if t.badRoutes[j] {
 			x.dropped++
 			x.problems = append(x.problems, fmt.Sprintf("RouteTable %s spec.routes[%d] is invalid (see its status)", t.key, j))
@@ -255,13 +264,6 @@ func (b *builder) tableRoutes(x *expansion, t *tableInfo, parent parentRoute, vi
 		}
 		if child.DelegateAction != nil {
 			out = append(out, b.expand(x, child.DelegateAction, t.obj.Metadata.Namespace, t, parentOf(child, child.Name), branch)...)
-			continue
-		}
-		if x.count++; x.count > maxDelegatedRoutes {
-			if x.count == maxDelegatedRoutes+1 {
-				x.problems = append(x.problems, fmt.Sprintf("delegation expands to more than %d routes; the rest are left out", maxDelegatedRoutes))
-			}
-			x.dropped++
 			continue
 		}
 		out = append(out, leaf{route: *child, table: t, index: j})
