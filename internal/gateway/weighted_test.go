@@ -180,3 +180,77 @@ func requestsOf(t *testing.T, m *metrics.Metrics, route, fn string) int {
 	}
 	return total
 }
+
+// One destination of a weighted route whose alias is missing (Lambda
+// answers 404) gives the route one runtime warning, set once: the other
+// destination's successes do not clear it on every other request.
+func TestWeightedMissingAliasWarnsOnce(t *testing.T) {
+	stub := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("Qualifier") == "canary" {
+			w.Header().Set("X-Amzn-Errortype", "ResourceNotFoundException")
+			w.WriteHeader(http.StatusNotFound)
+			io.WriteString(w, `{"Type":"User","Message":"Function not found: orders:canary"}`)
+			return
+		}
+		io.WriteString(w, `{"statusCode":200,"body":"live"}`)
+	}))
+	t.Cleanup(stub.Close)
+	y := fmt.Sprintf(`
+apiVersion: v1
+kind: Secret
+metadata: {name: creds, namespace: gloo-system}
+stringData: {aws_access_key_id: AKIDEXAMPLE, aws_secret_access_key: secret}
+---
+apiVersion: gloo.solo.io/v1
+kind: Upstream
+metadata: {name: orders, namespace: gloo-system}
+spec:
+  aws:
+    region: us-east-1
+    endpointUrl: %s
+    secretRef: {name: creds}
+    lambdaFunctions:
+    - {logicalName: orders-live, lambdaFunctionName: orders, qualifier: live}
+    - {logicalName: orders-canary, lambdaFunctionName: orders, qualifier: canary}
+---
+apiVersion: gateway.solo.io/v1
+kind: VirtualService
+metadata: {name: vs, namespace: gloo-system}
+spec:
+  virtualHost:
+    routes:
+    - name: canary
+      routeAction:
+        multi:
+          destinations:
+          - {weight: 1, destination: {upstream: {name: orders}, destinationSpec: {aws: {logicalName: orders-live, unwrapAsApiGateway: true}}}}
+          - {weight: 1, destination: {upstream: {name: orders}, destinationSpec: {aws: {logicalName: orders-canary, unwrapAsApiGateway: true}}}}
+`, stub.URL)
+	objs, err := resource.DecodeAll(strings.NewReader(y), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap := translate.Translate(translate.FromObjects(objs), awscreds.NewResolver(), translate.Env{Getenv: func(string) string { return "" }})
+	h := &snapshot.Holder{}
+	h.Store(snap)
+	iv := lambda.NewInvoker(lambda.Options{})
+	t.Cleanup(iv.CloseIdle)
+	g := New(h, iv, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	changes := 0
+	g.OnWarningChange = func() { changes++ }
+	codes := map[int]int{}
+	for range 200 {
+		rec := httptest.NewRecorder()
+		g.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+		codes[rec.Code]++
+	}
+	if codes[200] == 0 || codes[200] == 200 {
+		t.Fatalf("answers %v: want both destinations taken", codes)
+	}
+	if changes != 1 {
+		t.Errorf("the route's warning changed %d times, want once", changes)
+	}
+	if w := g.RouteWarning("gloo-system/vs", "canary"); !strings.Contains(w, `qualifier "canary"`) {
+		t.Errorf("route warning %q, want the canary alias named", w)
+	}
+}
