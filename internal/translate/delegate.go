@@ -16,6 +16,10 @@ import (
 	"github.com/lambdagate/lambdagate/internal/snapshot"
 )
 
+// delegatedDropped ends the status message of a route a delegating route
+// reaches that is left out while others it reaches serve.
+const delegatedDropped = " (delegated route dropped)"
+
 // maxDelegatedRoutes bounds the routes one delegating route of a virtual
 // service visits: route tables delegating to each other several times over
 // could otherwise multiply them without a cycle.
@@ -147,6 +151,7 @@ type expansion struct {
 func (b *builder) delegate(vs *resource.VirtualService, i int, r *gateway.Route, v *vsBuild, warnings resource.Problems) resource.Problems {
 	x := &expansion{}
 	leaves := b.expand(x, r.DelegateAction, vs.Metadata.Namespace, nil, parentOf(r, routeName(r, i)), nil)
+	served := 0
 	for _, l := range leaves {
 		rt, warn, err := b.routeIn(vs, l.table.obj.Metadata.Namespace, i, &l.route)
 		if err != nil {
@@ -156,16 +161,24 @@ func (b *builder) delegate(vs *resource.VirtualService, i int, r *gateway.Route,
 			x.problems = append(x.problems, fmt.Sprintf("RouteTable %s %s", l.table.key, msg))
 			continue
 		}
-		served := snapshot.ServedRoute{Name: rt.Name, Index: i, Warning: -1}
+		sr := snapshot.ServedRoute{Name: rt.Name, Index: i, Warning: -1}
 		if warn != "" {
-			served.Warning = len(warnings)
+			sr.Warning = len(warnings)
 			warnings = append(warnings, resource.Problem{Field: routeField(i), Message: fmt.Sprintf("RouteTable %s spec.routes[%d]: %s", l.table.key, l.index, warn), Route: i, Warning: true})
 		}
-		v.in.Routes = append(v.in.Routes, served)
+		v.in.Routes = append(v.in.Routes, sr)
 		v.vh.Routes = append(v.vh.Routes, rt)
+		served++
+	}
+	// The delegating route is dropped when nothing it reaches serves;
+	// otherwise only some of its routes are, which readers of the status
+	// (DroppedRoutes) must not count as the route.
+	suffix := routeDropped
+	if served > 0 {
+		suffix = delegatedDropped
 	}
 	for _, p := range x.problems {
-		warnings = append(warnings, resource.Problem{Field: routeField(i), Message: p + routeDropped, Route: i})
+		warnings = append(warnings, resource.Problem{Field: routeField(i), Message: p + suffix, Route: i})
 	}
 	v.dropped += x.dropped
 	return warnings
