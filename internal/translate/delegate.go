@@ -110,14 +110,13 @@ type parentRoute struct {
 
 // parentOf describes route r, named name, as the parent of the routes it
 // delegates to. Validation has checked its matchers: none, or one prefix
-// matcher (no path: the prefix "/").
+// matcher, or one without a path.
 func parentOf(r *gateway.Route, name string) parentRoute {
 	p := parentRoute{matcher: gateway.Matcher{Prefix: "/"}, options: r.Options, name: name}
-	if len(r.Matchers) == 1 {
+	// As Gloo's getDelegateRouteMatcher: a matcher without a path is the
+	// default matcher (prefix "/"): its other conditions are not used.
+	if len(r.Matchers) == 1 && r.Matchers[0].Prefix != "" {
 		p.matcher = r.Matchers[0]
-		if p.matcher.Prefix == "" {
-			p.matcher.Prefix = "/"
-		}
 	}
 	p.inheritMatchers = r.InheritableMatchers != nil && *r.InheritableMatchers
 	p.inheritPath = r.InheritablePathMatchers != nil && *r.InheritablePathMatchers
