@@ -128,9 +128,9 @@ func Translate(in Input, res *awscreds.Resolver, env Env) *snapshot.Snapshot {
 	b := &builder{env: env, res: res, secrets: map[string]*core.Secret{}, upstreams: map[string]*upstreamInfo{}, groups: map[string]*groupInfo{}, tables: map[string]*tableInfo{}, statuses: map[string]core.Status{}, inputs: map[string]*snapshot.StatusInput{}, lastGood: in.LastGood}
 	snap := &snapshot.Snapshot{Version: env.Version, Built: env.Now(), Statuses: b.statuses, StatusInputs: b.inputs, Upstreams: len(in.Upstreams), DroppedRoutes: map[string]int{}}
 	// Dependencies first (Settings, Secrets, Upstreams, UpstreamGroups,
-	// then the virtual services routing to them), each deciding between its current and
-	// its last good version, so a resource is translated against the
-	// versions actually served.
+	// RouteTables, then the virtual services routing to them), each
+	// deciding between its current and its last good version, so a
+	// resource is translated against the versions actually served.
 	for _, s := range in.Settings {
 		snap.Resources = append(snap.Resources, b.settingsWithLastGood(s))
 	}
