@@ -281,6 +281,15 @@ type DumpRoute struct {
 	Name   string     `json:"name"`
 	Match  string     `json:"match"`
 	Target DumpTarget `json:"target"`
+	// Weighted lists every destination of a route with weighted
+	// destinations (Target is the first).
+	Weighted []DumpWeighted `json:"weighted,omitempty"`
+}
+
+// DumpWeighted is one weighted destination and its weight.
+type DumpWeighted struct {
+	Weight uint64     `json:"weight"`
+	Target DumpTarget `json:"target"`
 }
 
 // DumpTarget is a lambda.Target without its credentials.
@@ -336,7 +345,15 @@ func (s *Server) ConfigDump(ctx context.Context) (*ConfigDump, error) {
 				if t == nil {
 					continue
 				}
-				dv.Routes = append(dv.Routes, DumpRoute{Name: rt.Name, Match: describeMatch(rt.Matchers), Target: dumpTarget(t)})
+				dr := DumpRoute{Name: rt.Name, Match: describeMatch(rt.Matchers), Target: dumpTarget(t)}
+				if w := pipeline.Of(rt).Weighted; w != nil {
+					var prev uint64
+					for i, wt := range w.Targets {
+						dr.Weighted = append(dr.Weighted, DumpWeighted{Weight: w.Cumulative[i] - prev, Target: dumpTarget(wt)})
+						prev = w.Cumulative[i]
+					}
+				}
+				dv.Routes = append(dv.Routes, dr)
 			}
 		}
 		d.VirtualServices = append(d.VirtualServices, dv)

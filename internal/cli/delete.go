@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	core "github.com/lambdagate/lambdagate/api/core/v1"
+	gateway "github.com/lambdagate/lambdagate/api/gateway/v1"
 	"github.com/lambdagate/lambdagate/internal/resource"
 	"github.com/lambdagate/lambdagate/internal/store"
 )
@@ -90,40 +93,70 @@ func runDelete(ctx context.Context, g *globals, kindArg string, names []string, 
 	return last
 }
 
-// usersOf names the resources that use the upstream or secret ns/name:
-// "VirtualService ns/vs (routes[0], routes[2])" for each virtual service
-// routing to an upstream, "Upstream ns/up" for each upstream using a secret.
-// Other kinds have no users.
+// usersOf names the resources that use the resource k ns/name:
+// "VirtualService ns/vs (routes[0], routes[2])" for each virtual service or
+// route table with routes referencing an upstream, upstream group or route
+// table (by ref), "UpstreamGroup ns/g" for each group with an upstream,
+// "Upstream ns/up" for each upstream using a secret. Other kinds have no
+// users.
 func usersOf(ctx context.Context, st store.Store, k resource.Kind, ns, name string) ([]string, error) {
 	var users []string
-	switch k {
-	case resource.KindUpstream:
-		vss, err := st.List(ctx, resource.KindVirtualService, "")
+	list := func(kind resource.Kind) ([]resource.Object, error) {
+		l, err := st.List(ctx, kind, "")
 		if err != nil && !errors.As(err, new(*store.CorruptError)) {
 			return nil, err
 		}
-		for _, o := range vss {
-			vs := o.(*resource.VirtualService)
-			if vs.Spec.VirtualHost == nil {
-				continue
+		return l, nil
+	}
+	switch k {
+	case resource.KindUpstream, resource.KindUpstreamGroup, resource.KindRouteTable:
+		for _, kind := range []resource.Kind{resource.KindVirtualService, resource.KindRouteTable} {
+			objs, err := list(kind)
+			if err != nil {
+				return nil, err
 			}
-			var routes []string
-			for i, r := range vs.Spec.VirtualHost.Routes {
-				if r.RouteAction == nil || r.RouteAction.Single == nil || r.RouteAction.Single.Upstream == nil {
-					continue
+			for _, o := range objs {
+				var routes []gateway.Route
+				switch x := o.(type) {
+				case *resource.VirtualService:
+					if x.Spec.VirtualHost != nil {
+						routes = x.Spec.VirtualHost.Routes
+					}
+				case *resource.RouteTable:
+					routes = x.Spec.Routes
 				}
-				ref := r.RouteAction.Single.Upstream
-				if ref.Name == name && cmpNamespace(ref.Namespace, vs.Metadata.Namespace) == ns {
-					routes = append(routes, fmt.Sprintf("routes[%d]", i))
+				var using []string
+				for i, r := range routes {
+					for _, ref := range routeRefs(&r, k) {
+						if ref.Name == name && cmpNamespace(ref.Namespace, o.GetMetadata().Namespace) == ns {
+							using = append(using, fmt.Sprintf("routes[%d]", i))
+							break
+						}
+					}
+				}
+				if len(using) > 0 {
+					users = append(users, fmt.Sprintf("%s (%s)", resource.Ref(o), strings.Join(using, ", ")))
 				}
 			}
-			if len(routes) > 0 {
-				users = append(users, fmt.Sprintf("%s (%s)", resource.Ref(vs), strings.Join(routes, ", ")))
+		}
+		if k != resource.KindUpstream {
+			break
+		}
+		groups, err := list(resource.KindUpstreamGroup)
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range groups {
+			for _, d := range o.(*resource.UpstreamGroup).Spec.Destinations {
+				if ref := destUpstream(d.Destination); ref != nil && ref.Name == name && cmpNamespace(ref.Namespace, o.GetMetadata().Namespace) == ns {
+					users = append(users, resource.Ref(o))
+					break
+				}
 			}
 		}
 	case resource.KindSecret:
-		ups, err := st.List(ctx, resource.KindUpstream, "")
-		if err != nil && !errors.As(err, new(*store.CorruptError)) {
+		ups, err := list(resource.KindUpstream)
+		if err != nil {
 			return nil, err
 		}
 		for _, o := range ups {
@@ -134,6 +167,39 @@ func usersOf(ctx context.Context, st store.Store, k resource.Kind, ns, name stri
 		}
 	}
 	return users, nil
+}
+
+// routeRefs returns the references of kind k a route holds: its upstreams
+// (single and multi), its upstream group, or the route table it
+// delegates to by ref (a selector names none).
+func routeRefs(r *gateway.Route, k resource.Kind) []*core.ResourceRef {
+	var refs []*core.ResourceRef
+	switch a := r.RouteAction; {
+	case k == resource.KindUpstream && a != nil:
+		refs = append(refs, destUpstream(a.Single))
+		if a.Multi != nil {
+			for _, d := range a.Multi.Destinations {
+				refs = append(refs, destUpstream(d.Destination))
+			}
+		}
+	case k == resource.KindUpstreamGroup && a != nil:
+		refs = append(refs, a.UpstreamGroup)
+	case k == resource.KindRouteTable && r.DelegateAction != nil:
+		d := r.DelegateAction
+		if d.Name != "" || d.Namespace != "" {
+			refs = append(refs, &core.ResourceRef{Name: d.Name, Namespace: d.Namespace})
+		} else {
+			refs = append(refs, d.Ref)
+		}
+	}
+	return slices.DeleteFunc(refs, func(r *core.ResourceRef) bool { return r == nil })
+}
+
+func destUpstream(d *gateway.Destination) *core.ResourceRef {
+	if d == nil {
+		return nil
+	}
+	return d.Upstream
 }
 
 // cmpNamespace is a reference's namespace: its own, else the referrer's.

@@ -171,6 +171,10 @@ func printTable(g *globals, k resource.Kind, objs []resource.Object, wide, allNS
 		header = append(header, "TYPE", "KEYS")
 	case resource.KindSettings:
 		header = append(header, "STATUS")
+	case resource.KindUpstreamGroup:
+		header = append(header, "STATUS", "DESTINATIONS")
+	case resource.KindRouteTable:
+		header = append(header, "STATUS", "ROUTES", "WEIGHT")
 	}
 	header = append(header, "AGE")
 	if wide && resource.HasStatus(k) {
@@ -245,6 +249,14 @@ func printTable(g *globals, k resource.Kind, objs []resource.Object, wide, allNS
 			row = append(row, x.Type, strings.Join(keys, ","))
 		case *resource.Settings:
 			row = append(row, state(obj))
+		case *resource.UpstreamGroup:
+			row = append(row, state(obj), strconv.Itoa(len(x.Spec.Destinations)))
+		case *resource.RouteTable:
+			w := int32(0) // Gloo's default weight
+			if x.Spec.Weight != nil {
+				w = *x.Spec.Weight
+			}
+			row = append(row, state(obj), strconv.Itoa(len(x.Spec.Routes)), strconv.Itoa(int(w)))
 		}
 		row = append(row, age(m.CreationTimestamp, now))
 		if wide && resource.HasStatus(k) {

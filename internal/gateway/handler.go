@@ -87,7 +87,15 @@ func (g *Gateway) noteResult(t *lambda.Target, err error) {
 		return
 	}
 	if err == nil && g.nWarnings.Load() > 0 {
-		if _, loaded := g.warnings.LoadAndDelete(routeKey(t)); loaded {
+		// A route with weighted destinations shares its key between
+		// functions: only a success of the function the warning names
+		// clears it, so that a healthy destination does not hide a
+		// missing one on every other request.
+		v, ok := g.warnings.Load(routeKey(t))
+		if !ok || !strings.Contains(v.(string), fmt.Sprintf("function %q qualifier %q:", t.FunctionName, t.Qualifier)) {
+			return
+		}
+		if g.warnings.CompareAndDelete(routeKey(t), v) {
 			g.nWarnings.Add(-1)
 			if g.OnWarningChange != nil {
 				g.OnWarningChange()
@@ -197,6 +205,10 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, o *Outcome) erro
 	}
 	p := rt.Target.(*pipeline.Route)
 	t := p.Invoke
+	if t == nil && p.Weighted != nil {
+		// The destination taken: logs and metrics name it.
+		t = p.Weighted.Pick()
+	}
 	o.Target = t
 	o.x.Arrived = o.Start
 	if t == nil {

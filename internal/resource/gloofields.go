@@ -66,12 +66,15 @@ var glooFields = map[reflect.Type]map[string]Support{
 		"includeAttemptCountInResponse": ServedWithout, "stagedTransformations": ServedWithout,
 	}),
 	reflect.TypeOf(gateway.Route{}): {
-		"inheritableMatchers": ServedWithout, "inheritablePathMatchers": ServedWithout,
-		"delegateAction": NotServed,
-		"graphqlApiRef":  NotServed, "optionsConfigRefs": NotServed,
+		"graphqlApiRef": NotServed, "optionsConfigRefs": NotServed,
 	},
 	reflect.TypeOf(gateway.RouteAction{}): {
-		"multi": NotServed, "upstreamGroup": NotServed, "clusterHeader": NotServed, "dynamicForwardProxy": NotServed,
+		"clusterHeader": NotServed, "dynamicForwardProxy": NotServed,
+	},
+	reflect.TypeOf(gateway.WeightedDestination{}): {
+		// WeightedDestinationOptions may hold authentication (extauth,
+		// csrf) for the requests sent to this destination.
+		"options": NotServed,
 	},
 	reflect.TypeOf(gateway.Destination{}): {
 		"kube": NotServed, "consul": NotServed, "subset": ServedWithout,

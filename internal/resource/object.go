@@ -23,11 +23,13 @@ const (
 	KindVirtualService Kind = "VirtualService"
 	KindSecret         Kind = "Secret"
 	KindSettings       Kind = "Settings"
+	KindUpstreamGroup  Kind = "UpstreamGroup"
+	KindRouteTable     Kind = "RouteTable"
 )
 
 // Kinds lists every kind in dependency order: what a kind references comes
 // before it, so applying in this order never points at a missing resource.
-var Kinds = []Kind{KindSettings, KindSecret, KindUpstream, KindVirtualService}
+var Kinds = []Kind{KindSettings, KindSecret, KindUpstream, KindUpstreamGroup, KindRouteTable, KindVirtualService}
 
 // Object is implemented by every stored resource.
 type Object interface {
@@ -55,36 +57,50 @@ var kinds = map[Kind]kindInfo{
 		func() Object { return &Secret{} }},
 	KindSettings: {gloo.APIVersion, "settings", []string{"setting"}, true,
 		func() Object { return &Settings{} }},
+	KindUpstreamGroup: {gloo.APIVersion, "upstreamgroups", []string{"ug", "upstreamgroup"}, true,
+		func() Object { return &UpstreamGroup{} }},
+	KindRouteTable: {gateway.APIVersion, "routetables", []string{"rt", "routetable"}, true,
+		func() Object { return &RouteTable{} }},
 }
 
-// Upstream, VirtualService, Secret and Settings wrap the API types so they
+// Upstream, VirtualService, Secret, Settings, UpstreamGroup and RouteTable wrap the API types so they
 // implement Object without the API packages depending on this one.
 type (
 	Upstream       struct{ gloo.Upstream }
 	VirtualService struct{ gateway.VirtualService }
 	Secret         struct{ core.Secret }
 	Settings       struct{ gloo.Settings }
+	UpstreamGroup  struct{ gateway.UpstreamGroup }
+	RouteTable     struct{ gateway.RouteTable }
 )
 
 func (o *Upstream) GetMetadata() *core.ObjectMeta       { return &o.Metadata }
 func (o *VirtualService) GetMetadata() *core.ObjectMeta { return &o.Metadata }
 func (o *Secret) GetMetadata() *core.ObjectMeta         { return &o.Metadata }
 func (o *Settings) GetMetadata() *core.ObjectMeta       { return &o.Metadata }
+func (o *UpstreamGroup) GetMetadata() *core.ObjectMeta  { return &o.Metadata }
+func (o *RouteTable) GetMetadata() *core.ObjectMeta     { return &o.Metadata }
 
 func (o *Upstream) GetStatus() *core.Status       { return o.Status }
 func (o *VirtualService) GetStatus() *core.Status { return o.Status }
 func (o *Secret) GetStatus() *core.Status         { return nil }
 func (o *Settings) GetStatus() *core.Status       { return o.Status }
+func (o *UpstreamGroup) GetStatus() *core.Status  { return o.Status }
+func (o *RouteTable) GetStatus() *core.Status     { return o.Status }
 
 func (o *Upstream) SetStatus(s *core.Status)       { o.Status = s }
 func (o *VirtualService) SetStatus(s *core.Status) { o.Status = s }
 func (o *Secret) SetStatus(*core.Status)           {}
 func (o *Settings) SetStatus(s *core.Status)       { o.Status = s }
+func (o *UpstreamGroup) SetStatus(s *core.Status)  { o.Status = s }
+func (o *RouteTable) SetStatus(s *core.Status)     { o.Status = s }
 
 func (o *Upstream) GetKind() Kind       { return KindUpstream }
 func (o *VirtualService) GetKind() Kind { return KindVirtualService }
 func (o *Secret) GetKind() Kind         { return KindSecret }
 func (o *Settings) GetKind() Kind       { return KindSettings }
+func (o *UpstreamGroup) GetKind() Kind  { return KindUpstreamGroup }
+func (o *RouteTable) GetKind() Kind     { return KindRouteTable }
 
 // MarshalJSON and UnmarshalJSON delegate to the wrapped type so that the
 // wrapper is invisible in JSON.
@@ -96,12 +112,18 @@ func (o *Upstream) UnmarshalJSON(b []byte) error       { return json.Unmarshal(b
 func (o *VirtualService) UnmarshalJSON(b []byte) error { return json.Unmarshal(b, &o.VirtualService) }
 func (o *Secret) UnmarshalJSON(b []byte) error         { return json.Unmarshal(b, &o.Secret) }
 func (o *Settings) UnmarshalJSON(b []byte) error       { return json.Unmarshal(b, &o.Settings) }
+func (o *UpstreamGroup) MarshalJSON() ([]byte, error)  { return json.Marshal(&o.UpstreamGroup) }
+func (o *UpstreamGroup) UnmarshalJSON(b []byte) error  { return json.Unmarshal(b, &o.UpstreamGroup) }
+func (o *RouteTable) MarshalJSON() ([]byte, error)     { return json.Marshal(&o.RouteTable) }
+func (o *RouteTable) UnmarshalJSON(b []byte) error     { return json.Unmarshal(b, &o.RouteTable) }
 
 var (
 	_ Object = (*Upstream)(nil)
 	_ Object = (*VirtualService)(nil)
 	_ Object = (*Secret)(nil)
 	_ Object = (*Settings)(nil)
+	_ Object = (*UpstreamGroup)(nil)
+	_ Object = (*RouteTable)(nil)
 )
 
 // New returns an empty object of the kind, with apiVersion and kind set.
@@ -164,6 +186,10 @@ func setTypeMeta(o Object) {
 	case *Secret:
 		t.APIVersion, t.Kind = av, k
 	case *Settings:
+		t.APIVersion, t.Kind = av, k
+	case *UpstreamGroup:
+		t.APIVersion, t.Kind = av, k
+	case *RouteTable:
 		t.APIVersion, t.Kind = av, k
 	}
 }

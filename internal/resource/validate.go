@@ -120,6 +120,10 @@ func Validate(o Object) Problems {
 		v.secret(&t.Secret)
 	case *Settings:
 		v.settings(&t.Spec)
+	case *UpstreamGroup:
+		v.weightedDestinations("spec.destinations", t.Spec.Destinations)
+	case *RouteTable:
+		v.routeTable(&t.Spec)
 	}
 	v.unimplemented("", reflect.ValueOf(o))
 	return v.problems
@@ -402,34 +406,24 @@ func (v *validator) routeSpec(p string, r *gateway.Route) {
 		}
 	}
 	actions := 0
-	for _, set := range []bool{r.RouteAction != nil, r.RedirectAction != nil, r.DirectResponseAction != nil} {
+	for _, set := range []bool{r.RouteAction != nil, r.RedirectAction != nil, r.DirectResponseAction != nil, r.DelegateAction != nil} {
 		if set {
 			actions++
 		}
 	}
 	switch {
 	case actions > 1:
-		v.errorf(p, "only one of routeAction, redirectAction and directResponseAction may be set")
+		v.errorf(p, "only one of routeAction, redirectAction, directResponseAction and delegateAction may be set")
+	case r.DelegateAction != nil:
+		v.delegate(p, r)
 	case r.RedirectAction != nil:
 		v.redirect(p+".redirectAction", r.RedirectAction, r.Matchers)
 	case r.DirectResponseAction != nil:
 		v.directResponse(p+".directResponseAction", r.DirectResponseAction)
 	case r.RouteAction == nil:
-		v.errorf(p+".routeAction", "required value: a route needs one of routeAction, redirectAction and directResponseAction")
-	case r.RouteAction.Single == nil:
-		v.errorf(p+".routeAction.single", "required value")
+		v.errorf(p+".routeAction", "required value: a route needs one of routeAction, redirectAction, directResponseAction and delegateAction")
 	default:
-		d := r.RouteAction.Single
-		if d.Upstream == nil || d.Upstream.Name == "" {
-			v.errorf(p+".routeAction.single.upstream.name", "required value")
-		}
-		if d.DestinationSpec != nil {
-			if d.DestinationSpec.AWS == nil {
-				v.errorf(p+".routeAction.single.destinationSpec", "required value: aws")
-			} else {
-				v.awsDestination(p+".routeAction.single.destinationSpec.aws", d.DestinationSpec.AWS)
-			}
-		}
+		v.routeAction(p+".routeAction", r.RouteAction)
 	}
 	if r.Options != nil && r.Options.Timeout != nil {
 		t := r.Options.Timeout.Duration

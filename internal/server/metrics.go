@@ -85,7 +85,7 @@ func (s *Server) observeSnapshot(snap *snapshot.Snapshot) {
 		}
 		for _, vh := range table.VirtualHosts() {
 			for _, rt := range vh.Routes {
-				if t := pipeline.Target(rt); t != nil {
+				for _, t := range pipeline.Targets(rt) {
 					routes[metrics.RouteID{VirtualService: t.VirtualService, Route: t.Route, Function: t.LogicalName}] = true
 				}
 			}

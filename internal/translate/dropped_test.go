@@ -15,6 +15,8 @@ func TestDroppedRoutes(t *testing.T) {
 		{"spec.virtualHost.routes[0]: a (route dropped); spec.virtualHost.routes[0]: b (route dropped); spec.virtualHost.routes[3]: c (route dropped)", 2},
 		{"spec.virtualHost.routes[1]: no logicalName set; using the first function \"echo\" (fallbackToFirstFunction)", 0},
 		{"spec.virtualHost.domains: domain \"*\" is already served by VirtualService gloo-system/a", 0},
+		// A delegating route some of whose delegated routes still serve.
+		{"spec.virtualHost.routes[2]: RouteTable gloo-system/t spec.routes[1]: upstream gloo-system/x not found (delegated route dropped)", 0},
 	} {
 		if got := DroppedRoutes(tc.reason); got != tc.want {
 			t.Errorf("DroppedRoutes(%q) = %d, want %d", tc.reason, got, tc.want)

@@ -44,7 +44,12 @@ func withOptions(p *pipeline.Route, vs *resource.VirtualService, r *gateway.Rout
 		}
 		p.Request = append(p.Request[:at:at], append(early, p.Request[at:]...)...)
 	}
-	if t := p.Invoke; t != nil {
+	// The Lambda targets: the one Invoke, or each weighted destination.
+	targets := []*lambda.Target{p.Invoke}
+	if p.Weighted != nil {
+		targets = p.Weighted.Targets
+	}
+	if p.Invoke != nil || p.Weighted != nil {
 		if o != nil {
 			p.Rewrite = compileRewrite(o)
 		}
@@ -56,7 +61,9 @@ func withOptions(p *pipeline.Route, vs *resource.VirtualService, r *gateway.Rout
 			rp = vho.Retries
 		}
 		if rp != nil {
-			t.Retry = compileRetries(rp)
+			for _, t := range targets {
+				t.Retry = compileRetries(rp)
+			}
 		}
 	}
 	return p

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/lambdagate/lambdagate/internal/gateway/pipeline"
+	"github.com/lambdagate/lambdagate/internal/lambda"
 )
 
 // optionsString lists, for the golden files, what withOptions compiled:
@@ -39,9 +40,20 @@ func optionsString(p *pipeline.Route) string {
 			s += fmt.Sprintf("\n        rewrite prefix=%q", rw.Prefix)
 		}
 	}
-	if t := p.Invoke; t != nil && t.Retry != nil {
+	targets := []*lambda.Target{p.Invoke}
+	if p.Weighted != nil {
+		targets = p.Weighted.Targets
+	}
+	for i, t := range targets {
+		if t == nil || t.Retry == nil {
+			continue
+		}
 		r := t.Retry
-		s += fmt.Sprintf("\n        retries num=%d perTry=%s backoff=%s..%s notRun=%v lost=%v functionErrors=%v", r.NumRetries, r.PerTryTimeout, r.BaseInterval, r.MaxInterval, r.NotRun, r.Lost, r.FunctionErrors)
+		s += "\n        retries"
+		if p.Weighted != nil {
+			s += fmt.Sprintf("[destination %d]", i)
+		}
+		s += fmt.Sprintf(" num=%d perTry=%s backoff=%s..%s notRun=%v lost=%v functionErrors=%v", r.NumRetries, r.PerTryTimeout, r.BaseInterval, r.MaxInterval, r.NotRun, r.Lost, r.FunctionErrors)
 	}
 	return s
 }

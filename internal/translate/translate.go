@@ -48,6 +48,8 @@ type Input struct {
 	VirtualServices []*resource.VirtualService
 	Secrets         []*resource.Secret
 	Settings        []*resource.Settings
+	UpstreamGroups  []*resource.UpstreamGroup
+	RouteTables     []*resource.RouteTable
 	// LastGood holds, by "Kind namespace/name", the last version of each
 	// resource that was served (what Served returns after a translation).
 	// A resource whose current version is rejected, or drops more routes
@@ -69,6 +71,10 @@ func FromObjects(objs []resource.Object) Input {
 			in.Secrets = append(in.Secrets, t)
 		case *resource.Settings:
 			in.Settings = append(in.Settings, t)
+		case *resource.UpstreamGroup:
+			in.UpstreamGroups = append(in.UpstreamGroups, t)
+		case *resource.RouteTable:
+			in.RouteTables = append(in.RouteTables, t)
 		}
 	}
 	return in
@@ -105,6 +111,8 @@ type builder struct {
 	settings  *gloo.AWSOptions
 	secrets   map[string]*core.Secret
 	upstreams map[string]*upstreamInfo
+	groups    map[string]*groupInfo
+	tables    map[string]*tableInfo
 	statuses  map[string]core.Status
 	inputs    map[string]*snapshot.StatusInput
 	lastGood  map[string]LastGood
@@ -124,14 +132,14 @@ func Translate(in Input, res *awscreds.Resolver, env Env) *snapshot.Snapshot {
 	if env.Now == nil {
 		env.Now = time.Now
 	}
-	b := &builder{env: env, res: res, secrets: map[string]*core.Secret{}, upstreams: map[string]*upstreamInfo{}, statuses: map[string]core.Status{}, inputs: map[string]*snapshot.StatusInput{}, lastGood: in.LastGood}
+	b := &builder{env: env, res: res, secrets: map[string]*core.Secret{}, upstreams: map[string]*upstreamInfo{}, groups: map[string]*groupInfo{}, tables: map[string]*tableInfo{}, statuses: map[string]core.Status{}, inputs: map[string]*snapshot.StatusInput{}, lastGood: in.LastGood}
 	b.rl = rateLimits{build: env.RateLimits.Build(), shared: map[sharedKey]pipeline.RequestFilter{}}
 	defer b.rl.build.Commit()
 	snap := &snapshot.Snapshot{Version: env.Version, Built: env.Now(), Statuses: b.statuses, StatusInputs: b.inputs, Upstreams: len(in.Upstreams), DroppedRoutes: map[string]int{}}
-	// Dependencies first (Settings, Secrets, Upstreams, then the virtual
-	// services routing to them), each deciding between its current and
-	// its last good version, so a resource is translated against the
-	// versions actually served.
+	// Dependencies first (Settings, Secrets, Upstreams, UpstreamGroups,
+	// RouteTables, then the virtual services routing to them), each
+	// deciding between its current and its last good version, so a
+	// resource is translated against the versions actually served.
 	for _, s := range in.Settings {
 		snap.Resources = append(snap.Resources, b.settingsWithLastGood(s))
 	}
@@ -141,6 +149,13 @@ func Translate(in Input, res *awscreds.Resolver, env Env) *snapshot.Snapshot {
 	}
 	for _, u := range in.Upstreams {
 		snap.Resources = append(snap.Resources, b.upstreamWithLastGood(u))
+	}
+	for _, g := range in.UpstreamGroups {
+		snap.Resources = append(snap.Resources, b.groupWithLastGood(g))
+	}
+	for _, t := range in.RouteTables {
+		b.routeTable(t)
+		snap.Resources = append(snap.Resources, t)
 	}
 	httpB, httpsB := router.NewBuilder(), router.NewBuilder()
 	vss := append([]*resource.VirtualService(nil), in.VirtualServices...)
@@ -154,6 +169,7 @@ func Translate(in Input, res *awscreds.Resolver, env Env) *snapshot.Snapshot {
 	for _, vs := range in.VirtualServices {
 		snap.Resources = append(snap.Resources, served[vs])
 	}
+	b.tableStatuses()
 	snap.HTTP, snap.HTTPS = httpB.Build(), httpsB.Build()
 	snap.Routes = b.routes
 	return snap
@@ -319,6 +335,10 @@ func (b *builder) virtualService(vs *resource.VirtualService, httpB, httpsB *rou
 			v.dropped++
 			continue
 		}
+		if r := &spec.VirtualHost.Routes[i]; r.DelegateAction != nil {
+			warnings = b.delegate(vs, i, r, v, warnings)
+			continue
+		}
 		rt, warn, err := b.route(vs, i, &spec.VirtualHost.Routes[i])
 		if err == nil {
 			// Rate limits first: the security filters then go in front of
@@ -407,13 +427,47 @@ func logicalNames(fns []gloo.LambdaFunctionSpec) string {
 }
 
 func (b *builder) route(vs *resource.VirtualService, i int, r *gateway.Route) (*router.Route, string, error) {
+	return b.routeIn(vs, vs.Metadata.Namespace, i, r)
+}
+
+// routeIn compiles a route of vs's virtual host written in namespace ns
+// (a delegated route's RouteTable's): references without a namespace
+// name ns.
+func (b *builder) routeIn(vs *resource.VirtualService, ns string, i int, r *gateway.Route) (*router.Route, string, error) {
 	if r.RouteAction == nil {
 		return answerRoute(vs, i, r)
 	}
-	d := r.RouteAction.Single
+	if r.RouteAction.Single == nil {
+		return b.weightedRoute(vs, ns, i, r)
+	}
+	t, warn, err := b.target(vs.Metadata.Key(), routeName(r, i), r.Options, r.RouteAction.Single, ns, "routeAction.single")
+	if err != nil {
+		return nil, "", err
+	}
+	rt := &router.Route{Name: t.Route, Target: withOptions(withHeaders(compilePipeline(t, r.Options), vs, r), vs, r)}
+	if err := compileMatchers(rt, r.Matchers); err != nil {
+		return nil, "", err
+	}
+	if w := asyncRetryWarning(t); w != "" {
+		warn = joinWarnings(warn, w)
+	}
+	return rt, warn, nil
+}
+
+func joinWarnings(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
+}
+
+// target resolves a destination into the Lambda target it invokes, for
+// the route route of virtual service vsKey. ns is the namespace of an
+// upstream reference without one; field names the destination in errors.
+func (b *builder) target(vsKey, route string, opts *gateway.RouteOptions, d *gateway.Destination, ns, field string) (*lambda.Target, string, error) {
 	ref := *d.Upstream
 	if ref.Namespace == "" {
-		ref.Namespace = vs.Metadata.Namespace
+		ref.Namespace = ns
 	}
 	up, ok := b.upstreams[ref.String()]
 	if !ok {
@@ -450,7 +504,7 @@ func (b *builder) route(vs *resource.VirtualService, i int, r *gateway.Route) (*
 		case len(fns) == 0:
 			return nil, "", fmt.Errorf("lambda points to upstream with no functions %s", dest.LogicalName)
 		case !fallback && dest.LogicalName == "":
-			return nil, "", fmt.Errorf("routeAction.single.destinationSpec.aws.logicalName: required value unless Settings sets fallbackToFirstFunction")
+			return nil, "", fmt.Errorf("%s.destinationSpec.aws.logicalName: required value unless Settings sets fallbackToFirstFunction", field)
 		case !fallback:
 			return nil, "", fmt.Errorf("a route references %s AWS lambda which does not exist on the route's upstream; its logicalNames: %s", dest.LogicalName, logicalNames(fns))
 		}
@@ -471,8 +525,8 @@ func (b *builder) route(vs *resource.VirtualService, i int, r *gateway.Route) (*
 		name = fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", region, a.AWSAccountID, name)
 	}
 	t := &lambda.Target{
-		VirtualService: vs.Metadata.Key(),
-		Route:          routeName(r, i),
+		VirtualService: vsKey,
+		Route:          route,
 		Upstream:       ref.String(),
 		LogicalName:    fn.LogicalName,
 		FunctionName:   name,
@@ -485,8 +539,8 @@ func (b *builder) route(vs *resource.VirtualService, i int, r *gateway.Route) (*
 		Timeout:        lambda.DefaultTimeout,
 		Stream:         stream,
 	}
-	if r.Options != nil && r.Options.Timeout != nil {
-		t.Timeout = r.Options.Timeout.Duration
+	if opts != nil && opts.Timeout != nil {
+		t.Timeout = opts.Timeout.Duration
 	}
 	if b.settings != nil && b.settings.PropagateOriginalRouting != nil {
 		t.PropagateOriginalRouting = *b.settings.PropagateOriginalRouting
@@ -514,14 +568,7 @@ func (b *builder) route(vs *resource.VirtualService, i int, r *gateway.Route) (*
 	// A route written for an ALB gets an ALB's payload limits.
 	t.ALBLimits = (t.Wrap == lambda.WrapALB || t.Unwrap == lambda.UnwrapALB) && !dest.DisableAlbPayloadLimits
 	t.Prepare()
-	rt := &router.Route{Name: t.Route, Target: withOptions(withHeaders(compilePipeline(t, r.Options), vs, r), vs, r)}
-	if err := compileMatchers(rt, r.Matchers); err != nil {
-		return nil, "", err
-	}
-	if w := asyncRetryWarning(t); w != "" {
-		warn = append(warn, w)
-	}
-	return rt, strings.Join(warn, "; "), nil
+	return t, strings.Join(warn, "; "), nil
 }
 
 // compileMatchers adds a route's matchers (default: prefix "/").
@@ -543,7 +590,7 @@ func compileMatchers(rt *router.Route, matchers []gateway.Matcher) error {
 // sets, in the order they run, and its action. Options a route does not
 // set add no filter, so a plain route's pipeline costs nothing per request.
 func compilePipeline(t *lambda.Target, o *gateway.RouteOptions) *pipeline.Route {
-	p := &pipeline.Route{Invoke: t}
+	p := &pipeline.Route{Invoke: t} // nil for weighted destinations
 	if o != nil && o.Timeout != nil {
 		// First: the filters after it work within the route's budget.
 		p.Request = append(p.Request, pipeline.Timeout(o.Timeout.Duration))

@@ -417,6 +417,9 @@ func tlsVersion(v uint16) string {
 }
 
 func fnName(rt *router.Route) string {
+	if p := pipeline.Of(rt); p != nil && p.Weighted != nil {
+		return "weighted"
+	}
 	tg := pipeline.Target(rt)
 	if tg == nil {
 		a, _, _ := strings.Cut(actionString(rt), " ")
@@ -492,10 +495,24 @@ func actionString(rt *router.Route) string {
 		return fmt.Sprintf("redirect status=%d scheme=%q host=%q port=%q dropPort=%v path=%q pathQuery=%q/%v prefixRewrite=%q regex=%q substitution=%q stripQuery=%v",
 			rd.Status, rd.Scheme, rd.Host, rd.Port, rd.DropPort, rd.Path, rd.PathQuery, rd.PathHasQuery, rd.PrefixRewrite, re, rd.Substitution, rd.StripQuery)
 	}
+	if p != nil && p.Weighted != nil {
+		var prev uint64
+		var s strings.Builder
+		s.WriteString("weighted")
+		for i, tg := range p.Weighted.Targets {
+			fmt.Fprintf(&s, "\n        weight=%d %s", p.Weighted.Cumulative[i]-prev, invokeString(tg))
+			prev = p.Weighted.Cumulative[i]
+		}
+		return s.String()
+	}
 	tg := pipeline.Target(rt)
 	if tg == nil {
 		return fmt.Sprintf("%T", rt.Target)
 	}
+	return invokeString(tg)
+}
+
+func invokeString(tg *lambda.Target) string {
 	s := fmt.Sprintf("upstream=%s logical=%s function=%s qualifier=%q region=%s endpoint=%s async=%v wrap=%s unwrap=%s timeout=%s creds=%s",
 		tg.Upstream, tg.LogicalName, tg.FunctionName, tg.Qualifier, tg.Region, tg.Endpoint, tg.Async, tg.Wrap, tg.Unwrap, tg.Timeout, credsString(tg))
 	if tg.ALBMultiValue {

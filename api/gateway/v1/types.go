@@ -123,17 +123,28 @@ type Route struct {
 	// Matchers: the route matches when any matcher matches. Default: a
 	// single prefix "/" matcher.
 	Matchers []Matcher `json:"matchers,omitempty"`
-	// RouteAction, RedirectAction and DirectResponseAction are the route's
-	// action: exactly one is required.
+	// RouteAction, RedirectAction, DirectResponseAction and
+	// DelegateAction are the route's action: exactly one is required.
 	RouteAction *RouteAction `json:"routeAction,omitempty"`
 	// RedirectAction answers with a redirect; no Lambda is called.
 	RedirectAction *RedirectAction `json:"redirectAction,omitempty"`
 	// DirectResponseAction answers with a fixed status and body; no
 	// Lambda is called.
 	DirectResponseAction *DirectResponseAction `json:"directResponseAction,omitempty"`
-	Options              *RouteOptions         `json:"options,omitempty"`
+	// DelegateAction hands the requests under this route's prefix to the
+	// routes of RouteTables.
+	DelegateAction *DelegateAction `json:"delegateAction,omitempty"`
+	// InheritableMatchers: the routes delegated to inherit this route's
+	// header, method and query parameter matchers. Default: the parent
+	// route's value; false on a virtual service.
+	InheritableMatchers *bool `json:"inheritableMatchers,omitempty"`
+	// InheritablePathMatchers: the routes delegated to inherit this
+	// route's path matcher. Default: the parent route's value; false on
+	// a virtual service.
+	InheritablePathMatchers *bool         `json:"inheritablePathMatchers,omitempty"`
+	Options                 *RouteOptions `json:"options,omitempty"`
 	// Unimplemented holds Gloo's route fields lambdagate does not implement
-	// (delegateAction...), kept as written and
+	// (graphqlApiRef, optionsConfigRefs), kept as written and
 	// named on status.
 	Unimplemented core.RawFields `json:"-"`
 }
@@ -187,13 +198,20 @@ type QueryParameterMatcher struct {
 	Regex bool `json:"regex,omitempty"`
 }
 
-// RouteAction sends the request to one destination.
+// RouteAction sends the request to one destination, or to one of
+// several by weight. Exactly one of single, multi and upstreamGroup.
 //
 // +kubebuilder:pruning:PreserveUnknownFields
 type RouteAction struct {
 	Single *Destination `json:"single,omitempty"`
+	// Multi splits the requests between destinations by weight.
+	Multi *MultiDestination `json:"multi,omitempty"`
+	// UpstreamGroup names an UpstreamGroup whose destinations the
+	// requests are split between. Default namespace: the virtual
+	// service's.
+	UpstreamGroup *core.ResourceRef `json:"upstreamGroup,omitempty"`
 	// Unimplemented holds Gloo's route actions lambdagate does not
-	// implement (multi, upstreamGroup...), kept as written and
+	// implement (clusterHeader, dynamicForwardProxy), kept as written and
 	// named on status.
 	Unimplemented core.RawFields `json:"-"`
 }

@@ -32,8 +32,8 @@ type Route struct {
 	// Request filters run in order before the action.
 	Request []RequestFilter
 	// Invoke is the action: the Lambda function the request invokes.
-	// Exactly one of Invoke, Direct and Redirect is set; the gateway
-	// chooses with nil checks.
+	// Exactly one of Invoke, Direct, Redirect and Weighted is set; the
+	// gateway chooses with nil checks.
 	Invoke *lambda.Target
 	// Direct answers with a fixed status and body (directResponseAction).
 	Direct *Direct
@@ -42,6 +42,9 @@ type Route struct {
 	// Rewrite changes the path the Lambda event shows (prefixRewrite,
 	// regexRewrite). Nil: none.
 	Rewrite *Rewrite
+	// Weighted invokes one of several Lambda targets chosen by weight
+	// per request (routeAction.multi, routeAction.upstreamGroup).
+	Weighted *Weighted
 	// Response filters run in order after the action, before the
 	// response head is written.
 	Response []ResponseFilter
@@ -129,10 +132,28 @@ func Of(rt *router.Route) *Route {
 	return p
 }
 
-// Target returns the Lambda target a router route invokes (nil when none).
+// Target returns the Lambda target a router route invokes (nil when none);
+// for weighted destinations, the first one.
 func Target(rt *router.Route) *lambda.Target {
 	if p := Of(rt); p != nil {
+		if p.Weighted != nil {
+			return p.Weighted.Targets[0]
+		}
 		return p.Invoke
+	}
+	return nil
+}
+
+// Targets returns every Lambda target a router route may invoke.
+func Targets(rt *router.Route) []*lambda.Target {
+	p := Of(rt)
+	switch {
+	case p == nil:
+		return nil
+	case p.Weighted != nil:
+		return p.Weighted.Targets
+	case p.Invoke != nil:
+		return []*lambda.Target{p.Invoke}
 	}
 	return nil
 }

@@ -278,7 +278,7 @@ func TestGlooCRDs(t *testing.T) {
 		if err != nil {
 			t.Fatalf("helm install --dry-run=server: %v\n%s", err, out)
 		}
-		if !strings.Contains(string(out), "Gloo's own CRDs are installed (upstreams.gloo.solo.io, virtualservices.gateway.solo.io, settings.gloo.solo.io)") {
+		if !strings.Contains(string(out), "Gloo's own CRDs are installed (upstreams.gloo.solo.io, virtualservices.gateway.solo.io, settings.gloo.solo.io, upstreamgroups.gloo.solo.io, routetables.gateway.solo.io)") {
 			t.Errorf("helm's notes do not name Gloo's CRDs:\n%s", out)
 		}
 	})

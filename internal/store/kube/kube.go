@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -225,6 +226,10 @@ func (s *Store) List(ctx context.Context, kind resource.Kind, namespace string) 
 		}
 	} else {
 		l, err := s.client(kind, namespace).List(ctx, metav1.ListOptions{})
+		if err != nil && apierrors.IsNotFound(err) && slices.Contains(addedKinds, kind) {
+			// The kind's CRD is not installed (see addedKinds): none.
+			return nil, nil
+		}
 		if err != nil {
 			return nil, mapErr(err, kind, namespace, "")
 		}

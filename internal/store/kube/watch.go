@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/metadata/metadatainformer"
@@ -56,12 +57,16 @@ func (s *Store) start(ctx context.Context) error {
 	if !s.started {
 		s.started = true
 		s.detectShapes(ctx)
+		absent := s.absentKinds(ctx)
 		stop := make(chan struct{})
 		var shutdown []func()
 		for _, ns := range s.watchNamespaces(ctx) {
 			f := dynamicinformer.NewFilteredDynamicSharedInformerFactory(s.dyn, 0, ns, nil)
 			mf := metadatainformer.NewFilteredSharedInformerFactory(s.meta, 0, ns, nil)
 			for _, k := range resource.Kinds {
+				if absent[k] {
+					continue
+				}
 				var inf cache.SharedIndexInformer
 				if k == resource.KindSecret {
 					inf = mf.ForResource(GVR(k)).Informer()
@@ -315,3 +320,35 @@ const (
 	settingsNamespace = "gloo-system"
 	settingsName      = "default"
 )
+
+// addedKinds are the kinds added after lambdagate's first CRDs. Helm
+// installs a chart's crds/ on install only, so an installation upgraded
+// with helm may lack their CRDs: their resources are then not read (with
+// a warning) instead of the whole store failing to sync.
+var addedKinds = []resource.Kind{resource.KindUpstreamGroup, resource.KindRouteTable}
+
+// absentKinds returns the added kinds whose CRD the API server does not
+// serve. A discovery failure counts as served, so that the informers'
+// sync reports it.
+func (s *Store) absentKinds(ctx context.Context) map[resource.Kind]bool {
+	absent := map[resource.Kind]bool{}
+	for _, k := range addedKinds {
+		gvr := GVR(k)
+		list, err := s.kc.Discovery().ServerResourcesForGroupVersion(gvr.GroupVersion().String())
+		if err != nil && !apierrors.IsNotFound(err) {
+			continue
+		}
+		served := false
+		if list != nil {
+			for _, r := range list.APIResources {
+				served = served || r.Name == gvr.Resource
+			}
+		}
+		if !served {
+			absent[k] = true
+			s.log.Warn("a CRD of deploy/crds is not installed: lambdagate reads no "+string(k)+" until it is installed (kubectl apply -f deploy/crds/) and lambdagate restarted",
+				"crd", gvr.Resource+"."+gvr.Group)
+		}
+	}
+	return absent
+}

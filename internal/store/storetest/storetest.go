@@ -170,6 +170,16 @@ func newObject(t *testing.T, kind resource.Kind, ns, name string) resource.Objec
 		o.Data = map[string][]byte{core.AWSAccessKeyID: []byte("AKID")}
 	case *resource.Settings:
 		o.Spec = gloo.SettingsSpec{Discovery: &gloo.DiscoveryOptions{FdsMode: "BLACKLIST"}}
+	case *resource.RouteTable:
+		o.Spec = gateway.RouteTableSpec{Routes: []gateway.Route{{
+			Matchers:             []gateway.Matcher{{Prefix: "/api"}},
+			DirectResponseAction: &gateway.DirectResponseAction{Status: 200, Body: "ok"},
+		}}}
+	case *resource.UpstreamGroup:
+		w := uint32(90)
+		o.Spec = gateway.UpstreamGroupSpec{Destinations: []gateway.WeightedDestination{
+			{Weight: &w, Destination: &gateway.Destination{Upstream: &core.ResourceRef{Name: "petstore", Namespace: ns}}},
+		}}
 	}
 	return o
 }
@@ -194,6 +204,12 @@ func changeSpec(o resource.Object) {
 		o.Data = map[string][]byte{core.AWSAccessKeyID: []byte("AKID2")}
 	case *resource.Settings:
 		o.Spec.Discovery.FdsMode = "DISABLED"
+	case *resource.RouteTable:
+		w := int32(5)
+		o.Spec.Weight = &w
+	case *resource.UpstreamGroup:
+		w := uint32(10)
+		o.Spec.Destinations[0].Weight = &w
 	}
 }
 
@@ -219,7 +235,7 @@ func rv(o resource.Object) string { return o.GetMetadata().ResourceVersion }
 
 // testCRUD runs one life cycle per kind.
 func (s *suite) testCRUD(t *testing.T, st store.Store, ns func(string) string) {
-	for _, kind := range []resource.Kind{resource.KindUpstream, resource.KindVirtualService, resource.KindSecret, resource.KindSettings} {
+	for _, kind := range []resource.Kind{resource.KindUpstream, resource.KindVirtualService, resource.KindSecret, resource.KindSettings, resource.KindUpstreamGroup, resource.KindRouteTable} {
 		t.Run(string(kind), func(t *testing.T) {
 			s.skipKnown(t, "CRUD/"+string(kind))
 			n := ns("crud")

@@ -20,3 +20,18 @@ type VirtualService struct {
 	Spec              gateway.VirtualServiceSpec `json:"spec"`
 	Status            *core.Status               `json:"status,omitempty"`
 }
+
+// RouteTable is Gloo's RouteTable: routes a virtual service delegates a
+// path prefix to.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=rt,categories=gloo;solo-io
+// +kubebuilder:printcolumn:name="Status",type=string,JSONPath=".status.state"
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=".metadata.creationTimestamp"
+type RouteTable struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+	Spec              gateway.RouteTableSpec `json:"spec"`
+	Status            *core.Status           `json:"status,omitempty"`
+}
