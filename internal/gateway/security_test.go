@@ -178,3 +178,51 @@ func grepLines(s, sub string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestRateLimitAfterAuthentication pins the pipeline's order (CORS,
+// authentication, authorization, then rate limits): requests refused by
+// authentication do not spend the route's tokens, so a flood without
+// tokens cannot lock out the callers who have one.
+func TestRateLimitAfterAuthentication(t *testing.T) {
+	const issuer = "https://issuer.test"
+	key := jwttest.NewRSA("k1")
+	keyJSON, _ := json.Marshal(string(jwttest.JWKS(key)))
+	opts := fmt.Sprintf(`      options:
+        ratelimit: {localRatelimit: {maxTokens: 1, tokensPerFill: 1, fillInterval: 1h}}
+        jwtProvidersStaged:
+          beforeExtAuth:
+            providers:
+              idp: {issuer: %q, audiences: [api], jwks: {local: {key: %s}}}
+`, issuer, keyJSON)
+	url, calls := handlerGateway(t, route("exact: /orders", "fn", "")+opts,
+		map[string]http.HandlerFunc{"fn": answer(`ok`)})
+	get := func(token string) int {
+		t.Helper()
+		req, _ := http.NewRequest("GET", url+"/orders", nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for range 3 {
+		if got := get(""); got != http.StatusUnauthorized {
+			t.Fatalf("without a token: %d, want 401 (authentication runs before the rate limit)", got)
+		}
+	}
+	token := key.Sign(jwttest.Claims(issuer, "api", nil))
+	if got := get(token); got != http.StatusOK {
+		t.Fatalf("the first authenticated request: %d, want 200 (the refused ones spent no token)", got)
+	}
+	if got := get(token); got != http.StatusTooManyRequests {
+		t.Fatalf("the second authenticated request: %d, want 429 (one token per hour)", got)
+	}
+	if n := len(calls()); n != 1 {
+		t.Fatalf("the function ran %d times, want 1", n)
+	}
+}
