@@ -73,7 +73,11 @@ type RouteView struct {
 	Qualifier    string             `json:"qualifier,omitempty"`
 	Async        bool               `json:"async,omitempty"`
 	Warning      string             `json:"warning,omitempty"`
-	Stats        metrics.RouteStats `json:"stats"`
+	// Answer describes a route the gateway answers itself, without a
+	// function ("directResponse 503", "redirect 301 https"); Upstream and
+	// the function fields are then empty.
+	Answer string             `json:"answer,omitempty"`
+	Stats  metrics.RouteStats `json:"stats"`
 }
 
 // UpstreamView is one AWS upstream and its functions.
@@ -184,19 +188,25 @@ func (s *Server) Overview(context.Context) (*Overview, error) {
 		}
 		if sv.vh != nil {
 			for _, rt := range sv.vh.Routes {
-				t := pipeline.Target(rt)
-				if t == nil {
+				p := pipeline.Of(rt)
+				if p == nil {
 					continue
 				}
-				st := ser.Route(metrics.RouteKey{VirtualService: t.VirtualService, Route: t.Route}, now, ov.SeriesSeconds)
+				t := pipeline.Target(rt)
+				key := metrics.RouteKey{VirtualService: p.VirtualService, Route: p.Name}
+				if t != nil {
+					key = metrics.RouteKey{VirtualService: t.VirtualService, Route: t.Route}
+				}
+				st := ser.Route(key, now, ov.SeriesSeconds)
 				ov.Totals.Requests += st.Total
 				ov.Totals.Errors += st.TotalErrors
 				ov.Totals.RatePerSec += st.RatePerSec
-				v.Routes = append(v.Routes, RouteView{
-					Name: rt.Name, Match: describeMatch(rt.Matchers), Upstream: t.Upstream, Function: t.LogicalName,
-					FunctionName: t.FunctionName, Qualifier: t.Qualifier, Async: t.Async,
-					Warning: s.cfg.RouteWarning(t.VirtualService, t.Route), Stats: st,
-				})
+				rv := RouteView{Name: rt.Name, Match: describeMatch(rt.Matchers), Answer: describeAnswer(p), Stats: st}
+				if t != nil {
+					rv.Upstream, rv.Function, rv.FunctionName, rv.Qualifier, rv.Async = t.Upstream, t.LogicalName, t.FunctionName, t.Qualifier, t.Async
+					rv.Warning = s.cfg.RouteWarning(t.VirtualService, t.Route)
+				}
+				v.Routes = append(v.Routes, rv)
 			}
 		}
 		ov.VirtualServices = append(ov.VirtualServices, v)
@@ -276,14 +286,36 @@ type DumpVirtualService struct {
 	Routes  []DumpRoute `json:"routes"`
 }
 
-// DumpRoute is one compiled route and its Lambda target.
+// DumpRoute is one compiled route and its Lambda target, or the answer
+// the gateway gives itself.
 type DumpRoute struct {
 	Name   string     `json:"name"`
 	Match  string     `json:"match"`
-	Target DumpTarget `json:"target"`
+	Target DumpTarget `json:"target,omitzero"`
+	// Answer describes a direct response or a redirect (see RouteView).
+	Answer string `json:"answer,omitempty"`
 	// Weighted lists every destination of a route with weighted
 	// destinations (Target is the first).
 	Weighted []DumpWeighted `json:"weighted,omitempty"`
+}
+
+// describeAnswer names what a route the gateway answers itself sends
+// ("" for a route that invokes a function).
+func describeAnswer(p *pipeline.Route) string {
+	switch {
+	case p.Direct != nil:
+		return fmt.Sprintf("directResponse %d", p.Direct.Status)
+	case p.Redirect != nil:
+		d := fmt.Sprintf("redirect %d", p.Redirect.Status)
+		if p.Redirect.Scheme != "" {
+			d += " " + p.Redirect.Scheme
+		}
+		if p.Redirect.Host != "" {
+			d += " " + p.Redirect.Host
+		}
+		return d
+	}
+	return ""
 }
 
 // DumpWeighted is one weighted destination and its weight.
@@ -341,11 +373,14 @@ func (s *Server) ConfigDump(ctx context.Context) (*ConfigDump, error) {
 			Domains: sv.obj.Spec.VirtualHost.Domains, Routes: []DumpRoute{}}
 		if sv.vh != nil {
 			for _, rt := range sv.vh.Routes {
-				t := pipeline.Target(rt)
-				if t == nil {
+				p := pipeline.Of(rt)
+				if p == nil {
 					continue
 				}
-				dr := DumpRoute{Name: rt.Name, Match: describeMatch(rt.Matchers), Target: dumpTarget(t)}
+				dr := DumpRoute{Name: rt.Name, Match: describeMatch(rt.Matchers), Answer: describeAnswer(p)}
+				if t := pipeline.Target(rt); t != nil {
+					dr.Target = dumpTarget(t)
+				}
 				if w := pipeline.Of(rt).Weighted; w != nil {
 					var prev uint64
 					for i, wt := range w.Targets {

@@ -179,6 +179,9 @@ func printOverview(w io.Writer, urls ServeState, ov *admin.Overview) error {
 			if r.Qualifier != "" {
 				fn += ":" + r.Qualifier
 			}
+			if r.Answer != "" {
+				fn = r.Answer // answered by the gateway, no function
+			}
 			lat := "-"
 			if r.Stats.MeanLatencyMs > 0 {
 				lat = fmt.Sprintf("%.1fms", r.Stats.MeanLatencyMs)

@@ -55,6 +55,8 @@ spec:
         single:
           destinationSpec: {aws: {logicalName: echo, unwrapAsApiGateway: true}}
           upstream: {name: aws-upstream, namespace: gloo-system}
+    - matchers: [{prefix: /maintenance}]
+      directResponseAction: {status: 503, body: down}
 `
 
 // artifactsDir is where screenshots go: $LAMBDAGATE_ARTIFACTS, else
@@ -189,7 +191,7 @@ func TestDashboardInChromium(t *testing.T) {
 		"DASHBOARD_URL=http://"+srv.AdminListenAddr.String()+"/",
 		"ARTIFACTS_DIR="+artifacts,
 		"CHROMIUM="+chromium,
-		"EXPECT_VS=gloo-system/aws-route", "EXPECT_ROUTE=routes[0]", "EXPECT_FUNCTION=echo")
+		"EXPECT_VS=gloo-system/aws-route", "EXPECT_ROUTE=routes[0]", "EXPECT_FUNCTION=echo", "EXPECT_ANSWER=directResponse 503")
 	out, err := cmd.CombinedOutput()
 	t.Logf("dashboard.mjs: %s", out)
 	if err != nil {

@@ -16,6 +16,8 @@ const exe = process.env.CHROMIUM || '/usr/bin/chromium'
 const wantVS = process.env.EXPECT_VS || 'gloo-system/aws-route'
 const wantRoute = process.env.EXPECT_ROUTE || 'routes[0]'
 const wantFn = process.env.EXPECT_FUNCTION || 'echo'
+// EXPECT_ANSWER: a route the gateway answers itself, drawn as its answer.
+const wantAnswer = process.env.EXPECT_ANSWER || ''
 
 function fail(msg) {
   console.error(`dashboard e2e: ${msg}`)
@@ -46,6 +48,7 @@ try {
     .catch(() => fail(`virtual service ${wantVS} not drawn`))
   await page.waitForSelector(routeSel, { timeout: 20_000 }).catch(() => fail(`route ${wantRoute} not drawn`))
   await page.waitForSelector(`[data-testid=function][data-function="${wantFn}"]`, { timeout: 20_000 })
+  if (wantAnswer) await page.waitForSelector(`[data-testid=answer][data-answer="${wantAnswer}"]`, { timeout: 20_000 })
     .catch(() => fail(`function ${wantFn} not drawn`))
   const ready = await page.textContent('[data-testid=ready]')
   if (ready !== 'ready') fail(`ready badge says ${JSON.stringify(ready)}`)

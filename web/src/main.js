@@ -75,7 +75,9 @@ function drawTopology(ov) {
   rows.forEach((row, i) => {
     const r = row.route
     if (!r) return
-    const key = `${r.upstream}\u0000${r.function}\u0000${r.qualifier || ''}`
+    // A route the gateway answers itself (direct response, redirect)
+    // points at its answer instead of a function.
+    const key = r.answer ? `answer\u0000${r.answer}` : `${r.upstream}\u0000${r.function}\u0000${r.qualifier || ''}`
     if (!fns.has(key)) {
       const y = Math.max(nextFnY, rowY(i) + (RH - FH) / 2)
       fns.set(key, { y, r })
@@ -160,6 +162,14 @@ function drawTopology(ov) {
 
   // Functions.
   for (const { y, r } of fns.values()) {
+    if (r.answer) {
+      const g = svg('g', { 'data-testid': 'answer', 'data-answer': r.answer })
+      g.append(svg('rect', { x: COL.fnX, y, width: COL.fnW, height: FH, rx: 8, fill: '#f7fafc', stroke: '#718096', 'stroke-width': 1.5 }))
+      g.append(text(COL.fnX + 12, y + 22, clip(r.answer, 28), { 'font-size': 14, 'font-weight': 600, fill: '#1d2330' }))
+      g.append(text(COL.fnX + 12, y + 40, 'answered by the gateway', { 'font-size': 12, fill: '#4a5568' }))
+      s.append(g)
+      continue
+    }
     const g = svg('g', { 'data-testid': 'function', 'data-function': r.function })
     g.append(svg('rect', { x: COL.fnX, y, width: COL.fnW, height: FH, rx: 8, fill: '#fffaf0', stroke: '#dd6b20', 'stroke-width': 1.5 }))
     g.append(text(COL.fnX + 12, y + 22, 'λ ' + clip(r.function, 26), { 'font-size': 14, 'font-weight': 600, fill: '#1d2330' }))
