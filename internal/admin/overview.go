@@ -65,14 +65,14 @@ type VirtualServiceView struct {
 
 // RouteView is one served route, its function and its traffic.
 type RouteView struct {
-	Name         string             `json:"name"`
-	Match        string             `json:"match"`
-	Upstream     string             `json:"upstream"`
-	Function     string             `json:"function"`
-	FunctionName string             `json:"functionName"`
-	Qualifier    string             `json:"qualifier,omitempty"`
-	Async        bool               `json:"async,omitempty"`
-	Warning      string             `json:"warning,omitempty"`
+	Name         string `json:"name"`
+	Match        string `json:"match"`
+	Upstream     string `json:"upstream"`
+	Function     string `json:"function"`
+	FunctionName string `json:"functionName"`
+	Qualifier    string `json:"qualifier,omitempty"`
+	Async        bool   `json:"async,omitempty"`
+	Warning      string `json:"warning,omitempty"`
 	// Answer describes a route the gateway answers itself, without a
 	// function ("directResponse 503", "redirect 301 https"); Upstream and
 	// the function fields are then empty.
