@@ -190,6 +190,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, o *Outcome) erro
 	p := rt.Target.(*pipeline.Route)
 	t := p.Invoke
 	o.Target = t
+	o.x.Invoker = g.invoker
 	for _, f := range p.Request {
 		if err := f.FilterRequest(w, r, &o.x); err != nil {
 			if err == pipeline.ErrAnswered {

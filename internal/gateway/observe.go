@@ -2,10 +2,15 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 
 	"github.com/lambdagate/lambdagate/internal/metrics"
 )
+
+// authDenial is an error by which authentication refused a request; its
+// reason labels lambdagate_auth_denied_total.
+type authDenial interface{ AuthDeniedReason() string }
 
 // observe records a handled request: metrics, the span, and the access
 // log line, which carries a failure's error; without an access log the
@@ -24,6 +29,10 @@ func (g *Gateway) observe(o *Outcome) {
 		}
 		if o.Err != nil {
 			req.Message = o.Err.Error()
+			var d authDenial
+			if errors.As(o.Err, &d) {
+				req.AuthDenied = d.AuthDeniedReason()
+			}
 		}
 		g.Metrics.ObserveRequest(req)
 	}

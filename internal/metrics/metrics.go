@@ -38,6 +38,7 @@ type Metrics struct {
 	lambdaErrors   *prometheus.CounterVec
 	retries        *prometheus.CounterVec
 	inFlight       prometheus.Gauge
+	authDenied     *prometheus.CounterVec
 
 	snapVersion prometheus.Gauge
 	snapBuilt   prometheus.Gauge
@@ -81,6 +82,10 @@ func New() *Metrics {
 		Namespace: namespace, Name: "lambda_retries_total",
 		Help: "Invoke calls repeated after Lambda throttled (429), beyond the first call of each request.",
 	}, routeLabels)
+	m.authDenied = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: namespace, Name: "auth_denied_total",
+		Help: "Requests refused by authentication or authorization, by reason (missing_api_key, authorizer_denied, ...) and route.",
+	}, []string{"reason", "route"})
 	m.inFlight = prometheus.NewGauge(prometheus.GaugeOpts{
 		Namespace: namespace, Name: "requests_in_flight", Help: "Requests being handled now.",
 	})
@@ -118,7 +123,7 @@ func New() *Metrics {
 	}, []string{"result"})
 	for _, c := range []prometheus.Collector{m.requests, m.duration, m.lambdaDuration, m.lambdaErrors, m.retries,
 		m.inFlight, m.snapVersion, m.snapBuilt, age, m.resources, m.dropped, m.discoveryRuns, m.discoveryErrors, m.credRefreshes,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
+		m.authDenied, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		f(c)
 	}
 	// Result labels exist from the start so rate() works before the first
@@ -158,6 +163,9 @@ type Request struct {
 	// Method, Path, RequestID and Message go only to the recent errors
 	// list, never into labels.
 	Method, Path, RequestID, Message string
+	// AuthDenied is the reason authentication refused the request ("":
+	// it did not), from a fixed set.
+	AuthDenied string
 }
 
 // StatusClass returns "1xx".."5xx" ("other" outside 100-599).
@@ -183,6 +191,9 @@ func (m *Metrics) ObserveRequest(r Request) {
 	}
 	if r.Attempts > 1 {
 		m.retries.WithLabelValues(r.VirtualService, r.Route, r.Function).Add(float64(r.Attempts - 1))
+	}
+	if r.AuthDenied != "" {
+		m.authDenied.WithLabelValues(r.AuthDenied, r.Route).Inc()
 	}
 	m.Series.observe(r)
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	core "github.com/lambdagate/lambdagate/api/core/v1"
+	enterprise "github.com/lambdagate/lambdagate/api/enterprise/v1"
 	gateway "github.com/lambdagate/lambdagate/api/gateway/v1"
 	gloo "github.com/lambdagate/lambdagate/api/gloo/v1"
 )
@@ -23,11 +24,12 @@ const (
 	KindVirtualService Kind = "VirtualService"
 	KindSecret         Kind = "Secret"
 	KindSettings       Kind = "Settings"
+	KindAuthConfig     Kind = "AuthConfig"
 )
 
 // Kinds lists every kind in dependency order: what a kind references comes
 // before it, so applying in this order never points at a missing resource.
-var Kinds = []Kind{KindSettings, KindSecret, KindUpstream, KindVirtualService}
+var Kinds = []Kind{KindSettings, KindSecret, KindUpstream, KindAuthConfig, KindVirtualService}
 
 // Object is implemented by every stored resource.
 type Object interface {
@@ -55,6 +57,8 @@ var kinds = map[Kind]kindInfo{
 		func() Object { return &Secret{} }},
 	KindSettings: {gloo.APIVersion, "settings", []string{"setting"}, true,
 		func() Object { return &Settings{} }},
+	KindAuthConfig: {enterprise.APIVersion, "authconfigs", []string{"ac", "authconfig"}, true,
+		func() Object { return &AuthConfig{} }},
 }
 
 // Upstream, VirtualService, Secret and Settings wrap the API types so they
@@ -64,7 +68,15 @@ type (
 	VirtualService struct{ gateway.VirtualService }
 	Secret         struct{ core.Secret }
 	Settings       struct{ gloo.Settings }
+	AuthConfig     struct{ enterprise.AuthConfig }
 )
+
+func (o *AuthConfig) GetMetadata() *core.ObjectMeta { return &o.Metadata }
+func (o *AuthConfig) GetStatus() *core.Status       { return o.Status }
+func (o *AuthConfig) SetStatus(s *core.Status)      { o.Status = s }
+func (o *AuthConfig) GetKind() Kind                 { return KindAuthConfig }
+func (o *AuthConfig) MarshalJSON() ([]byte, error)  { return json.Marshal(&o.AuthConfig) }
+func (o *AuthConfig) UnmarshalJSON(b []byte) error  { return json.Unmarshal(b, &o.AuthConfig) }
 
 func (o *Upstream) GetMetadata() *core.ObjectMeta       { return &o.Metadata }
 func (o *VirtualService) GetMetadata() *core.ObjectMeta { return &o.Metadata }
@@ -102,6 +114,7 @@ var (
 	_ Object = (*VirtualService)(nil)
 	_ Object = (*Secret)(nil)
 	_ Object = (*Settings)(nil)
+	_ Object = (*AuthConfig)(nil)
 )
 
 // New returns an empty object of the kind, with apiVersion and kind set.
@@ -164,6 +177,8 @@ func setTypeMeta(o Object) {
 	case *Secret:
 		t.APIVersion, t.Kind = av, k
 	case *Settings:
+		t.APIVersion, t.Kind = av, k
+	case *AuthConfig:
 		t.APIVersion, t.Kind = av, k
 	}
 }

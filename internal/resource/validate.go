@@ -120,6 +120,8 @@ func Validate(o Object) Problems {
 		v.secret(&t.Secret)
 	case *Settings:
 		v.settings(&t.Spec)
+	case *AuthConfig:
+		v.authConfig(&t.Spec)
 	}
 	v.unimplemented("", reflect.ValueOf(o))
 	return v.problems
@@ -308,8 +310,12 @@ func (v *validator) virtualService(s *gateway.VirtualServiceSpec) {
 	if vh.Options != nil && vh.Options.HeaderManipulation != nil {
 		v.headerManipulation("spec.virtualHost.options.headerManipulation", vh.Options.HeaderManipulation)
 	}
+	if vh.Options != nil && vh.Options.Extauth != nil {
+		v.extauth("spec.virtualHost.options.extauth", vh.Options.Extauth)
+	}
 	if s.SSLConfig != nil {
 		v.ssl(s.SSLConfig)
+		v.sslClientAuth(s.SSLConfig)
 	}
 }
 
@@ -429,6 +435,9 @@ func (v *validator) routeSpec(p string, r *gateway.Route) {
 	}
 	if r.Options != nil && r.Options.HeaderManipulation != nil {
 		v.headerManipulation(p+".options.headerManipulation", r.Options.HeaderManipulation)
+	}
+	if r.Options != nil && r.Options.Extauth != nil {
+		v.extauth(p+".options.extauth", r.Options.Extauth)
 	}
 }
 

@@ -61,6 +61,9 @@ type Exchange struct {
 	// Status is the status a request filter wrote when it answered by
 	// itself (with ErrAnswered), for the access log and metrics.
 	Status int
+	// Invoker calls Lambda for filters that invoke a function of their
+	// own (a Lambda authorizer). Set by the gateway before the filters.
+	Invoker *lambda.Invoker
 }
 
 // ErrAnswered is returned by a request filter that wrote the whole answer
