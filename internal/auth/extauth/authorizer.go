@@ -6,8 +6,10 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"slices"
 	"sync"
 	"time"
+	"unsafe"
 
 	enterprise "github.com/lambdagate/lambdagate/api/enterprise/v1"
 	"github.com/lambdagate/lambdagate/internal/gateway/pipeline"
@@ -52,6 +54,9 @@ type Authorizer struct {
 	TTL time.Duration
 
 	cache *cache
+	// arnPrefix is the request ARN up to the method:
+	// arn:aws:execute-api:REGION:ACCOUNT:API/STAGE/.
+	arnPrefix string
 	// now is replaceable in tests.
 	now func() time.Time
 }
@@ -63,6 +68,11 @@ type Authorizer struct {
 func NewAuthorizer(a Authorizer, key string) *Authorizer {
 	f := a
 	f.now = time.Now
+	region := f.Target.Region
+	if region == "" {
+		region = "us-east-1"
+	}
+	f.arnPrefix = "arn:aws:execute-api:" + region + ":" + transform.DefaultAccountID + ":" + transform.DefaultAPIID + "/" + transform.DefaultStage + "/"
 	if f.TTL > 0 {
 		f.cache = cacheFor(key)
 	}
@@ -99,7 +109,8 @@ func (a *Authorizer) FilterRequest(_ http.ResponseWriter, r *http.Request, x *pi
 	}
 	if d == nil {
 		var err error
-		if d, err = a.call(r, x, values); err != nil {
+		// A copy: the stack array stays on the stack for cache hits.
+		if d, err = a.call(r, x, slices.Clone(values)); err != nil {
 			return err
 		}
 		if a.cache != nil {
@@ -121,20 +132,23 @@ func (a *Authorizer) allows(d *decision, r *http.Request) bool {
 	if d.simple {
 		return d.authorized
 	}
-	return evaluate(d.policy, a.arn(r))
+	// Built in a stack buffer: a cache hit evaluates the cached policy
+	// against every request's ARN, and evaluate keeps no reference.
+	var buf [256]byte
+	b := a.appendARN(buf[:0], r)
+	return evaluate(d.policy, unsafe.String(unsafe.SliceData(b), len(b)))
 }
 
-// arn is the request's execute-api ARN, as API Gateway gives it to the
-// authorizer (methodArn, routeArn) and matches the policy's resources
-// against: arn:aws:execute-api:REGION:ACCOUNT:API/STAGE/METHOD/PATH.
-func (a *Authorizer) arn(r *http.Request) string {
-	region := a.Target.Region
-	if region == "" {
-		region = "us-east-1"
-	}
-	return "arn:aws:execute-api:" + region + ":" + transform.DefaultAccountID + ":" + transform.DefaultAPIID +
-		"/" + transform.DefaultStage + "/" + r.Method + r.URL.EscapedPath()
+// appendARN appends the request's execute-api ARN, as API Gateway gives
+// it to the authorizer (methodArn, routeArn) and matches the policy's
+// resources against: arn:aws:execute-api:REGION:ACCOUNT:API/STAGE/METHOD/PATH.
+func (a *Authorizer) appendARN(dst []byte, r *http.Request) []byte {
+	dst = append(dst, a.arnPrefix...)
+	dst = append(dst, r.Method...)
+	return append(dst, r.URL.EscapedPath()...)
 }
+
+func (a *Authorizer) arn(r *http.Request) string { return string(a.appendARN(nil, r)) }
 
 // sourceValue reads one identity source ("" when missing or empty).
 func sourceValue(r *http.Request, s Source) string {

@@ -36,6 +36,9 @@ func parsePolicy(raw json.RawMessage) ([]statement, bool) {
 		}
 		list = []rawStatement{one}
 	}
+	if len(list) == 0 {
+		return nil, false
+	}
 	out := make([]statement, 0, len(list))
 	for _, rs := range list {
 		var st statement
@@ -51,6 +54,10 @@ func parsePolicy(raw json.RawMessage) ([]statement, bool) {
 		st.resources, ok2 = stringOrList(rs.Resource)
 		if !ok1 || !ok2 {
 			return nil, false
+		}
+		// IAM action names are case-insensitive: lowered once here.
+		for i, a := range st.actions {
+			st.actions[i] = strings.ToLower(a)
 		}
 		out = append(out, st)
 	}
@@ -72,8 +79,9 @@ func stringOrList(raw json.RawMessage) ([]string, bool) {
 	return nil, false
 }
 
-// invokeAction is the action a policy must allow.
-const invokeAction = "execute-api:Invoke"
+// invokeAction is the action a policy must allow, lowered (actions are
+// lowered when a policy is read).
+const invokeAction = "execute-api:invoke"
 
 // evaluate applies IAM's rule to the request's ARN: an explicit Deny
 // wins, else an Allow is needed; no matching statement denies.
@@ -81,7 +89,7 @@ func evaluate(policy []statement, arn string) bool {
 	allowed := false
 	for i := range policy {
 		st := &policy[i]
-		if !matchAny(st.actions, invokeAction, true) || !matchAny(st.resources, arn, false) {
+		if !matchAny(st.actions, invokeAction) || !matchAny(st.resources, arn) {
 			continue
 		}
 		if !st.allow {
@@ -92,13 +100,9 @@ func evaluate(policy []statement, arn string) bool {
 	return allowed
 }
 
-func matchAny(patterns []string, s string, fold bool) bool {
+func matchAny(patterns []string, s string) bool {
 	for _, p := range patterns {
-		if fold {
-			if wildcard(strings.ToLower(p), strings.ToLower(s)) {
-				return true
-			}
-		} else if wildcard(p, s) {
+		if wildcard(p, s) {
 			return true
 		}
 	}
