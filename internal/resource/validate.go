@@ -9,6 +9,7 @@ import (
 	"time"
 
 	core "github.com/lambdagate/lambdagate/api/core/v1"
+	enterprise "github.com/lambdagate/lambdagate/api/enterprise/v1"
 	gateway "github.com/lambdagate/lambdagate/api/gateway/v1"
 	gloo "github.com/lambdagate/lambdagate/api/gloo/v1"
 )
@@ -519,6 +520,9 @@ func (v *validator) secret(s *core.Secret) {
 		if at := core.BadCredentialByte(strings.TrimSpace(string(s.Data[k]))); at >= 0 {
 			v.errorf("data."+k, "%s", core.BadCredentialMessage(at))
 		}
+	}
+	if s.Type == enterprise.ApiKeySecretType && len(s.Data[enterprise.ApiKeyDataKey]) == 0 {
+		v.errorf("data", "an %s secret needs %s (the API key)", enterprise.ApiKeySecretType, enterprise.ApiKeyDataKey)
 	}
 	if s.Type == "kubernetes.io/tls" {
 		if len(s.Data[core.TLSCertKey]) == 0 || len(s.Data[core.TLSPrivateKeyKey]) == 0 {

@@ -5,7 +5,6 @@
 package translate
 
 import (
-	"encoding/json"
 	"net/textproto"
 	"regexp"
 
@@ -24,6 +23,7 @@ import (
 	core "github.com/lambdagate/lambdagate/api/core/v1"
 	gateway "github.com/lambdagate/lambdagate/api/gateway/v1"
 	gloo "github.com/lambdagate/lambdagate/api/gloo/v1"
+	"github.com/lambdagate/lambdagate/internal/auth/mtls"
 	"github.com/lambdagate/lambdagate/internal/awscreds"
 	"github.com/lambdagate/lambdagate/internal/gateway/pipeline"
 	"github.com/lambdagate/lambdagate/internal/lambda"
@@ -47,6 +47,7 @@ type Input struct {
 	VirtualServices []*resource.VirtualService
 	Secrets         []*resource.Secret
 	Settings        []*resource.Settings
+	AuthConfigs     []*resource.AuthConfig
 	// LastGood holds, by "Kind namespace/name", the last version of each
 	// resource that was served (what Served returns after a translation).
 	// A resource whose current version is rejected, or drops more routes
@@ -68,6 +69,8 @@ func FromObjects(objs []resource.Object) Input {
 			in.Secrets = append(in.Secrets, t)
 		case *resource.Settings:
 			in.Settings = append(in.Settings, t)
+		case *resource.AuthConfig:
+			in.AuthConfigs = append(in.AuthConfigs, t)
 		}
 	}
 	return in
@@ -100,10 +103,12 @@ type builder struct {
 	settings  *gloo.AWSOptions
 	secrets   map[string]*core.Secret
 	upstreams map[string]*upstreamInfo
-	statuses  map[string]core.Status
-	inputs    map[string]*snapshot.StatusInput
-	lastGood  map[string]LastGood
-	routes    int
+	// authConfigs by "namespace/name".
+	authConfigs map[string]*authConfigInfo
+	statuses    map[string]core.Status
+	inputs      map[string]*snapshot.StatusInput
+	lastGood    map[string]LastGood
+	routes      int
 	// requireRBAC: the Settings require an RBAC policy on every virtual
 	// host (Gloo's rbac.requireRbac), which lambdagate does not implement.
 	requireRBAC bool
@@ -117,7 +122,7 @@ func Translate(in Input, res *awscreds.Resolver, env Env) *snapshot.Snapshot {
 	if env.Now == nil {
 		env.Now = time.Now
 	}
-	b := &builder{env: env, res: res, secrets: map[string]*core.Secret{}, upstreams: map[string]*upstreamInfo{}, statuses: map[string]core.Status{}, inputs: map[string]*snapshot.StatusInput{}, lastGood: in.LastGood}
+	b := &builder{env: env, res: res, secrets: map[string]*core.Secret{}, upstreams: map[string]*upstreamInfo{}, authConfigs: map[string]*authConfigInfo{}, statuses: map[string]core.Status{}, inputs: map[string]*snapshot.StatusInput{}, lastGood: in.LastGood}
 	snap := &snapshot.Snapshot{Version: env.Version, Built: env.Now(), Statuses: b.statuses, StatusInputs: b.inputs, Upstreams: len(in.Upstreams), DroppedRoutes: map[string]int{}}
 	// Dependencies first (Settings, Secrets, Upstreams, then the virtual
 	// services routing to them), each deciding between its current and
@@ -132,6 +137,9 @@ func Translate(in Input, res *awscreds.Resolver, env Env) *snapshot.Snapshot {
 	}
 	for _, u := range in.Upstreams {
 		snap.Resources = append(snap.Resources, b.upstreamWithLastGood(u))
+	}
+	for _, ac := range in.AuthConfigs {
+		snap.Resources = append(snap.Resources, b.authConfigWithLastGood(ac))
 	}
 	httpB, httpsB := router.NewBuilder(), router.NewBuilder()
 	vss := append([]*resource.VirtualService(nil), in.VirtualServices...)
@@ -313,6 +321,10 @@ func (b *builder) virtualService(vs *resource.VirtualService, httpB, httpsB *rou
 			warnings = append(warnings, resource.Problem{Field: fmt.Sprintf("spec.virtualHost.routes[%d]", i), Message: err.Error() + routeDropped, Route: i})
 			continue
 		}
+		if cert != nil && cert.ClientCA != nil {
+			// Mutual TLS is the first authentication of every route.
+			withAuth(pipeline.Of(rt), []pipeline.RequestFilter{mtls.Filter{CA: cert.ClientCA}})
+		}
 		served := snapshot.ServedRoute{Name: rt.Name, Index: i, Warning: -1}
 		if warn != "" {
 			served.Warning = len(warnings)
@@ -382,7 +394,15 @@ func logicalNames(fns []gloo.LambdaFunctionSpec) string {
 
 func (b *builder) route(vs *resource.VirtualService, i int, r *gateway.Route) (*router.Route, string, error) {
 	if r.RouteAction == nil {
-		return answerRoute(vs, i, r)
+		auth, err := b.routeAuth(vs, r)
+		if err != nil {
+			return nil, "", err
+		}
+		rt, warn, err := answerRoute(vs, i, r)
+		if rt != nil {
+			withAuth(pipeline.Of(rt), auth)
+		}
+		return rt, warn, err
 	}
 	d := r.RouteAction.Single
 	ref := *d.Upstream
@@ -481,7 +501,11 @@ func (b *builder) route(vs *resource.VirtualService, i int, r *gateway.Route) (*
 	// A route written for an ALB gets an ALB's payload limits.
 	t.ALBLimits = (t.Wrap == lambda.WrapALB || t.Unwrap == lambda.UnwrapALB) && !dest.DisableAlbPayloadLimits
 	t.Prepare()
-	rt := &router.Route{Name: t.Route, Target: withHeaders(compilePipeline(t, r.Options), vs, r)}
+	auth, err := b.routeAuth(vs, r)
+	if err != nil {
+		return nil, "", err
+	}
+	rt := &router.Route{Name: t.Route, Target: withAuth(withHeaders(compilePipeline(t, r.Options), vs, r), auth)}
 	if err := compileMatchers(rt, r.Matchers); err != nil {
 		return nil, "", err
 	}
@@ -587,16 +611,10 @@ func compileMatcher(m gateway.Matcher) (*router.Matcher, error) {
 	return cm, nil
 }
 
-// oneWayTLS reports Gloo's sslConfig.oneWayTls: true (kept, not modelled).
-func oneWayTLS(ssl *gateway.SSLConfig) bool {
-	var v bool
-	return json.Unmarshal(ssl.Unimplemented["oneWayTls"], &v) == nil && v
-}
-
 func (b *builder) certificate(vs *resource.VirtualService) (*snapshot.Certificate, error) {
 	ssl := vs.Spec.SSLConfig
-	var certPEM, keyPEM []byte
-	source := "spec.sslConfig.sslFiles"
+	var certPEM, keyPEM, caPEM []byte
+	source, caSource := "spec.sslConfig.sslFiles", ""
 	if ssl.SecretRef != nil {
 		ns := ssl.SecretRef.Namespace
 		if ns == "" {
@@ -612,11 +630,8 @@ func (b *builder) certificate(vs *resource.VirtualService) (*snapshot.Certificat
 			return nil, fmt.Errorf("spec.sslConfig.secretRef: secret %s/%s has no %s and %s", ns, ssl.SecretRef.Name, core.TLSCertKey, core.TLSPrivateKeyKey)
 		}
 		// Gloo verifies client certificates against a secret's ca.crt
-		// unless oneWayTls is true; lambdagate does not, so it does not
-		// serve such a virtual service open.
-		if len(s.Data[core.TLSRootCAKey]) > 0 && !oneWayTLS(ssl) {
-			return nil, fmt.Errorf("spec.sslConfig.secretRef: secret %s/%s has %s: Gloo then requires client certificates (mutual TLS, unless sslConfig.oneWayTls is true), which lambdagate does not implement, so it does not serve this virtual service", ns, ssl.SecretRef.Name, core.TLSRootCAKey)
-		}
+		// unless oneWayTls is true.
+		caPEM, caSource = s.Data[core.TLSRootCAKey], source+" "+core.TLSRootCAKey
 	} else {
 		var err error
 		if certPEM, err = readPEM(ssl.SSLFiles.TLSCert); err != nil {
@@ -624,6 +639,12 @@ func (b *builder) certificate(vs *resource.VirtualService) (*snapshot.Certificat
 		}
 		if keyPEM, err = readPEM(ssl.SSLFiles.TLSKey); err != nil {
 			return nil, fmt.Errorf("spec.sslConfig.sslFiles.tlsKey: %v", err)
+		}
+		if ssl.SSLFiles.RootCa != "" {
+			if caPEM, err = readPEM(ssl.SSLFiles.RootCa); err != nil {
+				return nil, fmt.Errorf("spec.sslConfig.sslFiles.rootCa: %v", err)
+			}
+			caSource = "spec.sslConfig.sslFiles.rootCa"
 		}
 	}
 	pair, err := tls.X509KeyPair(certPEM, keyPEM)
@@ -635,6 +656,19 @@ func (b *builder) certificate(vs *resource.VirtualService) (*snapshot.Certificat
 		domains = vs.Spec.VirtualHost.Domains
 	}
 	c := &snapshot.Certificate{VirtualService: vs.Metadata.Key(), Domains: domains, Cert: &pair, MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS13}
+	oneWay := ssl.OneWayTls != nil && *ssl.OneWayTls
+	switch {
+	case len(caPEM) > 0 && !oneWay:
+		ca, err := mtls.ParseCA(caPEM, ssl.VerifySubjectAltName)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", caSource, err)
+		}
+		c.ClientCA = ca
+	case len(ssl.VerifySubjectAltName) > 0 && !oneWay:
+		// Names to check but no CA to verify against: refusing is the
+		// only answer that does not serve the host open.
+		return nil, fmt.Errorf("spec.sslConfig.verifySubjectAltName: requires a client CA (sslFiles.rootCa or the Secret's %s)", core.TLSRootCAKey)
+	}
 	if p := ssl.Parameters; p != nil {
 		if p.MinimumProtocolVersion == "TLSv1_3" {
 			c.MinVersion = tls.VersionTLS13

@@ -3,7 +3,9 @@ package extauth
 import (
 	"crypto/sha256"
 	"crypto/subtle"
+	"fmt"
 	"net/http"
+	"slices"
 
 	"github.com/lambdagate/lambdagate/internal/gateway/pipeline"
 	"github.com/lambdagate/lambdagate/internal/transform"
@@ -84,4 +86,15 @@ func (a *APIKeys) FilterRequest(_ http.ResponseWriter, r *http.Request, x *pipel
 	}
 	x.Auth.APIKey = k.Name
 	return nil
+}
+
+// Describe names the filter for tests and dumps: the header and the
+// keys' Secret names, never a key.
+func (a *APIKeys) Describe() string {
+	names := make([]string, 0, len(a.byHash))
+	for _, k := range a.byHash {
+		names = append(names, k.Name)
+	}
+	slices.Sort(names)
+	return fmt.Sprintf("apiKeyAuth header=%s keys=%v headersFromMetadata=%+v", a.header, names, a.headers)
 }

@@ -3,10 +3,11 @@ package extauth
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
-	"strings"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 	"unsafe"
@@ -411,4 +412,17 @@ func cacheFor(key string) *cache {
 	}
 	c, _ := caches.LoadOrStore(key, &cache{m: map[string]*decision{}})
 	return c.(*cache)
+}
+
+// Describe names the authorizer for tests and dumps.
+func (a *Authorizer) Describe() string {
+	kind, version := enterprise.AuthorizerRequest, enterprise.AuthorizerPayload10
+	if a.Token {
+		kind = enterprise.AuthorizerToken
+	}
+	if a.V2 {
+		version = enterprise.AuthorizerPayload20
+	}
+	return fmt.Sprintf("lambdaAuthorizer function=%s qualifier=%q region=%s type=%s payload=%s simple=%v sources=%v ttl=%s",
+		a.Target.FunctionName, a.Target.Qualifier, a.Target.Region, kind, version, a.Simple, a.Sources, a.TTL)
 }
