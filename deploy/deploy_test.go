@@ -41,8 +41,8 @@ func TestCRDsUpToDate(t *testing.T) {
 		t.Fatalf("scripts/gen-crds.sh: %v\n%s", err, b)
 	}
 	gen, _ := filepath.Glob(filepath.Join(out, "*.yaml"))
-	if len(gen) != 3 {
-		t.Fatalf("generated %d CRDs, want 3 (Upstream, Settings, VirtualService): %v", len(gen), gen)
+	if len(gen) != 4 {
+		t.Fatalf("generated %d CRDs, want 4 (Upstream, Settings, VirtualService, AuthConfig): %v", len(gen), gen)
 	}
 	for _, f := range gen {
 		name := filepath.Base(f)
