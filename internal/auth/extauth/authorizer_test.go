@@ -9,7 +9,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -53,7 +55,12 @@ func startLocalLambda(t testing.TB) *localLambda {
 		t.Fatalf("node executable not found on PATH (install Node.js 20): %v", err)
 	}
 	llOnce.Do(func() {
-		srv, err := locallambda.New(locallambda.Options{Dir: "testdata/authorizers", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		dir, err := functionsDir()
+		if err != nil {
+			llErr = err
+			return
+		}
+		srv, err := locallambda.New(locallambda.Options{Dir: dir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 		if err != nil {
 			llErr = err
 			return
@@ -82,6 +89,35 @@ func startLocalLambda(t testing.TB) *localLambda {
 		t.Fatal(llErr)
 	}
 	return ll
+}
+
+// functionsDir links the test authorizers (testdata/authorizers) and the
+// examples' (examples/functions/*-authorizer) into one directory for the
+// local Lambda. The directory is left behind in the temp dir by the
+// package's shared server.
+func functionsDir() (string, error) {
+	dir, err := os.MkdirTemp("", "extauth-functions")
+	if err != nil {
+		return "", err
+	}
+	links := map[string]string{"token": "../../../examples/functions/token-authorizer", "simple-v2": "../../../examples/functions/simple-authorizer"}
+	entries, err := os.ReadDir("testdata/authorizers")
+	if err != nil {
+		return "", err
+	}
+	for _, e := range entries {
+		links[e.Name()] = filepath.Join("testdata", "authorizers", e.Name())
+	}
+	for name, target := range links {
+		abs, err := filepath.Abs(target)
+		if err != nil {
+			return "", err
+		}
+		if err := os.Symlink(abs, filepath.Join(dir, name)); err != nil {
+			return "", err
+		}
+	}
+	return dir, nil
 }
 
 var testInvoker = lambda.NewInvoker(lambda.Options{})
