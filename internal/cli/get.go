@@ -171,6 +171,8 @@ func printTable(g *globals, k resource.Kind, objs []resource.Object, wide, allNS
 		header = append(header, "TYPE", "KEYS")
 	case resource.KindSettings:
 		header = append(header, "STATUS")
+	case resource.KindAuthConfig:
+		header = append(header, "STATUS", "CONFIGS")
 	}
 	header = append(header, "AGE")
 	if wide && resource.HasStatus(k) {
@@ -245,6 +247,8 @@ func printTable(g *globals, k resource.Kind, objs []resource.Object, wide, allNS
 			row = append(row, x.Type, strings.Join(keys, ","))
 		case *resource.Settings:
 			row = append(row, state(obj))
+		case *resource.AuthConfig:
+			row = append(row, state(obj), authConfigTypes(x))
 		}
 		row = append(row, age(m.CreationTimestamp, now))
 		if wide && resource.HasStatus(k) {
@@ -266,4 +270,21 @@ func state(o resource.Object) string {
 		return string(s.State)
 	}
 	return string(core.StatePending)
+}
+
+// authConfigTypes lists an AuthConfig's config types in order
+// ("apiKeyAuth,lambdaAuthorizer").
+func authConfigTypes(ac *resource.AuthConfig) string {
+	var types []string
+	for _, c := range ac.Spec.Configs {
+		switch {
+		case c.ApiKeyAuth != nil:
+			types = append(types, "apiKeyAuth")
+		case c.LambdaAuthorizer != nil:
+			types = append(types, "lambdaAuthorizer")
+		default:
+			types = append(types, c.Unimplemented.Names()...)
+		}
+	}
+	return strings.Join(types, ",")
 }
