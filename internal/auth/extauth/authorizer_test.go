@@ -299,6 +299,36 @@ func TestBrokenAuthorizerIs500(t *testing.T) {
 	if status, _, err := run(t, missing, "GET", "/", nil); status != 500 {
 		t.Fatalf("missing function: status %d (%v), want 500", status, err)
 	}
+	slow := newTestAuthorizer(t, "slow", Authorizer{V2: true, Simple: true})
+	status, _, err = run(t, slow, "GET", "/", nil)
+	if d, ok := err.(*Denial); status != 500 || !ok || d.Detail != "FunctionTimeout" {
+		t.Fatalf("timed-out authorizer: status %d (%v), want 500 naming FunctionTimeout", status, err)
+	}
+}
+
+func TestParseAnswer(t *testing.T) {
+	cases := []struct {
+		name       string
+		v2, simple bool
+		body       string
+		ok         bool
+	}{
+		{"1.0 policy", false, false, `{"principalId":"u","policyDocument":{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]},"context":{"a":"b","n":1,"t":true}}`, true},
+		{"1.0 context object", false, false, `{"principalId":"u","policyDocument":{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]},"context":{"a":{"b":1}}}`, false},
+		{"1.0 context array", false, false, `{"principalId":"u","policyDocument":{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]},"context":{"a":[1]}}`, false},
+		{"2.0 policy, context object", true, false, `{"principalId":"u","policyDocument":{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]},"context":{"a":{"b":1}}}`, true},
+		{"no principalId", false, false, `{"policyDocument":{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}}`, false},
+		{"no policy", false, false, `{"principalId":"u"}`, false},
+		{"simple", true, true, `{"isAuthorized":false}`, true},
+		{"simple, isAuthorized a string", true, true, `{"isAuthorized":"true"}`, false},
+		{"simple, not an object", true, true, `true`, false},
+	}
+	for _, tc := range cases {
+		a := &Authorizer{V2: tc.v2, Simple: tc.simple}
+		if _, ok := a.parse([]byte(tc.body)); ok != tc.ok {
+			t.Errorf("%s: ok=%v, want %v", tc.name, ok, tc.ok)
+		}
+	}
 }
 
 func jsonEqual(a, b any) bool {
