@@ -37,7 +37,9 @@ func newAuthority(t *testing.T, cn string) authority {
 	return authority{c, key}
 }
 
-func (a authority) pem() []byte { return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: a.cert.Raw}) }
+func (a authority) pem() []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: a.cert.Raw})
+}
 
 // issue makes a client certificate with the given SANs and serial.
 func (a authority) issue(t *testing.T, serial int64, dns string, uri string) *x509.Certificate {
