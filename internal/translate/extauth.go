@@ -1,6 +1,7 @@
 package translate
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"sort"
@@ -263,4 +264,57 @@ func (b *builder) authConfigWithLastGood(ac *resource.AuthConfig) resource.Objec
 	}
 	b.statuses[ref] = stillServing(cur, lg)
 	return lg
+}
+
+// sameAuthentication reports whether two versions of a virtual service ask
+// for the same authentication: the same options.extauth on the virtual host
+// and on each route, by position, and the same client certificate
+// settings. A new version that asks for other authentication never falls
+// back to its last good version, which would serve its routes without the
+// authentication the manifest now asks for; its routes that cannot be
+// authenticated are dropped instead.
+func (b *builder) sameAuthentication(x, y *resource.VirtualService) bool {
+	return b.authSignature(x) == b.authSignature(y)
+}
+
+func (b *builder) authSignature(vs *resource.VirtualService) string {
+	var sig struct {
+		Host   *enterprise.ExtAuthExtension
+		Routes []*enterprise.ExtAuthExtension
+		SSL    []any
+	}
+	if vh := vs.Spec.VirtualHost; vh != nil {
+		if vh.Options != nil {
+			sig.Host = vh.Options.Extauth
+		}
+		for _, r := range vh.Routes {
+			var e *enterprise.ExtAuthExtension
+			if r.Options != nil {
+				e = r.Options.Extauth
+			}
+			sig.Routes = append(sig.Routes, e)
+		}
+	}
+	if ssl := vs.Spec.SSLConfig; ssl != nil && (ssl.OneWayTls == nil || !*ssl.OneWayTls) {
+		// Client certificates are asked for by a rootCa file or a
+		// Secret holding ca.crt.
+		ca := ""
+		if ssl.SSLFiles != nil {
+			ca = ssl.SSLFiles.RootCa
+		}
+		if r := ssl.SecretRef; r != nil {
+			ns := r.Namespace
+			if ns == "" {
+				ns = vs.Metadata.Namespace
+			}
+			if s, ok := b.secrets[ns+"/"+r.Name]; ok && len(s.Data[core.TLSRootCAKey]) > 0 {
+				ca = "secret " + ns + "/" + r.Name
+			}
+		}
+		if ca != "" || len(ssl.VerifySubjectAltName) > 0 {
+			sig.SSL = []any{ca, ssl.VerifySubjectAltName}
+		}
+	}
+	out, _ := json.Marshal(sig)
+	return string(out)
 }
