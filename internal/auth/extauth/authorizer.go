@@ -1,6 +1,7 @@
 package extauth
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 
 	enterprise "github.com/lambdagate/lambdagate/api/enterprise/v1"
 	"github.com/lambdagate/lambdagate/internal/gateway/pipeline"
+	"github.com/lambdagate/lambdagate/internal/httperr"
 	"github.com/lambdagate/lambdagate/internal/lambda"
 	"github.com/lambdagate/lambdagate/internal/transform"
 )
@@ -111,12 +113,8 @@ func (a *Authorizer) FilterRequest(_ http.ResponseWriter, r *http.Request, x *pi
 	if d == nil {
 		var err error
 		// A copy: the stack array stays on the stack for cache hits.
-		if d, err = a.call(r, x, slices.Clone(values)); err != nil {
+		if d, err = a.miss(r, x, key, slices.Clone(values)); err != nil {
 			return err
-		}
-		if a.cache != nil {
-			d.expires = a.now().Add(a.TTL)
-			a.cache.put(key, d, a.now())
 		}
 	}
 	if !a.allows(d, r) {
@@ -150,6 +148,36 @@ func (a *Authorizer) appendARN(dst []byte, r *http.Request) []byte {
 }
 
 func (a *Authorizer) arn(r *http.Request) string { return string(a.appendARN(nil, r)) }
+
+// miss gets an answer the cache does not hold. With a cache, concurrent
+// requests of one identity share one call (the first makes it, the others
+// wait for it), so a burst of a new caller's requests calls the authorizer
+// once; the shared call does not end when the request that made it is
+// cancelled, only at AuthorizerTimeout.
+func (a *Authorizer) miss(r *http.Request, x *pipeline.Exchange, key string, values []string) (*decision, error) {
+	if a.cache == nil {
+		return a.call(r.Context(), r, x, values)
+	}
+	f, leader := a.cache.join(key)
+	if leader {
+		d, err := a.call(context.WithoutCancel(r.Context()), r, x, values)
+		if d != nil {
+			d.expires = a.now().Add(a.TTL)
+		}
+		a.cache.land(key, f, d, err, a.now())
+	} else {
+		select {
+		case <-f.done:
+		case <-r.Context().Done():
+			return nil, errClientGone
+		}
+	}
+	return f.d, f.err
+}
+
+// errClientGone ends a request whose client left while it waited for
+// another request's authorizer call.
+var errClientGone = httperr.New(httperr.StatusClientClosed, "ClientCanceled", "client closed the request")
 
 // sourceValue reads one identity source ("" when missing or empty).
 func sourceValue(r *http.Request, s Source) string {
@@ -210,7 +238,7 @@ func cacheKey(values []string) string {
 // error "Unauthorized" is 401, as API Gateway answers; any other failure
 // (function error, timeout, Lambda refusing the call, an answer that is
 // not a valid authorizer response) is 500. Never fails open.
-func (a *Authorizer) call(r *http.Request, x *pipeline.Exchange, values []string) (*decision, error) {
+func (a *Authorizer) call(ctx context.Context, r *http.Request, x *pipeline.Exchange, values []string) (*decision, error) {
 	if x.Invoker == nil {
 		return nil, denyAuthorizer
 	}
@@ -218,7 +246,7 @@ func (a *Authorizer) call(r *http.Request, x *pipeline.Exchange, values []string
 	if err != nil {
 		return nil, denyAuthorizer
 	}
-	res, err := x.Invoker.InvokeWithin(r.Context(), a.Target, AuthorizerTimeout, payload, nil)
+	res, err := x.Invoker.InvokeWithin(ctx, a.Target, AuthorizerTimeout, payload, nil)
 	if err == nil {
 		if ue := lambda.UnflaggedError(res.Body, true); ue != nil {
 			err = ue
@@ -373,6 +401,41 @@ func nonNilMap(m map[string]any) map[string]any {
 type cache struct {
 	mu sync.RWMutex
 	m  map[string]*decision
+	// flights are the calls under way, by identity.
+	flights map[string]*flight
+}
+
+// flight is one authorizer call that requests of one identity share.
+type flight struct {
+	done chan struct{} // closed once d and err are set
+	d    *decision
+	err  error
+}
+
+// join returns the call under way for key, or a new one that the caller
+// (leader) must make and land.
+func (c *cache) join(key string) (f *flight, leader bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if f := c.flights[key]; f != nil {
+		return f, false
+	}
+	f = &flight{done: make(chan struct{})}
+	c.flights[key] = f
+	return f, true
+}
+
+// land ends a call: an answer is cached, and the waiting requests get it
+// (or the failure, which is not cached).
+func (c *cache) land(key string, f *flight, d *decision, err error, now time.Time) {
+	if err == nil {
+		c.put(key, d, now)
+	}
+	c.mu.Lock()
+	delete(c.flights, key)
+	c.mu.Unlock()
+	f.d, f.err = d, err
+	close(f.done)
 }
 
 // MaxCachedAnswers bounds each authorizer's cache.
@@ -410,7 +473,7 @@ func cacheFor(key string) *cache {
 	if c, ok := caches.Load(key); ok {
 		return c.(*cache)
 	}
-	c, _ := caches.LoadOrStore(key, &cache{m: map[string]*decision{}})
+	c, _ := caches.LoadOrStore(key, &cache{m: map[string]*decision{}, flights: map[string]*flight{}})
 	return c.(*cache)
 }
 

@@ -336,3 +336,40 @@ func jsonEqual(a, b any) bool {
 	jb, _ := json.Marshal(b)
 	return string(ja) == string(jb)
 }
+
+// TestConcurrentMissesShareOneCall: a burst of requests of one new
+// identity calls the authorizer once; the others wait for its answer.
+func TestConcurrentMissesShareOneCall(t *testing.T) {
+	a := newTestAuthorizer(t, "simple-v2", Authorizer{V2: true, Simple: true, TTL: time.Minute, Sources: []Source{header("Authorization")}})
+	before := ll.count("simple-v2")
+	const n = 16
+	start := make(chan struct{})
+	statuses := make(chan int, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			r := httptest.NewRequest("GET", "/burst", nil)
+			r.Header.Set("Authorization", "secretToken")
+			err := a.FilterRequest(nil, r, &pipeline.Exchange{Invoker: testInvoker})
+			status := 200
+			if err != nil {
+				status, _, _, _ = httperr.Map(err)
+			}
+			statuses <- status
+		}()
+	}
+	close(start)
+	wg.Wait()
+	close(statuses)
+	for s := range statuses {
+		if s != 200 {
+			t.Fatalf("a request of the burst got %d", s)
+		}
+	}
+	if got := ll.count("simple-v2") - before; got != 1 {
+		t.Fatalf("%d concurrent requests of one identity called the authorizer %d times, want 1", n, got)
+	}
+}
