@@ -279,20 +279,23 @@ func (b *builder) sameAuthentication(x, y *resource.VirtualService) bool {
 
 func (b *builder) authSignature(vs *resource.VirtualService) string {
 	var sig struct {
-		Host   *enterprise.ExtAuthExtension
-		Routes []*enterprise.ExtAuthExtension
+		Host *enterprise.ExtAuthExtension
+		// Routes holds the routes that set extauth, by position; the
+		// others do not count, so adding an open route changes nothing.
+		Routes map[int]*enterprise.ExtAuthExtension
 		SSL    []any
 	}
 	if vh := vs.Spec.VirtualHost; vh != nil {
 		if vh.Options != nil {
 			sig.Host = vh.Options.Extauth
 		}
-		for _, r := range vh.Routes {
-			var e *enterprise.ExtAuthExtension
-			if r.Options != nil {
-				e = r.Options.Extauth
+		for i, r := range vh.Routes {
+			if r.Options != nil && r.Options.Extauth != nil {
+				if sig.Routes == nil {
+					sig.Routes = map[int]*enterprise.ExtAuthExtension{}
+				}
+				sig.Routes[i] = r.Options.Extauth
 			}
-			sig.Routes = append(sig.Routes, e)
 		}
 	}
 	if ssl := vs.Spec.SSLConfig; ssl != nil && (ssl.OneWayTls == nil || !*ssl.OneWayTls) {
