@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	core "github.com/lambdagate/lambdagate/api/core/v1"
+	enterprise "github.com/lambdagate/lambdagate/api/enterprise/v1"
 	gateway "github.com/lambdagate/lambdagate/api/gateway/v1"
 	"github.com/lambdagate/lambdagate/internal/resource"
 	"github.com/lambdagate/lambdagate/internal/store"
@@ -154,6 +155,17 @@ func usersOf(ctx context.Context, st store.Store, k resource.Kind, ns, name stri
 				}
 			}
 		}
+	case resource.KindAuthConfig:
+		vss, err := st.List(ctx, resource.KindVirtualService, "")
+		if err != nil && !errors.As(err, new(*store.CorruptError)) {
+			return nil, err
+		}
+		for _, o := range vss {
+			vs := o.(*resource.VirtualService)
+			if where := authConfigUses(vs, ns, name); len(where) > 0 {
+				users = append(users, fmt.Sprintf("%s (%s)", resource.Ref(vs), strings.Join(where, ", ")))
+			}
+		}
 	case resource.KindSecret:
 		ups, err := list(resource.KindUpstream)
 		if err != nil {
@@ -200,6 +212,28 @@ func destUpstream(d *gateway.Destination) *core.ResourceRef {
 		return nil
 	}
 	return d.Upstream
+}
+
+// authConfigUses names where a virtual service refers to the AuthConfig
+// ns/name: "virtualHost", "routes[2]".
+func authConfigUses(vs *resource.VirtualService, ns, name string) []string {
+	vh := vs.Spec.VirtualHost
+	if vh == nil {
+		return nil
+	}
+	refers := func(e *enterprise.ExtAuthExtension) bool {
+		return e != nil && e.ConfigRef != nil && e.ConfigRef.Name == name && cmpNamespace(e.ConfigRef.Namespace, vs.Metadata.Namespace) == ns
+	}
+	var where []string
+	if vh.Options != nil && refers(vh.Options.Extauth) {
+		where = append(where, "virtualHost")
+	}
+	for i, r := range vh.Routes {
+		if r.Options != nil && refers(r.Options.Extauth) {
+			where = append(where, fmt.Sprintf("routes[%d]", i))
+		}
+	}
+	return where
 }
 
 // cmpNamespace is a reference's namespace: its own, else the referrer's.

@@ -175,6 +175,8 @@ func printTable(g *globals, k resource.Kind, objs []resource.Object, wide, allNS
 		header = append(header, "STATUS", "DESTINATIONS")
 	case resource.KindRouteTable:
 		header = append(header, "STATUS", "ROUTES", "WEIGHT")
+	case resource.KindAuthConfig:
+		header = append(header, "STATUS", "CONFIGS")
 	}
 	header = append(header, "AGE")
 	if wide && resource.HasStatus(k) {
@@ -257,6 +259,8 @@ func printTable(g *globals, k resource.Kind, objs []resource.Object, wide, allNS
 				w = *x.Spec.Weight
 			}
 			row = append(row, state(obj), strconv.Itoa(len(x.Spec.Routes)), strconv.Itoa(int(w)))
+		case *resource.AuthConfig:
+			row = append(row, state(obj), authConfigTypes(x))
 		}
 		row = append(row, age(m.CreationTimestamp, now))
 		if wide && resource.HasStatus(k) {
@@ -278,4 +282,21 @@ func state(o resource.Object) string {
 		return string(s.State)
 	}
 	return string(core.StatePending)
+}
+
+// authConfigTypes lists an AuthConfig's config types in order
+// ("apiKeyAuth,lambdaAuthorizer").
+func authConfigTypes(ac *resource.AuthConfig) string {
+	var types []string
+	for _, c := range ac.Spec.Configs {
+		switch {
+		case c.ApiKeyAuth != nil:
+			types = append(types, "apiKeyAuth")
+		case c.LambdaAuthorizer != nil:
+			types = append(types, "lambdaAuthorizer")
+		default:
+			types = append(types, c.Unimplemented.Names()...)
+		}
+	}
+	return strings.Join(types, ",")
 }

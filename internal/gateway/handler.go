@@ -215,6 +215,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, o *Outcome) erro
 		// Named in logs and metrics even when a filter refuses it.
 		o.Answered = p
 	}
+	o.x.Invoker = g.invoker
 	for _, f := range p.Request {
 		if err := f.FilterRequest(w, r, &o.x); err != nil {
 			if err == pipeline.ErrAnswered {

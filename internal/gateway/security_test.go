@@ -226,3 +226,58 @@ func TestRateLimitAfterAuthentication(t *testing.T) {
 		t.Fatalf("the function ran %d times, want 1", n)
 	}
 }
+
+// TestDelegatedRoutesAreGuarded: the routes a RouteTable adds get their
+// virtual host's security (here a JWT requirement) and rate limit like the
+// virtual service's own routes; a delegated route is never served open.
+func TestDelegatedRoutesAreGuarded(t *testing.T) {
+	const issuer = "https://issuer.test"
+	key := jwttest.NewRSA("k1")
+	keyJSON, _ := json.Marshal(string(jwttest.JWKS(key)))
+	routes := fmt.Sprintf(`    - matchers: [{prefix: /team}]
+      delegateAction: {ref: {name: team, namespace: gloo-system}}
+    options:
+      jwtStaged:
+        beforeExtAuth:
+          providers:
+            idp: {issuer: %q, audiences: [api], jwks: {local: {key: %s}}}
+---
+apiVersion: gateway.solo.io/v1
+kind: RouteTable
+metadata: {name: team, namespace: gloo-system}
+spec:
+  routes:
+  - matchers: [{prefix: /team/orders}]
+    routeAction: {single: {upstream: {name: up, namespace: gloo-system}, destinationSpec: {aws: {logicalName: fn}}}}
+    options:
+      ratelimit: {localRatelimit: {maxTokens: 1, tokensPerFill: 1, fillInterval: 1h}}
+`, issuer, keyJSON)
+	url, calls := handlerGateway(t, routes, map[string]http.HandlerFunc{"fn": answer(`ok`)})
+	get := func(token string) int {
+		t.Helper()
+		req, _ := http.NewRequest("GET", url+"/team/orders", nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := get(""); got != http.StatusUnauthorized {
+		t.Fatalf("a delegated route without a token: %d, want 401", got)
+	}
+	token := key.Sign(jwttest.Claims(issuer, "api", nil))
+	if got := get(token); got != http.StatusOK {
+		t.Fatalf("with a token: %d, want 200", got)
+	}
+	if got := get(token); got != http.StatusTooManyRequests {
+		t.Fatalf("the delegated route's rate limit: %d, want 429", got)
+	}
+	if n := len(calls()); n != 1 {
+		t.Fatalf("the function ran %d times, want 1", n)
+	}
+}

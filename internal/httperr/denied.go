@@ -1,6 +1,9 @@
 package httperr
 
-import "net/http"
+import (
+	"errors"
+	"net/http"
+)
 
 // Denied is a request refused by authentication or authorization. Every
 // denial has this one shape: the JSON error with code Unauthorized (401)
@@ -46,10 +49,19 @@ func mapDenied(d *Denied) (int, string, string, http.Header) {
 	return d.Status, code, code, hdr
 }
 
+// AuthDenial is an error of another package by which authentication
+// refused a request (an authorizer's denial or failure, a missing client
+// certificate): its reason labels the metric as a *Denied's does.
+type AuthDenial interface{ AuthDeniedReason() string }
+
 // DeniedReason returns the reason of a denial, or "" when err is not one.
 func DeniedReason(err error) string {
 	if d, ok := err.(*Denied); ok {
 		return d.Reason
+	}
+	var a AuthDenial
+	if err != nil && errors.As(err, &a) {
+		return a.AuthDeniedReason()
 	}
 	return ""
 }

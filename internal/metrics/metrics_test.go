@@ -102,3 +102,34 @@ func TestStreamMetrics(t *testing.T) {
 		t.Errorf("%d series left after the route went", got)
 	}
 }
+
+// TestAuthDenied: a request refused by authentication counts under its
+// reason and route; others do not count.
+func TestAuthDenied(t *testing.T) {
+	m := New()
+	m.ObserveRequest(Request{Route: "routes[1]", Status: 401, Code: "Unauthorized", DenyReason: "missing_api_key", Start: time.Now()})
+	m.ObserveRequest(Request{Route: "routes[1]", Status: 200, Start: time.Now()})
+	mfs, err := m.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, mf := range mfs {
+		if mf.GetName() != "lambdagate_auth_denied_total" {
+			continue
+		}
+		for _, s := range mf.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range s.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["reason"] != "missing_api_key" || labels["route"] != "routes[1]" || s.GetCounter().GetValue() != 1 {
+				t.Errorf("series %v = %v", labels, s.GetCounter().GetValue())
+			}
+			found = true
+		}
+	}
+	if !found {
+		t.Fatal("no lambdagate_auth_denied_total series")
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"reflect"
 
+	enterprise "github.com/lambdagate/lambdagate/api/enterprise/v1"
 	gateway "github.com/lambdagate/lambdagate/api/gateway/v1"
 	gloo "github.com/lambdagate/lambdagate/api/gloo/v1"
 )
@@ -99,14 +100,13 @@ var glooFields = map[reflect.Type]map[string]Support{
 		"memoryLevel": ServedWithout, "windowBits": ServedWithout, "compressionStrategy": ServedWithout,
 	},
 	reflect.TypeOf(gateway.SSLConfig{}): {
-		// Without them a client certificate's identity is not checked,
-		// or there is no certificate to serve.
-		"verifySubjectAltName": NotServed, "sds": NotServed,
-		"alpnProtocols": ServedWithout, "oneWayTls": Honoured, "disableTlsSessionResumption": ServedWithout,
+		// Without it there is no certificate to serve.
+		"sds":           NotServed,
+		"alpnProtocols": ServedWithout, "disableTlsSessionResumption": ServedWithout,
+		"transportSocketConnectTimeout": ServedWithout, "ocspStaplePolicy": ServedWithout,
 	},
 	reflect.TypeOf(gateway.SSLFiles{}): {
-		// Clients would not have to present a certificate.
-		"rootCa": NotServed,
+		"ocspStaple": ServedWithout,
 	},
 	reflect.TypeOf(gateway.SSLParameters{}): {
 		"cipherSuites": ServedWithout, "ecdhCurves": ServedWithout,
@@ -147,6 +147,23 @@ var glooFields = map[reflect.Type]map[string]Support{
 		"failoverUpstreamDnsPollingInterval": ServedWithout, "removeUnusedFilters": ServedWithout,
 		"proxyDebugBindAddr": ServedWithout, "logTransformationRequestResponseInfo": ServedWithout,
 	},
+	// AuthConfig (Gloo Enterprise's extauth.proto): every auth config
+	// type lambdagate does not run refuses, never lets a request through.
+	reflect.TypeOf(enterprise.AuthConfigSpec{}): {
+		"booleanExpr": NotServed, "failOnRedirect": ServedWithout,
+	},
+	reflect.TypeOf(enterprise.Config{}): {
+		"basicAuth": NotServed, "oauth": NotServed, "oauth2": NotServed, "pluginAuth": NotServed,
+		"opaAuth": NotServed, "ldap": NotServed, "jwt": NotServed, "passThroughAuth": NotServed,
+		"hmacAuth": NotServed, "opaServerAuth": NotServed,
+	},
+	reflect.TypeOf(enterprise.ApiKeyAuth{}): {
+		"aerospikeApikeyStorage": NotServed, "headersFromMetadata": NotServed,
+	},
+	reflect.TypeOf(enterprise.ExtAuthExtension{}): {
+		// An external auth server lambdagate does not call.
+		"customAuth": NotServed,
+	},
 	reflect.TypeOf(gloo.DiscoveryOptions{}): {
 		"udsOptions": ServedWithout, "fdsOptions": ServedWithout,
 	},
@@ -157,7 +174,7 @@ var glooFields = map[reflect.Type]map[string]Support{
 // requests (most are Gloo Enterprise's): a route is never served without
 // them.
 var securityOptions = []string{
-	"extauth", "waf", "dlp", "csrf", "extProc",
+	"waf", "dlp", "csrf", "extProc",
 	"ratelimitEarly", "rateLimitEarlyConfigs", "rateLimitConfigs",
 	"ratelimitRegular", "rateLimitRegularConfigs",
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	core "github.com/lambdagate/lambdagate/api/core/v1"
+	enterprise "github.com/lambdagate/lambdagate/api/enterprise/v1"
 	gateway "github.com/lambdagate/lambdagate/api/gateway/v1"
 	gloo "github.com/lambdagate/lambdagate/api/gloo/v1"
 )
@@ -25,11 +26,12 @@ const (
 	KindSettings       Kind = "Settings"
 	KindUpstreamGroup  Kind = "UpstreamGroup"
 	KindRouteTable     Kind = "RouteTable"
+	KindAuthConfig     Kind = "AuthConfig"
 )
 
 // Kinds lists every kind in dependency order: what a kind references comes
 // before it, so applying in this order never points at a missing resource.
-var Kinds = []Kind{KindSettings, KindSecret, KindUpstream, KindUpstreamGroup, KindRouteTable, KindVirtualService}
+var Kinds = []Kind{KindSettings, KindSecret, KindUpstream, KindUpstreamGroup, KindRouteTable, KindAuthConfig, KindVirtualService}
 
 // Object is implemented by every stored resource.
 type Object interface {
@@ -61,6 +63,8 @@ var kinds = map[Kind]kindInfo{
 		func() Object { return &UpstreamGroup{} }},
 	KindRouteTable: {gateway.APIVersion, "routetables", []string{"rt", "routetable"}, true,
 		func() Object { return &RouteTable{} }},
+	KindAuthConfig: {enterprise.APIVersion, "authconfigs", []string{"ac", "authconfig"}, true,
+		func() Object { return &AuthConfig{} }},
 }
 
 // Upstream, VirtualService, Secret, Settings, UpstreamGroup and RouteTable wrap the API types so they
@@ -72,7 +76,15 @@ type (
 	Settings       struct{ gloo.Settings }
 	UpstreamGroup  struct{ gateway.UpstreamGroup }
 	RouteTable     struct{ gateway.RouteTable }
+	AuthConfig     struct{ enterprise.AuthConfig }
 )
+
+func (o *AuthConfig) GetMetadata() *core.ObjectMeta { return &o.Metadata }
+func (o *AuthConfig) GetStatus() *core.Status       { return o.Status }
+func (o *AuthConfig) SetStatus(s *core.Status)      { o.Status = s }
+func (o *AuthConfig) GetKind() Kind                 { return KindAuthConfig }
+func (o *AuthConfig) MarshalJSON() ([]byte, error)  { return json.Marshal(&o.AuthConfig) }
+func (o *AuthConfig) UnmarshalJSON(b []byte) error  { return json.Unmarshal(b, &o.AuthConfig) }
 
 func (o *Upstream) GetMetadata() *core.ObjectMeta       { return &o.Metadata }
 func (o *VirtualService) GetMetadata() *core.ObjectMeta { return &o.Metadata }
@@ -124,6 +136,7 @@ var (
 	_ Object = (*Settings)(nil)
 	_ Object = (*UpstreamGroup)(nil)
 	_ Object = (*RouteTable)(nil)
+	_ Object = (*AuthConfig)(nil)
 )
 
 // New returns an empty object of the kind, with apiVersion and kind set.
@@ -190,6 +203,8 @@ func setTypeMeta(o Object) {
 	case *UpstreamGroup:
 		t.APIVersion, t.Kind = av, k
 	case *RouteTable:
+		t.APIVersion, t.Kind = av, k
+	case *AuthConfig:
 		t.APIVersion, t.Kind = av, k
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	core "github.com/lambdagate/lambdagate/api/core/v1"
+	enterprise "github.com/lambdagate/lambdagate/api/enterprise/v1"
 	gateway "github.com/lambdagate/lambdagate/api/gateway/v1"
 	gloo "github.com/lambdagate/lambdagate/api/gloo/v1"
 )
@@ -124,6 +125,8 @@ func Validate(o Object) Problems {
 		v.weightedDestinations("spec.destinations", t.Spec.Destinations)
 	case *RouteTable:
 		v.routeTable(&t.Spec)
+	case *AuthConfig:
+		v.authConfig(&t.Spec)
 	}
 	v.unimplemented("", reflect.ValueOf(o))
 	return v.problems
@@ -321,9 +324,13 @@ func (v *validator) virtualService(s *gateway.VirtualServiceSpec) {
 		if o.RatelimitBasic != nil {
 			v.ingressRateLimit("spec.virtualHost.options.ratelimitBasic", o.RatelimitBasic)
 		}
+		if o.Extauth != nil {
+			v.extauth("spec.virtualHost.options.extauth", o.Extauth)
+		}
 	}
 	if s.SSLConfig != nil {
 		v.ssl(s.SSLConfig)
+		v.sslClientAuth(s.SSLConfig)
 	}
 }
 
@@ -443,6 +450,9 @@ func (v *validator) routeSpec(p string, r *gateway.Route) {
 		if o.RatelimitBasic != nil {
 			v.ingressRateLimit(p+".options.ratelimitBasic", o.RatelimitBasic)
 		}
+		if o.Extauth != nil {
+			v.extauth(p+".options.extauth", o.Extauth)
+		}
 	}
 }
 
@@ -533,6 +543,9 @@ func (v *validator) secret(s *core.Secret) {
 		if at := core.BadCredentialByte(strings.TrimSpace(string(s.Data[k]))); at >= 0 {
 			v.errorf("data."+k, "%s", core.BadCredentialMessage(at))
 		}
+	}
+	if s.Type == enterprise.ApiKeySecretType && len(s.Data[enterprise.ApiKeyDataKey]) == 0 {
+		v.errorf("data", "an %s secret needs %s (the API key)", enterprise.ApiKeySecretType, enterprise.ApiKeyDataKey)
 	}
 	if s.Type == "kubernetes.io/tls" {
 		if len(s.Data[core.TLSCertKey]) == 0 || len(s.Data[core.TLSPrivateKeyKey]) == 0 {

@@ -430,13 +430,24 @@ func (s *Server) tlsConfigFor(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 		return nil, errors.New("no TLS certificate configured")
 	}
 	c := pickCertificate(snap.Certificates, hello.ServerName)
-	return &tls.Config{
+	cfg := &tls.Config{
 		Certificates: []tls.Certificate{*c.Cert},
 		MinVersion:   c.MinVersion,
 		MaxVersion:   c.MaxVersion,
 		NextProtos:   []string{"h2", "http/1.1"},
 		CipherSuites: tls12CipherSuites,
-	}, nil
+	}
+	if ca := c.ClientCA; ca != nil {
+		// Mutual TLS: the certificate is verified here, against this
+		// virtual service's CAs; its routes check it again (Host may name
+		// another virtual service than SNI). No session tickets, so every
+		// connection presents and verifies a certificate.
+		cfg.ClientAuth = tls.RequireAndVerifyClientCert
+		cfg.ClientCAs = ca.Pool
+		cfg.VerifyConnection = ca.VerifyConnection
+		cfg.SessionTicketsDisabled = true
+	}
+	return cfg, nil
 }
 
 func pickCertificate(certs []snapshot.Certificate, name string) *snapshot.Certificate {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	core "github.com/lambdagate/lambdagate/api/core/v1"
+	"github.com/lambdagate/lambdagate/internal/auth/mtls"
 	"github.com/lambdagate/lambdagate/internal/resource"
 	"github.com/lambdagate/lambdagate/internal/router"
 )
@@ -71,6 +72,9 @@ type Certificate struct {
 	Cert           *tls.Certificate
 	MinVersion     uint16
 	MaxVersion     uint16
+	// ClientCA, when set, requires a client certificate verified against
+	// it (mutual TLS); nil: none is asked for.
+	ClientCA *mtls.CA
 }
 
 // Holder publishes snapshots. Readers load the pointer once per request,

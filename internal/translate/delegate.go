@@ -153,6 +153,11 @@ func (b *builder) delegate(vs *resource.VirtualService, i int, r *gateway.Route,
 	served := 0
 	for _, l := range leaves {
 		rt, warn, err := b.routeIn(vs, l.table.obj.Metadata.Namespace, i, &l.route)
+		if err == nil {
+			var gwarn string
+			gwarn, err = b.guard(rt, vs, v, i, &l.route)
+			warn = joinWarnings(warn, gwarn)
+		}
 		if err != nil {
 			x.dropped++
 			msg := fmt.Sprintf("spec.routes[%d]: %v", l.index, err)

@@ -118,7 +118,7 @@ func (b *builder) virtualServiceWithLastGood(vs *resource.VirtualService, httpB,
 		dropped = v.dropped
 	}
 	var served resource.Object = vs
-	if lg := b.fallback(vs, dropped); lg != nil {
+	if lg := b.fallback(vs, dropped); lg != nil && b.sameAuthentication(vs, lg.(*resource.VirtualService)) {
 		cur := b.statuses[ref]
 		if old := b.virtualService(lg.(*resource.VirtualService), httpB, httpsB); old != nil {
 			v, served = old, lg

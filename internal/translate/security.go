@@ -66,7 +66,10 @@ func (b *builder) compileVhostSecurity(vh *gateway.VirtualHost) (*vhostSecurity,
 // (CORS, then authentication, then authorization), and the CORS response
 // filter last, so that the gateway's CORS headers win over any set
 // before. It warns about RBAC policies that no token can satisfy.
-func (s *vhostSecurity) apply(rt *router.Route, i int, r *gateway.Route) (warn string, err error) {
+//
+// tls (the mutual-TLS check) runs right after CORS, and ext (external
+// auth: API keys, Lambda authorizers) between the two JWT stages.
+func (s *vhostSecurity) apply(rt *router.Route, i int, r *gateway.Route, tls, ext []pipeline.RequestFilter) (warn string, err error) {
 	p := pipeline.Of(rt)
 	var o gateway.RouteOptions
 	if r.Options != nil {
@@ -105,11 +108,13 @@ func (s *vhostSecurity) apply(rt *router.Route, i int, r *gateway.Route) (warn s
 			}
 		}
 	}
-	// External auth (Lambda authorizers, API keys) runs between the two
-	// JWT stages.
+	filters = append(filters, tls...)
 	if before != nil {
 		filters = append(filters, before)
 	}
+	// External auth (Lambda authorizers, API keys) runs between the two
+	// JWT stages.
+	filters = append(filters, ext...)
 	if after != nil {
 		filters = append(filters, after)
 	}

@@ -5,7 +5,6 @@
 package translate
 
 import (
-	"encoding/json"
 	"net/textproto"
 	"regexp"
 
@@ -24,6 +23,7 @@ import (
 	core "github.com/lambdagate/lambdagate/api/core/v1"
 	gateway "github.com/lambdagate/lambdagate/api/gateway/v1"
 	gloo "github.com/lambdagate/lambdagate/api/gloo/v1"
+	"github.com/lambdagate/lambdagate/internal/auth/mtls"
 	"github.com/lambdagate/lambdagate/internal/awscreds"
 	"github.com/lambdagate/lambdagate/internal/gateway/pipeline"
 	"github.com/lambdagate/lambdagate/internal/lambda"
@@ -50,6 +50,7 @@ type Input struct {
 	Settings        []*resource.Settings
 	UpstreamGroups  []*resource.UpstreamGroup
 	RouteTables     []*resource.RouteTable
+	AuthConfigs     []*resource.AuthConfig
 	// LastGood holds, by "Kind namespace/name", the last version of each
 	// resource that was served (what Served returns after a translation).
 	// A resource whose current version is rejected, or drops more routes
@@ -75,6 +76,8 @@ func FromObjects(objs []resource.Object) Input {
 			in.UpstreamGroups = append(in.UpstreamGroups, t)
 		case *resource.RouteTable:
 			in.RouteTables = append(in.RouteTables, t)
+		case *resource.AuthConfig:
+			in.AuthConfigs = append(in.AuthConfigs, t)
 		}
 	}
 	return in
@@ -113,10 +116,12 @@ type builder struct {
 	upstreams map[string]*upstreamInfo
 	groups    map[string]*groupInfo
 	tables    map[string]*tableInfo
-	statuses  map[string]core.Status
-	inputs    map[string]*snapshot.StatusInput
-	lastGood  map[string]LastGood
-	routes    int
+	// authConfigs by "namespace/name".
+	authConfigs map[string]*authConfigInfo
+	statuses    map[string]core.Status
+	inputs      map[string]*snapshot.StatusInput
+	lastGood    map[string]LastGood
+	routes      int
 	// requireRBAC: the Settings require an RBAC policy on every virtual
 	// host (Gloo's rbac.requireRbac): a route without one refuses every
 	// request.
@@ -132,7 +137,7 @@ func Translate(in Input, res *awscreds.Resolver, env Env) *snapshot.Snapshot {
 	if env.Now == nil {
 		env.Now = time.Now
 	}
-	b := &builder{env: env, res: res, secrets: map[string]*core.Secret{}, upstreams: map[string]*upstreamInfo{}, groups: map[string]*groupInfo{}, tables: map[string]*tableInfo{}, statuses: map[string]core.Status{}, inputs: map[string]*snapshot.StatusInput{}, lastGood: in.LastGood}
+	b := &builder{env: env, res: res, secrets: map[string]*core.Secret{}, upstreams: map[string]*upstreamInfo{}, groups: map[string]*groupInfo{}, tables: map[string]*tableInfo{}, authConfigs: map[string]*authConfigInfo{}, statuses: map[string]core.Status{}, inputs: map[string]*snapshot.StatusInput{}, lastGood: in.LastGood}
 	b.rl = rateLimits{build: env.RateLimits.Build(), shared: map[sharedKey]pipeline.RequestFilter{}}
 	defer b.rl.build.Commit()
 	snap := &snapshot.Snapshot{Version: env.Version, Built: env.Now(), Statuses: b.statuses, StatusInputs: b.inputs, Upstreams: len(in.Upstreams), DroppedRoutes: map[string]int{}}
@@ -156,6 +161,9 @@ func Translate(in Input, res *awscreds.Resolver, env Env) *snapshot.Snapshot {
 	for _, t := range in.RouteTables {
 		b.routeTable(t)
 		snap.Resources = append(snap.Resources, t)
+	}
+	for _, ac := range in.AuthConfigs {
+		snap.Resources = append(snap.Resources, b.authConfigWithLastGood(ac))
 	}
 	httpB, httpsB := router.NewBuilder(), router.NewBuilder()
 	vss := append([]*resource.VirtualService(nil), in.VirtualServices...)
@@ -264,6 +272,34 @@ type vsBuild struct {
 	cert    *snapshot.Certificate
 	in      *snapshot.StatusInput
 	dropped int
+	// sec is the virtual host's security (CORS, JWT, RBAC) every route,
+	// delegated ones included, gets.
+	sec *vhostSecurity
+}
+
+// guard adds a compiled route's rate limits and security filters, in the
+// pipeline's order: CORS, mutual TLS, the JWT stage before external auth,
+// external auth (API keys, Lambda authorizers), the JWT stage after it,
+// RBAC, then the rate limits. Every route of a virtual host goes through
+// it, those a RouteTable delegates included, so none is served without
+// the checks its virtual host asks for. r holds the route's options (a
+// delegated route's with what it inherits).
+func (b *builder) guard(rt *router.Route, vs *resource.VirtualService, v *vsBuild, i int, r *gateway.Route) (string, error) {
+	// Rate limits first: the security filters then go in front of them,
+	// so a limit counts only callers that passed authentication, and
+	// ratelimitBasic can key on who they are.
+	if err := b.addRateLimits(rt, vs, i, r, vs.Spec.SSLConfig != nil); err != nil {
+		return "", err
+	}
+	ext, err := b.routeAuth(vs, r)
+	if err != nil {
+		return "", err
+	}
+	var tls []pipeline.RequestFilter
+	if v.cert != nil && v.cert.ClientCA != nil {
+		tls = []pipeline.RequestFilter{mtls.Filter{CA: v.cert.ClientCA}}
+	}
+	return v.sec.apply(rt, i, r, tls, ext)
 }
 
 // add serves a translated virtual service.
@@ -329,7 +365,7 @@ func (b *builder) virtualService(vs *resource.VirtualService, httpB, httpsB *rou
 	}
 	vh := &router.VirtualHost{Name: vs.Metadata.Key()}
 	in := &snapshot.StatusInput{VirtualService: vs.Metadata.Key()}
-	v := &vsBuild{rb: rb, vh: vh, domains: domains, cert: cert, in: in}
+	v := &vsBuild{rb: rb, vh: vh, domains: domains, cert: cert, in: in, sec: sec}
 	for i := range spec.VirtualHost.Routes {
 		if badRoutes[i] {
 			v.dropped++
@@ -341,18 +377,9 @@ func (b *builder) virtualService(vs *resource.VirtualService, httpB, httpsB *rou
 		}
 		rt, warn, err := b.route(vs, i, &spec.VirtualHost.Routes[i])
 		if err == nil {
-			// Rate limits first: the security filters then go in front of
-			// them, so a limit counts only callers that passed
-			// authentication and ratelimitBasic can key on who they are.
-			err = b.addRateLimits(rt, vs, i, &spec.VirtualHost.Routes[i], spec.SSLConfig != nil)
-		}
-		if err == nil {
 			var swarn string
-			if swarn, err = sec.apply(rt, i, &spec.VirtualHost.Routes[i]); swarn != "" && warn != "" {
-				warn += "; " + swarn
-			} else if swarn != "" {
-				warn = swarn
-			}
+			swarn, err = b.guard(rt, vs, v, i, &spec.VirtualHost.Routes[i])
+			warn = joinWarnings(warn, swarn)
 		}
 		if err != nil {
 			v.dropped++
@@ -454,9 +481,13 @@ func (b *builder) routeIn(vs *resource.VirtualService, ns string, i int, r *gate
 	return rt, warn, nil
 }
 
+// joinWarnings joins two warnings, either of which may be "".
 func joinWarnings(a, b string) string {
-	if a == "" {
+	switch {
+	case a == "":
 		return b
+	case b == "":
+		return a
 	}
 	return a + "; " + b
 }
@@ -670,16 +701,10 @@ func compileMatcher(m gateway.Matcher) (*router.Matcher, error) {
 	return cm, nil
 }
 
-// oneWayTLS reports Gloo's sslConfig.oneWayTls: true (kept, not modelled).
-func oneWayTLS(ssl *gateway.SSLConfig) bool {
-	var v bool
-	return json.Unmarshal(ssl.Unimplemented["oneWayTls"], &v) == nil && v
-}
-
 func (b *builder) certificate(vs *resource.VirtualService) (*snapshot.Certificate, error) {
 	ssl := vs.Spec.SSLConfig
-	var certPEM, keyPEM []byte
-	source := "spec.sslConfig.sslFiles"
+	var certPEM, keyPEM, caPEM []byte
+	source, caSource := "spec.sslConfig.sslFiles", ""
 	if ssl.SecretRef != nil {
 		ns := ssl.SecretRef.Namespace
 		if ns == "" {
@@ -695,11 +720,8 @@ func (b *builder) certificate(vs *resource.VirtualService) (*snapshot.Certificat
 			return nil, fmt.Errorf("spec.sslConfig.secretRef: secret %s/%s has no %s and %s", ns, ssl.SecretRef.Name, core.TLSCertKey, core.TLSPrivateKeyKey)
 		}
 		// Gloo verifies client certificates against a secret's ca.crt
-		// unless oneWayTls is true; lambdagate does not, so it does not
-		// serve such a virtual service open.
-		if len(s.Data[core.TLSRootCAKey]) > 0 && !oneWayTLS(ssl) {
-			return nil, fmt.Errorf("spec.sslConfig.secretRef: secret %s/%s has %s: Gloo then requires client certificates (mutual TLS, unless sslConfig.oneWayTls is true), which lambdagate does not implement, so it does not serve this virtual service", ns, ssl.SecretRef.Name, core.TLSRootCAKey)
-		}
+		// unless oneWayTls is true.
+		caPEM, caSource = s.Data[core.TLSRootCAKey], source+" "+core.TLSRootCAKey
 	} else {
 		var err error
 		if certPEM, err = readPEM(ssl.SSLFiles.TLSCert); err != nil {
@@ -707,6 +729,12 @@ func (b *builder) certificate(vs *resource.VirtualService) (*snapshot.Certificat
 		}
 		if keyPEM, err = readPEM(ssl.SSLFiles.TLSKey); err != nil {
 			return nil, fmt.Errorf("spec.sslConfig.sslFiles.tlsKey: %v", err)
+		}
+		if ssl.SSLFiles.RootCa != "" {
+			if caPEM, err = readPEM(ssl.SSLFiles.RootCa); err != nil {
+				return nil, fmt.Errorf("spec.sslConfig.sslFiles.rootCa: %v", err)
+			}
+			caSource = "spec.sslConfig.sslFiles.rootCa"
 		}
 	}
 	pair, err := tls.X509KeyPair(certPEM, keyPEM)
@@ -718,6 +746,19 @@ func (b *builder) certificate(vs *resource.VirtualService) (*snapshot.Certificat
 		domains = vs.Spec.VirtualHost.Domains
 	}
 	c := &snapshot.Certificate{VirtualService: vs.Metadata.Key(), Domains: domains, Cert: &pair, MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS13}
+	oneWay := ssl.OneWayTls != nil && *ssl.OneWayTls
+	switch {
+	case len(caPEM) > 0 && !oneWay:
+		ca, err := mtls.ParseCA(caPEM, ssl.VerifySubjectAltName)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", caSource, err)
+		}
+		c.ClientCA = ca
+	case len(ssl.VerifySubjectAltName) > 0 && !oneWay:
+		// Names to check but no CA to verify against: refusing is the
+		// only answer that does not serve the host open.
+		return nil, fmt.Errorf("spec.sslConfig.verifySubjectAltName: requires a client CA (sslFiles.rootCa or the Secret's %s)", core.TLSRootCAKey)
+	}
 	if p := ssl.Parameters; p != nil {
 		if p.MinimumProtocolVersion == "TLSv1_3" {
 			c.MinVersion = tls.VersionTLS13

@@ -334,7 +334,11 @@ func render(t *testing.T, snap *snapshot.Snapshot, probeText []byte) string {
 					cn = x.Subject.CommonName
 				}
 			}
-			fmt.Fprintf(&b, "  %s: domains=%v cn=%s tls=%s-%s\n", c.VirtualService, c.Domains, cn, tlsVersion(c.MinVersion), tlsVersion(c.MaxVersion))
+			fmt.Fprintf(&b, "  %s: domains=%v cn=%s tls=%s-%s", c.VirtualService, c.Domains, cn, tlsVersion(c.MinVersion), tlsVersion(c.MaxVersion))
+			if c.ClientCA != nil {
+				b.WriteString(" " + c.ClientCA.Describe())
+			}
+			b.WriteString("\n")
 		}
 	}
 	probes := parseProbes(t, probeText)
@@ -546,6 +550,9 @@ func filtersString(p *pipeline.Route) string {
 			s += fmt.Sprintf("\n        request headers: remove=%v add=%+v", h.Remove, h.Add)
 		case fmt.Stringer:
 			s += "\n        request " + h.String()
+		}
+		if d, ok := f.(interface{ Describe() string }); ok {
+			s += "\n        auth: " + d.Describe()
 		}
 	}
 	for _, f := range p.Response {

@@ -4,6 +4,7 @@ package v1
 
 import (
 	core "github.com/lambdagate/lambdagate/api/core/v1"
+	enterprise "github.com/lambdagate/lambdagate/api/enterprise/v1"
 	gloo "github.com/lambdagate/lambdagate/api/gloo/v1"
 )
 
@@ -94,8 +95,11 @@ type VirtualHostOptions struct {
 	// RatelimitBasic limits each caller of the virtual host's routes
 	// without one of their own. Default: none.
 	RatelimitBasic *gloo.IngressRateLimit `json:"ratelimitBasic,omitempty"`
-	// Unimplemented holds Gloo's virtual host options (extauth,
-	// waf...), kept as written and
+	// Extauth authenticates every route of the virtual host with an
+	// AuthConfig, unless a route sets its own. Default: none.
+	Extauth *enterprise.ExtAuthExtension `json:"extauth,omitempty"`
+	// Unimplemented holds Gloo's virtual host options (waf, dlp...),
+	// kept as written and
 	// named on status.
 	Unimplemented core.RawFields `json:"-"`
 }
@@ -326,8 +330,12 @@ type RouteOptions struct {
 	// RatelimitBasic limits each caller of the route, replacing its
 	// virtual host's. Default: none.
 	RatelimitBasic *gloo.IngressRateLimit `json:"ratelimitBasic,omitempty"`
+	// Extauth authenticates the route with an AuthConfig (configRef),
+	// replacing the virtual host's, or turns the virtual host's off
+	// (disable). Default: the virtual host's.
+	Extauth *enterprise.ExtAuthExtension `json:"extauth,omitempty"`
 	// Unimplemented holds Gloo's route options lambdagate does not
-	// implement (transformations, extauth...), kept as written and
+	// implement (transformations, waf...), kept as written and
 	// named on status.
 	Unimplemented core.RawFields `json:"-"`
 }
@@ -358,8 +366,16 @@ type SSLConfig struct {
 	// domains.
 	SniDomains []string       `json:"sniDomains,omitempty"`
 	Parameters *SSLParameters `json:"parameters,omitempty"`
+	// VerifySubjectAltName accepts only client certificates with one of
+	// these subject alternative names (DNS, URI, email or IP), once a
+	// client CA (sslFiles.rootCa, or the Secret's ca.crt) asks for client
+	// certificates. Default: any certificate the CA signed.
+	VerifySubjectAltName []string `json:"verifySubjectAltName,omitempty"`
+	// OneWayTls serves TLS without asking for a client certificate even
+	// when a client CA is configured. Default false.
+	OneWayTls *bool `json:"oneWayTls,omitempty"`
 	// Unimplemented holds Gloo's TLS fields lambdagate does not
-	// implement (sds, verifySubjectAltName...), kept as written and
+	// implement (sds, alpnProtocols...), kept as written and
 	// named on status.
 	Unimplemented core.RawFields `json:"-"`
 }
@@ -384,8 +400,12 @@ func (s *SSLConfig) UnmarshalJSON(b []byte) error {
 type SSLFiles struct {
 	TLSCert string `json:"tlsCert"`
 	TLSKey  string `json:"tlsKey"`
-	// Unimplemented holds Gloo's rootCa (client certificate verification), kept as written and
-	// named on status.
+	// RootCa is a PEM file of the CAs client certificates must chain to:
+	// the listener then requires a client certificate for this virtual
+	// service (mutual TLS) unless oneWayTls is true. Default: none.
+	RootCa string `json:"rootCa,omitempty"`
+	// Unimplemented holds Gloo's other SSLFiles fields (ocspStaple), kept
+	// as written and named on status.
 	Unimplemented core.RawFields `json:"-"`
 }
 

@@ -87,6 +87,9 @@ type Exchange struct {
 	// the time (rate limits) use it instead of reading the clock again.
 	// Zero: unknown, read the clock.
 	Arrived time.Time
+	// Invoker calls Lambda for filters that invoke a function of their
+	// own (a Lambda authorizer). Set by the gateway before the filters.
+	Invoker *lambda.Invoker
 }
 
 // ErrAnswered is returned by a request filter that wrote the whole answer

@@ -93,6 +93,15 @@ spec:
           upstream: {name: aws-upstream, namespace: gloo-system}
           destinationSpec:
             aws: {logicalName: echo}
+---
+apiVersion: enterprise.gloo.solo.io/v1
+kind: AuthConfig
+metadata: {name: basic-auth, namespace: gloo-system}
+spec:
+  configs:
+  - basicAuth:
+      realm: gloo
+      apr: {users: {user: {salt: TYiryv0/, hashedPassword: 8BvzLUO9IfGPGGsPnAgSu1}}}
 `
 
 // TestGlooCRDs installs lambdagate into a cluster that has Gloo's CRDs
@@ -240,7 +249,10 @@ func TestGlooCRDs(t *testing.T) {
 			{resource.KindVirtualService, "aws-route", "Warning", []string{
 				"spec.virtualHost.options.retries", "spec.virtualHost.routes[0].options.prefixRewrite",
 				"spec.virtualHost.routes[0].options.retries"}},
-			{resource.KindVirtualService, "guarded", "Rejected", []string{"spec.virtualHost.options.extauth"}},
+			// basicAuth is not run: the AuthConfig is Rejected, and the
+			// route using it is not served (never served open).
+			{resource.KindAuthConfig, "basic-auth", "Rejected", []string{"spec.configs[0].basicAuth"}},
+			{resource.KindVirtualService, "guarded", "Warning", []string{"spec.virtualHost.routes[0]"}},
 		} {
 			state, reason := ours(get(tc.kind, tc.name))
 			if state != tc.state {

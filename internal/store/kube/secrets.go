@@ -37,13 +37,15 @@ func stripSecretMeta(obj any) (any, error) {
 	if !ok {
 		return obj, nil
 	}
+	// Labels stay: AuthConfigs select API key Secrets by label.
 	return &metav1.PartialObjectMetadata{TypeMeta: m.TypeMeta, ObjectMeta: metav1.ObjectMeta{
-		Name: m.Name, Namespace: m.Namespace, ResourceVersion: m.ResourceVersion, UID: m.UID,
+		Name: m.Name, Namespace: m.Namespace, ResourceVersion: m.ResourceVersion, UID: m.UID, Labels: m.Labels,
 	}}, nil
 }
 
 // secretRefs returns the "namespace/name" of every Secret a cached upstream
-// (spec.aws.secretRef) or virtual service (spec.sslConfig.secretRef)
+// (spec.aws.secretRef), virtual service (spec.sslConfig.secretRef) or
+// AuthConfig (an apiKeyAuth's apiKeySecretRefs and labelSelector)
 // references; a reference without a namespace means the referrer's.
 func (s *Store) secretRefs() map[string]bool {
 	refs := map[string]bool{}
@@ -69,7 +71,82 @@ func (s *Store) secretRefs() map[string]bool {
 	s.startMu.Unlock()
 	add(ups, "spec", "aws", "secretRef")
 	add(vss, "spec", "sslConfig", "secretRef")
+	s.startMu.Lock()
+	acs, metas := s.informer[resource.KindAuthConfig], s.informer[resource.KindSecret]
+	s.startMu.Unlock()
+	addAPIKeySecrets(refs, acs, metas)
 	return refs
+}
+
+// addAPIKeySecrets adds the Secrets the AuthConfigs' apiKeyAuth configs
+// name or select by label (both in k8sSecretApikeyStorage and in Gloo's
+// deprecated fields beside it).
+func addAPIKeySecrets(refs map[string]bool, acs, metas []cache.SharedIndexInformer) {
+	var selectors []map[string]string
+	for _, o := range listAll(acs) {
+		u, ok := o.(*unstructured.Unstructured)
+		if !ok {
+			continue
+		}
+		configs, _, _ := unstructured.NestedSlice(u.Object, "spec", "configs")
+		for _, c := range configs {
+			cm, _ := c.(map[string]any)
+			ak, _ := cm["apiKeyAuth"].(map[string]any)
+			if ak == nil {
+				continue
+			}
+			for _, m := range []map[string]any{ak, nestedMap(ak, "k8sSecretApikeyStorage")} {
+				if m == nil {
+					continue
+				}
+				list, _, _ := unstructured.NestedSlice(m, "apiKeySecretRefs")
+				for _, r := range list {
+					rm, _ := r.(map[string]any)
+					name, _ := rm["name"].(string)
+					ns, _ := rm["namespace"].(string)
+					if name == "" {
+						continue
+					}
+					if ns == "" {
+						ns = u.GetNamespace()
+					}
+					refs[ns+"/"+name] = true
+				}
+				if sel, ok, _ := unstructured.NestedStringMap(m, "labelSelector"); ok && len(sel) > 0 {
+					selectors = append(selectors, sel)
+				}
+			}
+		}
+	}
+	if len(selectors) == 0 {
+		return
+	}
+	for _, o := range listAll(metas) {
+		m, ok := o.(*metav1.PartialObjectMetadata)
+		if !ok {
+			continue
+		}
+		for _, sel := range selectors {
+			if labelsMatch(m.Labels, sel) {
+				refs[m.Namespace+"/"+m.Name] = true
+				break
+			}
+		}
+	}
+}
+
+func nestedMap(m map[string]any, key string) map[string]any {
+	v, _ := m[key].(map[string]any)
+	return v
+}
+
+func labelsMatch(labels, sel map[string]string) bool {
+	for k, v := range sel {
+		if got, ok := labels[k]; !ok || got != v {
+			return false
+		}
+	}
+	return true
 }
 
 // referenced reports whether a cached upstream or virtual service names the

@@ -12,6 +12,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	core "github.com/lambdagate/lambdagate/api/core/v1"
+	enterprise "github.com/lambdagate/lambdagate/api/enterprise/v1"
 	"github.com/lambdagate/lambdagate/internal/resource"
 	"github.com/lambdagate/lambdagate/internal/store/kube"
 )
@@ -124,5 +126,76 @@ func TestUnrelatedSecretsCostNothing(t *testing.T) {
 	}
 	if got := string(l[0].(*resource.Secret).Data["aws_secret_access_key"]); got != "rotated" {
 		t.Errorf("listed secret holds %q, want the rotated value", got)
+	}
+}
+
+// TestAPIKeySecrets checks that the Secrets an AuthConfig's apiKeyAuth
+// selects by label or names are listed with their content, that a
+// labelled Secret created afterwards arrives as an event, and that
+// Secrets it does not select are not listed.
+func TestAPIKeySecrets(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	st := newStore(t, kube.Options{})
+	ns := newNamespace(t, st)
+	kc := st.Clientset()
+	key := func(name string, labels map[string]string, k string) *corev1.Secret {
+		return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: labels},
+			Type: enterprise.ApiKeySecretType, Data: map[string][]byte{enterprise.ApiKeyDataKey: []byte(k)}}
+	}
+	for _, s := range []*corev1.Secret{key("alice", map[string]string{"team": "pets"}, "k1"), key("named", nil, "k2"), key("other", map[string]string{"team": "cars"}, "k3")} {
+		if _, err := kc.CoreV1().Secrets(ns).Create(ctx, s, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	o, _ := resource.New(resource.KindAuthConfig)
+	ac := o.(*resource.AuthConfig)
+	ac.Metadata.Namespace, ac.Metadata.Name = ns, "keys"
+	ac.Spec.Configs = []enterprise.Config{{ApiKeyAuth: &enterprise.ApiKeyAuth{K8sSecretApikeyStorage: &enterprise.K8sSecretApiKeyStorage{
+		LabelSelector: map[string]string{"team": "pets"}, ApiKeySecretRefs: []core.ResourceRef{{Name: "named"}}}}}}
+	ch, err := st.Watch(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Create(ctx, ac); err != nil {
+		t.Fatal(err)
+	}
+	listed := func() map[string]string {
+		l, err := st.List(ctx, resource.KindSecret, ns)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]string{}
+		for _, o := range l {
+			m[o.GetMetadata().Name] = string(o.(*resource.Secret).Data[enterprise.ApiKeyDataKey])
+		}
+		return m
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for got := listed(); got["alice"] != "k1" || got["named"] != "k2"; got = listed() {
+		if time.Now().After(deadline) {
+			t.Fatalf("listed %v, want alice and named with their keys", got)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if _, ok := listed()["other"]; ok {
+		t.Fatal("a Secret no AuthConfig selects is listed")
+	}
+	if _, err := kc.CoreV1().Secrets(ns).Create(ctx, key("late", map[string]string{"team": "pets"}, "k4"), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	timeout := time.After(30 * time.Second)
+	for {
+		select {
+		case e := <-ch:
+			if e.Object != nil && e.Object.GetKind() == resource.KindSecret && e.Object.GetMetadata().Key() == ns+"/late" {
+				if got := listed()["late"]; got != "k4" {
+					t.Fatalf("late Secret listed with %q", got)
+				}
+				return
+			}
+		case <-timeout:
+			t.Fatal("no event for a new Secret matching the AuthConfig's label selector within 30s")
+		}
 	}
 }

@@ -325,7 +325,7 @@ const (
 // installs a chart's crds/ on install only, so an installation upgraded
 // with helm may lack their CRDs: their resources are then not read (with
 // a warning) instead of the whole store failing to sync.
-var addedKinds = []resource.Kind{resource.KindUpstreamGroup, resource.KindRouteTable}
+var addedKinds = []resource.Kind{resource.KindUpstreamGroup, resource.KindRouteTable, resource.KindAuthConfig}
 
 // absentKinds returns the added kinds whose CRD the API server does not
 // serve. A discovery failure counts as served, so that the informers'

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	core "github.com/lambdagate/lambdagate/api/core/v1"
+	enterprise "github.com/lambdagate/lambdagate/api/enterprise/v1"
 	gateway "github.com/lambdagate/lambdagate/api/gateway/v1"
 	gloo "github.com/lambdagate/lambdagate/api/gloo/v1"
 	"github.com/lambdagate/lambdagate/internal/resource"
@@ -180,6 +181,9 @@ func newObject(t *testing.T, kind resource.Kind, ns, name string) resource.Objec
 		o.Spec = gateway.UpstreamGroupSpec{Destinations: []gateway.WeightedDestination{
 			{Weight: &w, Destination: &gateway.Destination{Upstream: &core.ResourceRef{Name: "petstore", Namespace: ns}}},
 		}}
+	case *resource.AuthConfig:
+		o.Spec = enterprise.AuthConfigSpec{Configs: []enterprise.Config{{ApiKeyAuth: &enterprise.ApiKeyAuth{
+			K8sSecretApikeyStorage: &enterprise.K8sSecretApiKeyStorage{LabelSelector: map[string]string{"team": "a"}}}}}}
 	}
 	return o
 }
@@ -210,6 +214,8 @@ func changeSpec(o resource.Object) {
 	case *resource.UpstreamGroup:
 		w := uint32(10)
 		o.Spec.Destinations[0].Weight = &w
+	case *resource.AuthConfig:
+		o.Spec.Configs[0].ApiKeyAuth.HeaderName = "x-api-key"
 	}
 }
 
@@ -235,7 +241,7 @@ func rv(o resource.Object) string { return o.GetMetadata().ResourceVersion }
 
 // testCRUD runs one life cycle per kind.
 func (s *suite) testCRUD(t *testing.T, st store.Store, ns func(string) string) {
-	for _, kind := range []resource.Kind{resource.KindUpstream, resource.KindVirtualService, resource.KindSecret, resource.KindSettings, resource.KindUpstreamGroup, resource.KindRouteTable} {
+	for _, kind := range []resource.Kind{resource.KindUpstream, resource.KindVirtualService, resource.KindSecret, resource.KindSettings, resource.KindUpstreamGroup, resource.KindRouteTable, resource.KindAuthConfig} {
 		t.Run(string(kind), func(t *testing.T) {
 			s.skipKnown(t, "CRUD/"+string(kind))
 			n := ns("crud")
