@@ -62,6 +62,7 @@ spec:
     domains: ['*']
     options:
       retries: {numRetries: 2}
+      includeRequestAttemptCount: true
     routes:
     - matchers: [{prefix: /}]
       routeAction:
@@ -74,6 +75,8 @@ spec:
         prefixRewrite: /api
         retries: {retryOn: 5xx, numRetries: 3}
         headerManipulation: {requestHeadersToRemove: [x-debug]}
+        hostRewrite: api.internal
+        tracing: {routeDescriptor: api}
 status:
   statuses:
     gloo-system: {reportedBy: gateway, state: Accepted}
@@ -247,8 +250,8 @@ func TestGlooCRDs(t *testing.T) {
 		}{
 			{resource.KindUpstream, "aws-upstream", "Warning", []string{"spec.connectionConfig", "spec.circuitBreakers"}},
 			{resource.KindVirtualService, "aws-route", "Warning", []string{
-				"spec.virtualHost.options.retries", "spec.virtualHost.routes[0].options.prefixRewrite",
-				"spec.virtualHost.routes[0].options.retries"}},
+				"spec.virtualHost.options.includeRequestAttemptCount", "spec.virtualHost.routes[0].options.hostRewrite",
+				"spec.virtualHost.routes[0].options.tracing"}},
 			// basicAuth is not run: the AuthConfig is Rejected, and the
 			// route using it is not served (never served open).
 			{resource.KindAuthConfig, "basic-auth", "Rejected", []string{"spec.configs[0].basicAuth"}},
