@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -384,6 +385,23 @@ func appendHeader(dst []byte, name, value string) []byte {
 	return append(dst, "\r\n"...)
 }
 
+// newInvokeRequest is the POST of payload to u (a copy) that net/http's
+// client sends, for Invoke and InvokeWithResponseStream alike.
+func newInvokeRequest(ctx context.Context, u *url.URL, host string, payload []byte) *http.Request {
+	cu := *u
+	req := &http.Request{
+		Method:        http.MethodPost,
+		URL:           &cu,
+		Host:          host,
+		Header:        make(http.Header, 8),
+		Body:          bodyOf(payload),
+		ContentLength: int64(len(payload)),
+		GetBody:       func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(payload)), nil },
+		Proto:         "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+	}
+	return req.WithContext(ctx)
+}
+
 // onceNetHTTP sends one Invoke with net/http's client.
 func (iv *Invoker) onceNetHTTP(ctx context.Context, t *Target, payload []byte, payloadHash []byte, creds aws.Credentials, extra []Header, deadline time.Time) (*Result, error) {
 	if err := checkCredentials(creds); err != nil {
@@ -391,18 +409,7 @@ func (iv *Invoker) onceNetHTTP(ctx context.Context, t *Target, payload []byte, p
 	}
 	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
-	u := *t.invokeURL
-	req := &http.Request{
-		Method:        http.MethodPost,
-		URL:           &u,
-		Host:          t.host,
-		Header:        make(http.Header, 8),
-		Body:          bodyOf(payload),
-		ContentLength: int64(len(payload)),
-		GetBody:       func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(payload)), nil },
-		Proto:         "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-	}
-	req = req.WithContext(ctx)
+	req := newInvokeRequest(ctx, t.invokeURL, t.host, payload)
 	req.Header["X-Amz-Invocation-Type"] = []string{t.invocationType()}
 	req.Header["User-Agent"] = []string{userAgent}
 	for _, h := range extra {

@@ -111,17 +111,7 @@ func (iv *Invoker) InvokeStream(ctx context.Context, t *Target, payload []byte, 
 	sctx, cancel := context.WithCancelCause(ctx)
 	sctx, cancelMax := context.WithDeadlineCause(sctx, start.Add(lim.Max), errStreamMax)
 	cancelAll := func(cause error) { cancel(cause); cancelMax() }
-	u := *t.streamURL
-	req := &http.Request{
-		Method:        http.MethodPost,
-		URL:           &u,
-		Host:          t.host,
-		Header:        make(http.Header, 8),
-		Body:          bodyOf(payload),
-		ContentLength: int64(len(payload)),
-		Proto:         "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-	}
-	req = req.WithContext(sctx)
+	req := newInvokeRequest(sctx, t.streamURL, t.host, payload)
 	req.Header["X-Amz-Invocation-Type"] = []string{"RequestResponse"}
 	req.Header["User-Agent"] = []string{userAgent}
 	for _, h := range extra {
