@@ -245,7 +245,7 @@ for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$P_REDIS") 2>/dev/null && b
 
 # The rate-limited routes come after the measured ones: the plain route's
 # matching is the same as without them.
-start_lambdagate lg "$P_LG" -ratelimits -redis "127.0.0.1:$P_REDIS"
+start_lambdagate lg "$P_LG" -weighted -ratelimits -redis "127.0.0.1:$P_REDIS"
 wait_http "http://127.0.0.1:$P_LG/ratelimit-redis" POST
 # A Redis the gateway cannot reach lets requests through unlimited: make
 # sure the Redis row measures Redis.
@@ -274,6 +274,7 @@ for r in $(seq "$ROUNDS"); do
   measure "lambdagate passthrough" "$PID_lg" "http://127.0.0.1:$P_LG/echo"
   measure "lambdagate wrap+unwrap" "$PID_lg" "http://127.0.0.1:$P_LG/apigw"
   measure "lambdagate header-manipulated route" "$PID_lg" "http://127.0.0.1:$P_LG/headers"
+  measure "lambdagate weighted route" "$PID_lg" "http://127.0.0.1:$P_LG/weighted"
   measure "lambdagate passthrough, local rate limit" "$PID_lg" "http://127.0.0.1:$P_LG/ratelimit-local"
   measure "lambdagate passthrough, Redis rate limit" "$PID_lg" "http://127.0.0.1:$P_LG/ratelimit-redis"
   measure "lambdagate passthrough, net/http client" "$PID_lgnet" "http://127.0.0.1:$P_LGNET/echo"
@@ -540,6 +541,11 @@ CPU_MODEL=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
   R5=$(rratio "lambdagate header-manipulated route" "lambdagate passthrough" 3)
   C5=$(rratio "lambdagate header-manipulated route" "lambdagate passthrough" 6 1)
   echo "| header-manipulated route × plain route (reported) | $R5 | $C5 | - |"
+  # The weighted route (/weighted: 50/50 between two qualifiers of /echo's
+  # function) against the plain route in the same rounds; reported.
+  R8=$(rratio "lambdagate weighted route" "lambdagate passthrough" 3)
+  C8=$(rratio "lambdagate weighted route" "lambdagate passthrough" 6 1)
+  echo "| weighted route × plain route (reported) | $R8 | $C8 | - |"
   R6=$(rratio "lambdagate passthrough, local rate limit" "lambdagate passthrough" 3)
   C6=$(rratio "lambdagate passthrough, local rate limit" "lambdagate passthrough" 6 1)
   R7=$(rratio "lambdagate passthrough, Redis rate limit" "lambdagate passthrough" 3)

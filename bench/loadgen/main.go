@@ -59,6 +59,7 @@ func main() {
 		fs.IntVar(&o.Upstreams, "upstreams", 0, "extra upstreams")
 		fs.IntVar(&o.Functions, "functions", 0, "lambdaFunctions per extra upstream")
 		fs.BoolVar(&o.RateLimits, "ratelimits", false, "add the rate-limited routes")
+		fs.BoolVar(&o.Weighted, "weighted", false, "add the weighted route")
 		fs.StringVar(&o.Redis, "redis", "", "Redis host:port for the Redis rate-limited route")
 		_ = fs.Parse(os.Args[2:])
 		err = manifests.Write(os.Stdout, o)

@@ -29,6 +29,10 @@ type Options struct {
 	// measure the check's cost. Default false.
 	RateLimits bool
 	Redis      string
+	// Weighted adds, after the measured routes, WeightedPath: a 50/50
+	// split between two qualifiers of "plain" (routeAction.multi), whose
+	// row is a ratio to /echo. Default false.
+	Weighted bool
 }
 
 // The measured routes: /echo invokes "plain" as is (passthrough), /apigw
@@ -44,6 +48,8 @@ const (
 	// passthrough routes (Options.RateLimits).
 	RateLimitLocalPath = "/ratelimit-local"
 	RateLimitRedisPath = "/ratelimit-redis"
+	// WeightedPath is the weighted route (Options.Weighted).
+	WeightedPath = "/weighted"
 )
 
 // Write writes the manifests to w.
@@ -66,6 +72,8 @@ spec:
     lambdaFunctions:
     - {logicalName: plain, lambdaFunctionName: plain}
     - {logicalName: apigw, lambdaFunctionName: apigw-fn}
+    - {logicalName: plain-a, lambdaFunctionName: plain, qualifier: a}
+    - {logicalName: plain-b, lambdaFunctionName: plain, qualifier: b}
 `, o.Endpoint)
 	for u := range o.Upstreams {
 		p(`---
@@ -121,6 +129,15 @@ spec:
     - matchers: [{exact: %s}]
       routeAction: {single: {upstream: {name: bench, namespace: gloo-system}, destinationSpec: {aws: {logicalName: plain}}}}
 `, HeadersPath, WrapPath, PassthroughPath)
+	if o.Weighted {
+		p(`    - matchers: [{exact: %s}]
+      routeAction:
+        multi:
+          destinations:
+          - {weight: 50, destination: {upstream: {name: bench, namespace: gloo-system}, destinationSpec: {aws: {logicalName: plain-a}}}}
+          - {weight: 50, destination: {upstream: {name: bench, namespace: gloo-system}, destinationSpec: {aws: {logicalName: plain-b}}}}
+`, WeightedPath)
+	}
 	if !o.RateLimits {
 		return nil
 	}
