@@ -214,7 +214,10 @@ func TestAuthentication(t *testing.T) {
 		}
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
-		for _, want := range []string{`lambdagate_auth_denied_total{reason="missing_api_key",route="routes[0]"} 1`, `lambdagate_auth_denied_total{reason="authorizer_denied",route="routes[0]"} 1`} {
+		for _, want := range []string{
+			`lambdagate_auth_denied_total{reason="missing_api_key",route="routes[0]",virtual_service="gloo-system/keys"} 1`,
+			`lambdagate_auth_denied_total{reason="authorizer_denied",route="routes[0]",virtual_service="gloo-system/authorizer"} 1`,
+		} {
 			if !strings.Contains(string(b), want) {
 				t.Errorf("metrics lack %s", want)
 			}
