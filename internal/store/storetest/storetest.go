@@ -907,6 +907,22 @@ func (s *suite) watchWrites(t *testing.T, st, writer store.Store, n string) {
 	if _, err := writer.Create(ctx, upstream(t, n, "before-watch", "us-east-1")); err != nil {
 		t.Fatal(err)
 	}
+	// "Before Watch" is relative to what the watching handle has seen:
+	// another handle's write reaches it after a delay (the kube store's
+	// informer cache, which List reads once informers run), so wait until
+	// its List holds the object.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		list, err := st.List(ctx, resource.KindUpstream, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if slices.ContainsFunc(list, func(o resource.Object) bool { return o.GetMetadata().Name == "before-watch" }) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the watching handle never listed the object another handle wrote")
+		}
+	}
 	ch, err := st.Watch(wctx)
 	if err != nil {
 		t.Fatal(err)
