@@ -445,6 +445,20 @@ func checkValue(v any, t reflect.Type, path string) []string {
 
 // lowerCamel turns a proto field name (tokens_per_fill) into its JSON
 // name (tokensPerFill); a name without "_" is returned as is.
+// ProtoNames renames, in m (an object of kind k as JSON values), the
+// fields written in Gloo's proto spelling (prefix_rewrite) to their JSON
+// names, as the manifest decoder does. The Kubernetes store uses it on
+// what the API server stored as written. It changes m in place and
+// reports nothing: the API server already accepted the object, and
+// fields still unknown are kept and named on status by Validate.
+func ProtoNames(k Kind, m map[string]any) {
+	info, ok := kinds[k]
+	if !ok {
+		return
+	}
+	_ = checkValue(m, reflect.TypeOf(info.new()).Elem(), "")
+}
+
 func lowerCamel(s string) string {
 	if !strings.Contains(s, "_") {
 		return s

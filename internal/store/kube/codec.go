@@ -99,10 +99,10 @@ func fromUnstructured(kind resource.Kind, u *unstructured.Unstructured, statusKe
 		t := ts.UTC()
 		meta.CreationTimestamp = &t
 	}
-	content := make(map[string]any, len(u.Object))
-	for k, v := range u.Object {
-		content[k] = v
-	}
+	// A deep copy: the object may be an informer cache's, and proto
+	// spellings are renamed in place.
+	content := u.DeepCopy().Object
+	resource.ProtoNames(kind, content)
 	content["metadata"] = meta
 	delete(content, "status")
 	if resource.HasStatus(kind) {

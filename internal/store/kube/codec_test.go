@@ -77,3 +77,47 @@ func js(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// TestCodecProtoNames: a resource stored with Gloo's proto spellings
+// (kubectl apply of a manifest Gloo accepts) is read as the manifest
+// decoder reads it, and the informer's object is left as it was.
+func TestCodecProtoNames(t *testing.T) {
+	const manifest = `
+apiVersion: gateway.solo.io/v1
+kind: VirtualService
+metadata: {name: vs, namespace: gloo-system}
+spec:
+  virtual_host:
+    routes:
+    - route_action: {single: {upstream: {name: up}}}
+      options: {prefix_rewrite: /v2, retries: {num_retries: 4, retry_on: 5xx}}
+`
+	b, err := yaml.YAMLToJSON([]byte(manifest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &unstructured.Unstructured{}
+	if err := utiljson.Unmarshal(b, &u.Object); err != nil {
+		t.Fatal(err)
+	}
+	before := js(u.Object)
+	o, err := fromUnstructured(resource.KindVirtualService, u, "lambdagate-system")
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs := o.(*resource.VirtualService)
+	if vs.Spec.VirtualHost == nil || len(vs.Spec.VirtualHost.Routes) != 1 {
+		t.Fatalf("spec = %s", js(vs.Spec))
+	}
+	r := vs.Spec.VirtualHost.Routes[0]
+	if r.RouteAction == nil || r.Options == nil || r.Options.PrefixRewrite == nil || *r.Options.PrefixRewrite != "/v2" ||
+		r.Options.Retries == nil || r.Options.Retries.NumRetries != 4 || r.Options.Retries.RetryOn != "5xx" {
+		t.Errorf("route = %s, want prefixRewrite /v2 and retries 4 on 5xx", js(r))
+	}
+	if len(r.Options.Unimplemented) != 0 {
+		t.Errorf("proto spellings kept as unimplemented: %v", r.Options.Unimplemented)
+	}
+	if after := js(u.Object); after != before {
+		t.Errorf("the stored object changed:\n got %s\nwant %s", after, before)
+	}
+}
