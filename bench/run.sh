@@ -24,7 +24,7 @@ SCALE=${SCALE:-1}
 
 P_STUB=$((PORT_BASE + 1)) P_NGINX=$((PORT_BASE + 2)) P_HAPROXY=$((PORT_BASE + 3)) P_CADDY=$((PORT_BASE + 4))
 P_LG=$((PORT_BASE + 5)) P_LG10K=$((PORT_BASE + 7)) P_LGUP=$((PORT_BASE + 9)) P_LGIDLE=$((PORT_BASE + 11)) P_LGNET=$((PORT_BASE + 13))
-P_REDIS=$((PORT_BASE + 15))
+P_REDIS=$((PORT_BASE + 26)) # clear of every gateway port and its admin port + 1
 INVOKE=/2015-03-31/functions/plain/invocations
 
 log() { echo "bench: $*" >&2; }
