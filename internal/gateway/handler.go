@@ -123,8 +123,9 @@ type Outcome struct {
 	Invoked   bool
 	Attempts  int
 	ErrorKind string
-	// Answered is the route when the gateway answered without Lambda
-	// (a direct response or a redirect); Target is then nil.
+	// Answered is the route when the gateway answered without Lambda: a
+	// direct response or a redirect (Target is then nil), or a request
+	// filter that wrote the answer itself (a CORS preflight).
 	Answered *pipeline.Route
 	// TraceID is the W3C trace id sent to Lambda (see traceHeaders).
 	TraceID string

@@ -34,24 +34,7 @@ func TestWeightedDestinationsSplit(t *testing.T) {
 		fmt.Fprintf(w, `{"statusCode":200,"body":%q}`, q)
 	}))
 	t.Cleanup(stub.Close)
-	y := fmt.Sprintf(`
-apiVersion: v1
-kind: Secret
-metadata: {name: creds, namespace: gloo-system}
-stringData: {aws_access_key_id: AKIDEXAMPLE, aws_secret_access_key: secret}
----
-apiVersion: gloo.solo.io/v1
-kind: Upstream
-metadata: {name: orders, namespace: gloo-system}
-spec:
-  aws:
-    region: us-east-1
-    endpointUrl: %s
-    secretRef: {name: creds}
-    lambdaFunctions:
-    - {logicalName: orders-live, lambdaFunctionName: orders, qualifier: live}
-    - {logicalName: orders-canary, lambdaFunctionName: orders, qualifier: canary}
----
+	y := fmt.Sprintf(ordersUpstream, stub.URL) + `---
 apiVersion: gloo.solo.io/v1
 kind: UpstreamGroup
 metadata: {name: orders, namespace: gloo-system}
@@ -81,7 +64,7 @@ spec:
     - name: group
       matchers: [{prefix: /group}]
       routeAction: {upstreamGroup: {name: orders}}
-`, stub.URL)
+`
 	objs, err := resource.DecodeAll(strings.NewReader(y), "test")
 	if err != nil {
 		t.Fatal(err)
@@ -195,24 +178,7 @@ func TestWeightedMissingAliasWarnsOnce(t *testing.T) {
 		io.WriteString(w, `{"statusCode":200,"body":"live"}`)
 	}))
 	t.Cleanup(stub.Close)
-	y := fmt.Sprintf(`
-apiVersion: v1
-kind: Secret
-metadata: {name: creds, namespace: gloo-system}
-stringData: {aws_access_key_id: AKIDEXAMPLE, aws_secret_access_key: secret}
----
-apiVersion: gloo.solo.io/v1
-kind: Upstream
-metadata: {name: orders, namespace: gloo-system}
-spec:
-  aws:
-    region: us-east-1
-    endpointUrl: %s
-    secretRef: {name: creds}
-    lambdaFunctions:
-    - {logicalName: orders-live, lambdaFunctionName: orders, qualifier: live}
-    - {logicalName: orders-canary, lambdaFunctionName: orders, qualifier: canary}
----
+	y := fmt.Sprintf(ordersUpstream, stub.URL) + `---
 apiVersion: gateway.solo.io/v1
 kind: VirtualService
 metadata: {name: vs, namespace: gloo-system}
@@ -225,7 +191,7 @@ spec:
           destinations:
           - {weight: 1, destination: {upstream: {name: orders}, destinationSpec: {aws: {logicalName: orders-live, unwrapAsApiGateway: true}}}}
           - {weight: 1, destination: {upstream: {name: orders}, destinationSpec: {aws: {logicalName: orders-canary, unwrapAsApiGateway: true}}}}
-`, stub.URL)
+`
 	objs, err := resource.DecodeAll(strings.NewReader(y), "test")
 	if err != nil {
 		t.Fatal(err)
@@ -254,3 +220,24 @@ spec:
 		t.Errorf("route warning %q, want the canary alias named", w)
 	}
 }
+
+// ordersUpstream is the credentials and the upstream of the weighted
+// tests: two aliases of one function behind the endpoint %s.
+const ordersUpstream = `
+apiVersion: v1
+kind: Secret
+metadata: {name: creds, namespace: gloo-system}
+stringData: {aws_access_key_id: AKIDEXAMPLE, aws_secret_access_key: secret}
+---
+apiVersion: gloo.solo.io/v1
+kind: Upstream
+metadata: {name: orders, namespace: gloo-system}
+spec:
+  aws:
+    region: us-east-1
+    endpointUrl: %s
+    secretRef: {name: creds}
+    lambdaFunctions:
+    - {logicalName: orders-live, lambdaFunctionName: orders, qualifier: live}
+    - {logicalName: orders-canary, lambdaFunctionName: orders, qualifier: canary}
+`

@@ -383,7 +383,7 @@ func (b *builder) virtualService(vs *resource.VirtualService, httpB, httpsB *rou
 		}
 		if err != nil {
 			v.dropped++
-			warnings = append(warnings, resource.Problem{Field: fmt.Sprintf("spec.virtualHost.routes[%d]", i), Message: err.Error() + routeDropped, Route: i})
+			warnings = append(warnings, resource.Problem{Field: routeField(i), Message: err.Error() + routeDropped, Route: i})
 			continue
 		}
 		served := snapshot.ServedRoute{Name: rt.Name, Index: i, Warning: -1}

@@ -170,6 +170,14 @@ func TestAdminLoopbackByDefault(t *testing.T) {
 	if host != "127.0.0.1" {
 		t.Errorf("admin URL %s", g.AdminURL)
 	}
+	// The first snapshot is built just after the listeners open: until
+	// then /readyz is 503 on purpose.
+	harness.Eventually(t, 10*time.Second, func() error {
+		if c, b, err := g.Readyz(); err != nil || c != 200 {
+			return fmt.Errorf("/readyz %d %q %v", c, b, err)
+		}
+		return nil
+	})
 	for _, p := range []string{"/readyz", "/healthz", "/metrics", "/debug/pprof/", "/debug/pprof/goroutine?debug=1", "/config_dump"} {
 		r := harness.Do(t, "GET", g.URL+p, nil, nil)
 		a := harness.Do(t, "GET", g.AdminURL+p, nil, nil)
