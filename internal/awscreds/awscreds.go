@@ -108,6 +108,9 @@ type Options struct {
 	// HTTPClient makes STS calls. Default: the SDK's client with the
 	// serviceAccountCredentials timeout.
 	HTTPClient aws.HTTPClient
+	// STSRetryer makes the retryer of each STS client. Default: the SDK's
+	// standard retryer (3 attempts, backoff with jitter up to seconds).
+	STSRetryer func() aws.Retryer
 	// Logger receives credential problems and refreshes; it never gets a
 	// secret or session token. Default slog.Default().
 	Logger *slog.Logger

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	gloo "github.com/lambdagate/lambdagate/api/gloo/v1"
@@ -105,6 +106,11 @@ func newEnv(t *testing.T, session time.Duration) *env {
 		Logger:   logger.With("component", "credentials"),
 		Getenv:   func(k string) string { return e.vars[k] },
 		OnChange: func() { e.changes.Add(1) },
+		// The SDK's backoff is random up to seconds; the tests' sessions
+		// last seconds, so their retries back off briefly and alike.
+		STSRetryer: func() aws.Retryer {
+			return retry.NewStandard(func(o *retry.StandardOptions) { o.MaxBackoff = 50 * time.Millisecond })
+		},
 	})
 	e.settings = &gloo.AWSOptions{ServiceAccountCredentials: &gloo.ServiceAccountCredentials{Cluster: "aws_sts_cluster", URI: e.url, Region: "us-east-1"}}
 	return e

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -40,13 +41,32 @@ const failBackoff = time.Second
 // (web identity or chained). One Provider is shared by every upstream and
 // snapshot using that role.
 type Provider struct {
-	cache *aws.CredentialsCache
-	src   *refresher
+	cache      *aws.CredentialsCache
+	src        *refresher
+	refreshing atomic.Bool
 }
 
+// backgroundRefreshTimeout bounds a refresh that no request waits for
+// (STS calls with the SDK's retries and their backoff).
+const backgroundRefreshTimeout = time.Minute
+
 // Retrieve returns valid credentials, fetching new ones ahead of expiry.
-// Concurrent callers share one fetch.
+// While the last credentials are still valid, a due refresh runs in the
+// background and the caller gets them at once: requests never wait for
+// STS (its retries back off for seconds) while they could be signed.
+// Without valid credentials, concurrent callers wait for one fetch.
 func (p *Provider) Retrieve(ctx context.Context) (aws.Credentials, error) {
+	if c, due, ok := p.src.current(time.Now()); ok {
+		if due && p.refreshing.CompareAndSwap(false, true) {
+			go func() {
+				defer p.refreshing.Store(false)
+				ctx, cancel := context.WithTimeout(context.Background(), backgroundRefreshTimeout)
+				defer cancel()
+				_, _ = p.cache.Retrieve(ctx) // the outcome is recorded by the refresher
+			}()
+		}
+		return c, nil
+	}
 	return p.cache.Retrieve(ctx)
 }
 
@@ -75,6 +95,7 @@ type refresher struct {
 
 	mu       sync.Mutex
 	last     aws.Credentials // last fetched, with their real expiry
+	next     time.Time       // when the cache fetches again
 	lastErr  error
 	retryAt  time.Time
 	problem  string
@@ -116,8 +137,22 @@ func (f *refresher) Retrieve(ctx context.Context) (aws.Credentials, error) {
 	f.setProblem("")
 	if c.CanExpire {
 		c.Expires = f.refreshAt(c.Expires, now)
+		f.mu.Lock()
+		f.next = c.Expires
+		f.mu.Unlock()
 	}
 	return c, nil
+}
+
+// current returns the last credentials while they are valid, and whether
+// a refresh is due.
+func (f *refresher) current(now time.Time) (c aws.Credentials, due, ok bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.last.CanExpire || !f.validLocked(now) {
+		return aws.Credentials{}, false, false
+	}
+	return f.last, !now.Before(f.next), true
 }
 
 // refreshAt is when credentials expiring at exp are fetched again:
@@ -152,6 +187,7 @@ func (f *refresher) HandleFailToRefresh(_ context.Context, _ aws.Credentials, er
 			retry = end
 		}
 		c.Expires = retry
+		f.next = retry
 		exp := f.last.Expires
 		f.mu.Unlock()
 		f.setProblem(fmt.Sprintf("refreshing AWS credentials for %s failed: %s; serving the cached credentials until they expire at %s", f.what, why, exp.UTC().Format(time.RFC3339)))
@@ -248,6 +284,9 @@ func (r *Resolver) stsClient(c stsConfig, creds aws.CredentialsProvider) *sts.Cl
 	}
 	if c.endpoint != "" {
 		o.BaseEndpoint = aws.String(c.endpoint)
+	}
+	if r.opts.STSRetryer != nil {
+		o.Retryer = r.opts.STSRetryer()
 	}
 	return sts.New(o)
 }

@@ -218,7 +218,9 @@ func TestCredentialErrors(t *testing.T) {
 }
 
 func TestFailedRefreshKeepsServingValidCredentials(t *testing.T) {
-	e := newEnv(t, 3*time.Second)
+	// Sessions of 6s (5-6s after truncation) refresh halfway and stay
+	// usable until 1s before expiry: seconds for the failed refresh.
+	e := newEnv(t, 6*time.Second)
 	p := e.provider(&gloo.AWSUpstreamSpec{Region: "us-east-1"}).(*Provider)
 	first, err := p.Retrieve(ctxT(t))
 	if err != nil {
