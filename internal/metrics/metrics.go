@@ -134,7 +134,7 @@ func New() *Metrics {
 	}, []string{"result"})
 	m.authDenied = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: namespace, Name: "auth_denied_total",
-		Help: "Requests refused by authentication or authorization (401, 403, and 500 when a Lambda authorizer fails), by virtual service, route and reason (missing_token, invalid_token, expired_token, rbac_denied, missing_api_key, authorizer_denied, authorizer_failure, client_certificate...).",
+		Help: "Requests refused by authentication or authorization (401, 403, and 500 when a Lambda authorizer fails), by virtual service, route and reason (missing_token, invalid_token, expired_token, rbac_denied, missing_api_key, authorizer_denied, authorizer_failure, missing_client_certificate, invalid_client_certificate...).",
 	}, []string{"virtual_service", "route", "reason"})
 	for _, c := range []prometheus.Collector{m.requests, m.duration, m.lambdaDuration, m.lambdaErrors, m.retries, m.authDenied,
 		m.streamFirstByte, m.streamBytes, m.streamsCut,

@@ -438,14 +438,9 @@ func (s *Server) tlsConfigFor(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 		CipherSuites: tls12CipherSuites,
 	}
 	if ca := c.ClientCA; ca != nil {
-		// Mutual TLS: the certificate is verified here, against this
-		// virtual service's CAs; its routes check it again (Host may name
-		// another virtual service than SNI). No session tickets, so every
-		// connection presents and verifies a certificate.
-		cfg.ClientAuth = tls.RequireAndVerifyClientCert
-		cfg.ClientCAs = ca.Pool
-		cfg.VerifyConnection = ca.VerifyConnection
-		cfg.SessionTicketsDisabled = true
+		// Mutual TLS: the routes verify the certificate (Host may name
+		// another virtual service than SNI) and answer 403 without one.
+		ca.TLSConfig(cfg)
 	}
 	return cfg, nil
 }

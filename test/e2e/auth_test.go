@@ -190,9 +190,18 @@ func TestAuthentication(t *testing.T) {
 			!strings.HasPrefix(fmt.Sprint(path(ev, "requestContext", "authentication", "clientCert", "clientCertPem")), "-----BEGIN CERTIFICATE-----") {
 			t.Errorf("payload 2.0 requestContext.authentication.clientCert = %v", cc)
 		}
+		// A refused certificate completes the handshake and gets API
+		// Gateway's 403, counted and logged with its reason.
 		for name, pair := range map[string][2][]byte{"no certificate": {nil, nil}, "another CA": {strangerCert, strangerKey}, "another name": {wrongNameCert, wrongNameKey}} {
-			if status, _, err := do(pair[0], pair[1]); err == nil {
-				t.Errorf("%s: answered %d, want the handshake refused", name, status)
+			status, body, err := do(pair[0], pair[1])
+			if err != nil || status != 403 || body["message"] != "Forbidden" {
+				t.Errorf("%s: status %d, body %v, error %v; want 403 Forbidden", name, status, body, err)
+			}
+		}
+		logs := g.Logs.String()
+		for _, want := range []string{"missing_client_certificate", "invalid_client_certificate", "certificate signed by unknown authority", "none of the accepted subject alternative names"} {
+			if !strings.Contains(logs, want) {
+				t.Errorf("the logs lack %q", want)
 			}
 		}
 		// The certificate's body never reaches the logs.
@@ -217,6 +226,8 @@ func TestAuthentication(t *testing.T) {
 		for _, want := range []string{
 			`lambdagate_auth_denied_total{reason="missing_api_key",route="routes[0]",virtual_service="gloo-system/keys"} 1`,
 			`lambdagate_auth_denied_total{reason="authorizer_denied",route="routes[0]",virtual_service="gloo-system/authorizer"} 1`,
+			`lambdagate_auth_denied_total{reason="missing_client_certificate",route="routes[0]",virtual_service="gloo-system/mtls"} 1`,
+			`lambdagate_auth_denied_total{reason="invalid_client_certificate",route="routes[0]",virtual_service="gloo-system/mtls"} 2`,
 		} {
 			if !strings.Contains(string(b), want) {
 				t.Errorf("metrics lack %s", want)

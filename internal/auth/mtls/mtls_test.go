@@ -63,15 +63,23 @@ func (a authority) issue(t *testing.T, serial int64, dns string, uri string) *x5
 	return c
 }
 
-// state is the connection state crypto/tls leaves after verifying c
-// against pool.
-func state(t *testing.T, c *x509.Certificate, pool *x509.CertPool) *tls.ConnectionState {
+// presented is the connection state of a client that sent certs.
+func presented(certs ...*x509.Certificate) *tls.ConnectionState {
+	return &tls.ConnectionState{PeerCertificates: certs}
+}
+
+// intermediate makes a CA certificate signed by a.
+func (a authority) intermediate(t *testing.T, cn string) authority {
 	t.Helper()
-	chains, err := c.Verify(x509.VerifyOptions{Roots: pool, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: cn}, NotBefore: time.Now().Add(-time.Hour),
+		NotAfter: time.Now().Add(time.Hour), KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true, IsCA: true}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, a.cert, &key.PublicKey, a.key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &tls.ConnectionState{PeerCertificates: []*x509.Certificate{c}, VerifiedChains: chains}
+	c, _ := x509.ParseCertificate(der)
+	return authority{c, key}
 }
 
 func TestFilter(t *testing.T) {
@@ -80,56 +88,102 @@ func TestFilter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, _ := ParseCA(theirs.pem(), nil)
 	good := ours.issue(t, 0xa1b2c3, "client.example.com", "")
 	byURI := ours.issue(t, 7, "", "spiffe://example.com/client")
 	wrongName := ours.issue(t, 8, "someone.example.com", "")
 	stranger := theirs.issue(t, 9, "client.example.com", "")
+	mid := ours.intermediate(t, "our issuing CA")
+	viaMid := mid.issue(t, 10, "client.example.com", "")
+	expired := ours.issue(t, 11, "client.example.com", "")
+	expired.NotAfter = time.Now().Add(-time.Minute) // checked before the signature
+	serverOnly := ours.issue(t, 12, "client.example.com", "")
+	serverOnly.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
 	cases := []struct {
-		name string
-		tls  *tls.ConnectionState
-		ok   bool
+		name   string
+		tls    *tls.ConnectionState
+		reason string // "" accepted
 	}{
-		{"trusted, DNS name", state(t, good, ca.Pool), true},
-		{"trusted, URI name", state(t, byURI, ca.Pool), true},
-		{"no TLS", nil, false},
-		{"no certificate", &tls.ConnectionState{}, false},
-		{"name not accepted", state(t, wrongName, ca.Pool), false},
-		// Verified in the handshake of another virtual service (its SNI
-		// name), sent to this one by Host.
-		{"verified against another virtual service's CA", state(t, stranger, other.Pool), false},
+		{"trusted, DNS name", presented(good), ""},
+		{"trusted, URI name", presented(byURI), ""},
+		{"trusted through an intermediate the client sent", presented(viaMid, mid.cert), ""},
+		{"intermediate not sent", presented(viaMid), ReasonInvalidClientCert},
+		{"no TLS", nil, ReasonMissingClientCert},
+		{"no certificate", &tls.ConnectionState{}, ReasonMissingClientCert},
+		{"name not accepted", presented(wrongName), ReasonInvalidClientCert},
+		// Trusted by another virtual service (its SNI name), sent to this
+		// one by Host.
+		{"another virtual service's CA", presented(stranger), ReasonInvalidClientCert},
+		{"a self-signed certificate", presented(theirs.cert), ReasonInvalidClientCert},
+		{"expired", presented(expired), ReasonInvalidClientCert},
+		{"not for client authentication", presented(serverOnly), ReasonInvalidClientCert},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			r := httptest.NewRequest("GET", "https://mtls.example.com/", nil)
 			r.TLS = tc.tls
 			x := &pipeline.Exchange{}
-			err := Filter{CA: ca}.FilterRequest(nil, r, x)
-			if (err == nil) != tc.ok {
-				t.Fatalf("error %v, want ok=%v", err, tc.ok)
-			}
-			if err != nil {
-				if status, code, _, _ := httperr.Map(err); status != 403 || code != "Forbidden" {
-					t.Fatalf("denial %d %s", status, code)
+			// Twice: the second answer comes from the verdict cache.
+			for range 2 {
+				err := Filter{CA: ca}.FilterRequest(nil, r, x)
+				if got := httperr.DeniedReason(err); got != tc.reason || (err == nil) != (tc.reason == "") {
+					t.Fatalf("error %v (reason %q), want reason %q", err, got, tc.reason)
 				}
-				return
-			}
-			cc := x.Auth.ClientCert
-			if cc == nil || !strings.HasPrefix(cc.PEM, "-----BEGIN CERTIFICATE-----") || cc.SubjectDN != "CN=client,O=Example" || cc.IssuerDN != "CN=our CA" {
-				t.Fatalf("client cert %+v", cc)
+				if err != nil {
+					if status, code, _, _ := httperr.Map(err); status != 403 || code != "Forbidden" {
+						t.Fatalf("denial %d %s", status, code)
+					}
+					if strings.Contains(err.Error(), "BEGIN CERTIFICATE") {
+						t.Fatalf("the denial carries a certificate: %v", err)
+					}
+					continue
+				}
+				cc := x.Auth.ClientCert
+				if cc == nil || !strings.HasPrefix(cc.PEM, "-----BEGIN CERTIFICATE-----") || cc.SubjectDN != "CN=client,O=Example" || !strings.HasPrefix(cc.IssuerDN, "CN=our ") {
+					t.Fatalf("client cert %+v", cc)
+				}
 			}
 		})
 	}
 	if got := ClientCert(good).SerialNumber; got != "a1:b2:c3" {
 		t.Errorf("serial %q, want a1:b2:c3", got)
 	}
-	if err := ca.VerifyConnection(*state(t, wrongName, ca.Pool)); err == nil {
-		t.Error("the handshake accepted a certificate without an accepted name")
-	}
-	if err := ca.VerifyConnection(*state(t, good, ca.Pool)); err != nil {
-		t.Errorf("the handshake refused a good certificate: %v", err)
-	}
 	if _, err := ParseCA([]byte("not pem"), nil); err == nil {
 		t.Error("ParseCA accepted a file without a certificate")
+	}
+}
+
+func TestVerdictCache(t *testing.T) {
+	ours := newAuthority(t, "our CA")
+	ca, _ := ParseCA(ours.pem(), nil)
+	leaf := ours.issue(t, 1, "client.example.com", "")
+	now := time.Now()
+	if _, err := ca.Verify([]*x509.Certificate{leaf}, now); err != nil {
+		t.Fatal(err)
+	}
+	// A verdict is not reused past its lifetime nor past the certificate's.
+	if _, err := ca.Verify([]*x509.Certificate{leaf}, leaf.NotAfter.Add(time.Second)); err == nil {
+		t.Fatal("an expired certificate was accepted from the cache")
+	}
+	for i := range maxVerdicts + 10 {
+		_, _ = ca.Verify([]*x509.Certificate{ours.issue(t, int64(i+2), "", "")}, now)
+	}
+	if n := len(ca.verdicts); n > maxVerdicts {
+		t.Fatalf("%d verdicts cached, want at most %d", n, maxVerdicts)
+	}
+}
+
+func BenchmarkFilter(b *testing.B) {
+	t := &testing.T{}
+	ours := newAuthority(t, "our CA")
+	ca, _ := ParseCA(ours.pem(), []string{"client.example.com"})
+	r := httptest.NewRequest("GET", "https://mtls.example.com/", nil)
+	r.TLS = presented(ours.issue(t, 1, "client.example.com", ""))
+	f := Filter{CA: ca}
+	b.ReportAllocs()
+	for b.Loop() {
+		x := &pipeline.Exchange{}
+		if err := f.FilterRequest(nil, r, x); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
