@@ -21,6 +21,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/lambdagate/lambdagate/internal/admin"
+	"github.com/lambdagate/lambdagate/internal/auth/jwks"
 	"github.com/lambdagate/lambdagate/internal/awscreds"
 	"github.com/lambdagate/lambdagate/internal/controller"
 	"github.com/lambdagate/lambdagate/internal/discovery"
@@ -322,6 +323,9 @@ func (l *Listeners) Close() {
 func (s *Server) Run(ctx context.Context, l *Listeners) error {
 	rctx, stopReconcile := context.WithCancel(context.Background())
 	defer stopReconcile()
+	// A JWT key set that stops (or starts again) being fetched changes
+	// the statuses of the routes that use it.
+	defer jwks.Subscribe(s.Trigger)()
 	reconciled := make(chan struct{})
 	go func() { defer close(reconciled); s.ctrl.Run(rctx) }()
 	discovered := make(chan struct{})

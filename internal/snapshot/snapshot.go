@@ -63,7 +63,14 @@ type ServedRoute struct {
 	// Warning is the index in Warnings of the route's own warning, -1 for
 	// none: a runtime warning is appended to it.
 	Warning int
+	// Runtime are the route's filters that can fail while serving; their
+	// problems join the route's warning when statuses are merged.
+	Runtime []RuntimeProblem
 }
+
+// RuntimeProblem is a route filter that can fail while serving (JWT keys
+// that cannot be fetched): RuntimeProblem says why, "" while it works.
+type RuntimeProblem interface{ RuntimeProblem() string }
 
 // Certificate is one TLS certificate and the names it serves.
 type Certificate struct {

@@ -165,7 +165,7 @@ func (b *builder) delegate(vs *resource.VirtualService, i int, r *gateway.Route,
 			x.problems = append(x.problems, fmt.Sprintf("RouteTable %s %s", l.table.key, msg))
 			continue
 		}
-		sr := snapshot.ServedRoute{Name: rt.Name, Index: i, Warning: -1}
+		sr := snapshot.ServedRoute{Name: rt.Name, Index: i, Warning: -1, Runtime: runtimeOf(rt)}
 		if warn != "" {
 			sr.Warning = len(warnings)
 			warnings = append(warnings, resource.Problem{Field: routeField(i), Message: fmt.Sprintf("RouteTable %s spec.routes[%d]: %s", l.table.key, l.index, warn), Route: i, Warning: true})

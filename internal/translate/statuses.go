@@ -66,11 +66,16 @@ func withConditions(in *snapshot.StatusInput, c Conditions) (resource.Problems, 
 		}
 		return w, changed
 	}
-	if c.Route == nil {
-		return nil, false
-	}
 	for _, r := range in.Routes {
-		rw := c.Route(in.VirtualService, r.Name)
+		var rw string
+		if c.Route != nil {
+			rw = c.Route(in.VirtualService, r.Name)
+		}
+		for _, f := range r.Runtime {
+			if p := f.RuntimeProblem(); p != "" {
+				rw = joinWarnings(rw, p)
+			}
+		}
 		if rw == "" {
 			continue
 		}

@@ -1,12 +1,15 @@
 package translate
 
 import (
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 
 	core "github.com/lambdagate/lambdagate/api/core/v1"
 	"github.com/lambdagate/lambdagate/internal/awscreds"
 	"github.com/lambdagate/lambdagate/internal/resource"
+	"github.com/lambdagate/lambdagate/internal/snapshot"
 )
 
 // TestStatusesMergeRuntimeConditions: a route's runtime warning joins the
@@ -86,8 +89,28 @@ spec:
 		t.Errorf("a rejected status was merged: %+v", got[vs])
 	}
 
+	// A route filter's runtime problem (JWT keys that cannot be fetched)
+	// joins the route's warning too, and leaves once it is solved.
+	prob := &runtimeProblem{msg: "jwks down"}
+	in := *snap.StatusInputs[vs]
+	in.Routes = slices.Clone(in.Routes)
+	in.Routes[0].Runtime = []snapshot.RuntimeProblem{prob}
+	inputs := maps.Clone(snap.StatusInputs)
+	inputs[vs] = &in
+	if got := Statuses(snap.Statuses, inputs, Conditions{}); got[vs].Reason != "spec.virtualHost.routes[0]: jwks down; "+want {
+		t.Errorf("with a filter's runtime problem: %+v", got[vs])
+	}
+	prob.msg = ""
+	if got := Statuses(snap.Statuses, inputs, Conditions{}); got[vs] != base {
+		t.Errorf("after the problem cleared: %+v", got[vs])
+	}
+
 	again := Translate(FromObjects(objs), awscreds.NewResolver(), env)
 	if again.Statuses[vs] != base {
 		t.Errorf("translating again gave %+v", again.Statuses[vs])
 	}
 }
+
+type runtimeProblem struct{ msg string }
+
+func (p *runtimeProblem) RuntimeProblem() string { return p.msg }

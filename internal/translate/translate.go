@@ -386,7 +386,7 @@ func (b *builder) virtualService(vs *resource.VirtualService, httpB, httpsB *rou
 			warnings = append(warnings, resource.Problem{Field: routeField(i), Message: err.Error() + routeDropped, Route: i})
 			continue
 		}
-		served := snapshot.ServedRoute{Name: rt.Name, Index: i, Warning: -1}
+		served := snapshot.ServedRoute{Name: rt.Name, Index: i, Warning: -1, Runtime: runtimeOf(rt)}
 		if warn != "" {
 			served.Warning = len(warnings)
 			warnings = append(warnings, resource.Problem{Field: routeField(i), Message: warn, Route: i, Warning: true})
@@ -404,6 +404,21 @@ func (b *builder) virtualService(vs *resource.VirtualService, httpB, httpsB *rou
 	}
 	b.setStatus(vs, core.StateAccepted, "")
 	return v
+}
+
+// runtimeOf returns the route's filters that can fail while serving.
+func runtimeOf(rt *router.Route) []snapshot.RuntimeProblem {
+	p, ok := rt.Target.(*pipeline.Route)
+	if !ok {
+		return nil
+	}
+	var out []snapshot.RuntimeProblem
+	for _, f := range p.Request {
+		if p, ok := f.(snapshot.RuntimeProblem); ok {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // sortByRoute puts resource-level warnings first, then route warnings by

@@ -168,6 +168,19 @@ func TestJWT(t *testing.T) {
 	if idp.Fetches() == fetches {
 		t.Error("the stale key set was not refetched")
 	}
+	// The failing fetch is on the virtual service's status; it clears
+	// once the issuer answers again.
+	if _, reason := g.WaitState(t, "virtualservice", harness.Namespace, "orders", "Warning"); !strings.Contains(reason, `jwt provider "idp": fetching the JWKS at `+idp.URL) || !strings.Contains(reason, "stay in use") {
+		t.Errorf("status reason %q: want the provider, the JWKS URL and that the last keys stay in use", reason)
+	}
+	idp.SetDown(false)
+	harness.Eventually(t, 15*time.Second, func() error {
+		send("GET", "/v2/1", good) // a request past cacheDuration refetches
+		if state, reason, err := g.Status("virtualservice", harness.Namespace, "orders"); err != nil || state != "Accepted" {
+			return fmt.Errorf("state %q (%q), %v", state, reason, err)
+		}
+		return nil
+	})
 
 	resp, err := http.Get(g.AdminURL + "/metrics")
 	if err != nil {

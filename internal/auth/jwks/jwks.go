@@ -279,9 +279,13 @@ func (r *Remote) startLocked() chan struct{} {
 		r.mu.Unlock()
 		r.logResult(err, wasFailing, set)
 		r.mu.Lock()
+		prev := r.lastErr
 		r.inflight, r.lastErr, r.lastFailed = nil, err, err != nil
 		r.mu.Unlock()
 		close(done)
+		if (prev == nil) != (err == nil) || (err != nil && prev.Error() != err.Error()) {
+			notify()
+		}
 	}()
 	return done
 }
@@ -372,6 +376,54 @@ func (r *Remote) logResult(err error, wasFailing bool, set *KeySet) {
 	case wasFailing:
 		l.Info("JWKS fetched again", "url", r.url, "keys", set.Len())
 	}
+}
+
+// Subscribe calls f whenever a remote key set's Problem changes (a fetch
+// fails after working, fails differently, or works again), so that
+// statuses can show it; the returned function unsubscribes.
+func Subscribe(f func()) (unsubscribe func()) {
+	subsMu.Lock()
+	defer subsMu.Unlock()
+	id := subsNext
+	subsNext++
+	subs[id] = f
+	return func() {
+		subsMu.Lock()
+		defer subsMu.Unlock()
+		delete(subs, id)
+	}
+}
+
+var (
+	subsMu   sync.Mutex
+	subsNext int
+	subs     = map[int]func(){}
+)
+
+func notify() {
+	subsMu.Lock()
+	fs := make([]func(), 0, len(subs))
+	for _, f := range subs {
+		fs = append(fs, f)
+	}
+	subsMu.Unlock()
+	for _, f := range fs {
+		f()
+	}
+}
+
+// Problem says why the key set cannot be fetched now, and what tokens get
+// meanwhile; "" while the last fetch worked (or none has run: nothing is
+// fetched before a request needs the keys). It never carries a key.
+func (r *Remote) Problem() string {
+	err := r.LastError()
+	if err == nil {
+		return ""
+	}
+	if f := r.cur.Load(); f != nil {
+		return fmt.Sprintf("fetching the JWKS at %s failed: %v; the %d keys fetched at %s stay in use", r.url, err, f.set.Len(), f.at.UTC().Format(time.RFC3339))
+	}
+	return fmt.Sprintf("fetching the JWKS at %s failed: %v; no keys yet, so every token is refused with 401 (jwks_unavailable)", r.url, err)
 }
 
 // LastError is the last fetch's error (nil after a success).

@@ -153,6 +153,9 @@ func TestRemoteUnreachable(t *testing.T) {
 	if _, err := r.Keys(context.Background(), "k"); err != ErrNoKeys || time.Since(start) > 100*time.Millisecond {
 		t.Fatalf("second request: %v after %s", err, time.Since(start))
 	}
+	if p := r.Problem(); !strings.Contains(p, srv.URL+"/hang") || !strings.Contains(p, "no keys yet") {
+		t.Fatalf("Problem() = %q: want the URL and that every token is refused", p)
+	}
 }
 
 func waitFor(t *testing.T, cond func() bool) {

@@ -118,6 +118,20 @@ func (f *failure) deny() error {
 	return httperr.Unauthorized(f.reason, `Bearer error="invalid_token", error_description="`+f.description+`"`)
 }
 
+// RuntimeProblem names the stage's providers whose keys cannot be fetched
+// now, and why; "" when none.
+func (s *Stage) RuntimeProblem() string {
+	var out []string
+	for _, p := range s.Providers {
+		if k, ok := p.Keys.(interface{ Problem() string }); ok {
+			if msg := k.Problem(); msg != "" {
+				out = append(out, fmt.Sprintf("jwt provider %q: %s", p.Name, msg))
+			}
+		}
+	}
+	return strings.Join(out, "; ")
+}
+
 // FilterRequest validates the request's token. On success it sets the
 // exchange's claims and scopes, copies claims to headers and removes the
 // token's header unless keepToken; without a valid token it refuses the
