@@ -587,6 +587,8 @@ CPU_MODEL=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
     A=$(us BenchmarkAuthorizerCacheHit)
     echo "| Lambda authorizer cache hit < 2 µs | $A µs | $(verdict "$A" 2 "<") |"
     echo "| mutual TLS route check, connection verified before (reported) | $(us BenchmarkFilter) µs | - |"
+    A=$(awk -v a="$(ns BenchmarkGatewayPassthroughJWT)" -v b="$(ns BenchmarkGatewayPassthrough)" 'BEGIN { printf "%.2f", (a - b) / 1000 }')
+    echo "| whole request in process (BenchmarkGatewayPassthrough), JWT route minus plain route (reported) | $A µs | - |"
   fi
   if [ "$GOBENCH" = 1 ]; then
     echo
