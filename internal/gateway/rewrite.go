@@ -27,7 +27,7 @@ func rewriteEvent(tr *transform.Request, wrap lambda.Wrap, rw *pipeline.Rewrite,
 		tr.Resource = rewritten
 	case m.Kind == router.PathRegex:
 		// Named groups name parts of the path the client sent.
-		_, tr.PathParameters = resourceOf(m, path)
+		_, tr.PathParameters = pipeline.ResourceOf(m, path)
 		tr.Resource = rewritten
 	case rw.Regex == nil:
 		// The new prefix is where the greedy resource now starts.
@@ -35,10 +35,10 @@ func rewriteEvent(tr *transform.Request, wrap lambda.Wrap, rw *pipeline.Rewrite,
 		if !strings.HasPrefix(base, "/") {
 			base = "/" + base
 		}
-		tr.Resource, tr.PathParameters = resourceOf(&router.Matcher{Kind: router.PathPrefix, Path: base, CaseSensitive: true}, rewritten)
+		tr.Resource, tr.PathParameters = pipeline.ResourceOf(&router.Matcher{Kind: router.PathPrefix, Path: base, CaseSensitive: true}, rewritten)
 	default:
 		// A regex rewrite leaves no known prefix: the root greedy
 		// resource.
-		tr.Resource, tr.PathParameters = resourceOf(&router.Matcher{Kind: router.PathPrefix, Path: "/", CaseSensitive: true}, rewritten)
+		tr.Resource, tr.PathParameters = pipeline.ResourceOf(&router.Matcher{Kind: router.PathPrefix, Path: "/", CaseSensitive: true}, rewritten)
 	}
 }

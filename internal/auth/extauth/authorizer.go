@@ -302,6 +302,14 @@ func (a *Authorizer) event(r *http.Request, x *pipeline.Exchange, values []strin
 		Method: r.Method, Path: r.URL.EscapedPath(), RawQuery: r.URL.RawQuery, Host: r.Host, Proto: r.Proto,
 		Scheme: scheme, Header: r.Header, RemoteAddr: r.RemoteAddr, Time: time.Now(),
 	}
+	if x.Matched != nil {
+		// The route's resource and path parameters, as the function's
+		// event shows them (API Gateway gives the authorizer the route's).
+		tr.Resource, tr.PathParameters = pipeline.ResourceOf(x.Matched, x.Path)
+		if tr.Resource != "" && a.V2 {
+			tr.RouteKey = "ANY " + tr.Resource
+		}
+	}
 	if x.Auth != nil && x.Auth.ClientCert != nil {
 		// A verified client certificate is part of the request context
 		// the authorizer sees, as in API Gateway.

@@ -24,6 +24,7 @@ import (
 	"github.com/lambdagate/lambdagate/internal/gateway/pipeline"
 	"github.com/lambdagate/lambdagate/internal/httperr"
 	"github.com/lambdagate/lambdagate/internal/lambda"
+	"github.com/lambdagate/lambdagate/internal/router"
 	"github.com/lambdagate/lambdagate/internal/locallambda"
 )
 
@@ -144,7 +145,8 @@ func run(t *testing.T, f pipeline.RequestFilter, method, target string, hdr map[
 	for k, v := range hdr {
 		r.Header.Set(k, v)
 	}
-	x := &pipeline.Exchange{Invoker: testInvoker}
+	// The route matched: prefix /pets, as the gateway records it.
+	x := &pipeline.Exchange{Invoker: testInvoker, Matched: &router.Matcher{Kind: router.PathPrefix, Path: "/pets", CaseSensitive: true}, Path: r.URL.Path}
 	err := f.FilterRequest(httptest.NewRecorder(), r.WithContext(context.Background()), x)
 	if err == nil {
 		return 200, x, nil
@@ -203,7 +205,7 @@ func TestRequestAuthorizerV1(t *testing.T) {
 	if status != 200 {
 		t.Fatalf("status %d (%v)", status, err)
 	}
-	want := map[string]any{"method": "GET", "path": "/pets/1", "identitySource": "headerValue1,queryValue1"}
+	want := map[string]any{"method": "GET", "path": "/pets/1", "resource": "/pets/{proxy+}", "proxy": "1", "identitySource": "headerValue1,queryValue1"}
 	if !jsonEqual(x.Auth.Context, want) {
 		t.Fatalf("context %v, want %v", x.Auth.Context, want)
 	}

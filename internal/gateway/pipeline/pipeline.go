@@ -90,6 +90,12 @@ type Exchange struct {
 	// Invoker calls Lambda for filters that invoke a function of their
 	// own (a Lambda authorizer). Set by the gateway before the filters.
 	Invoker *lambda.Invoker
+	// Matched is the matcher that selected the route and Path the
+	// normalized path it matched, set by the gateway before the filters:
+	// a Lambda authorizer's event shows the resource they make
+	// (ResourceOf), as the function's does.
+	Matched *router.Matcher
+	Path    string
 }
 
 // ErrAnswered is returned by a request filter that wrote the whole answer

@@ -20,7 +20,7 @@ exports.handler = function (event, context, callback) {
         Version: '2012-10-17',
         Statement: [{ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: event.methodArn }],
       },
-      context: { method: method, path: event.path, identitySource: event.identitySource },
+      context: { method: method, path: event.path, resource: event.resource, proxy: event.pathParameters.proxy, identitySource: event.identitySource },
     });
   } else {
     callback('Unauthorized');
