@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -47,7 +46,7 @@ type Gateway struct {
 	// OnWarningChange is called when a route's runtime warning appears or
 	// clears (the server refreshes statuses).
 	OnWarningChange func()
-	warnings        sync.Map // routeKey -> string
+	warnings        sync.Map // routeKey -> *routeWarning
 	nWarnings       atomic.Int64
 	// Tracer records a span per routed request (nil: none).
 	Tracer trace.Tracer
@@ -61,6 +60,12 @@ type Gateway struct {
 
 func routeKey(t *lambda.Target) string { return t.VirtualService + "\x00" + t.Route }
 
+// routeWarning is a route's runtime warning and the function it is about.
+type routeWarning struct {
+	function, qualifier string
+	msg                 string
+}
+
 // RouteWarning returns the runtime warning of a route ("" when none): Lambda
 // answered 404 for its function, so it is probably misconfigured.
 func (g *Gateway) RouteWarning(vsKey, route string) string {
@@ -68,15 +73,15 @@ func (g *Gateway) RouteWarning(vsKey, route string) string {
 		return ""
 	}
 	if v, ok := g.warnings.Load(vsKey + "\x00" + route); ok {
-		return v.(string)
+		return v.(*routeWarning).msg
 	}
 	return ""
 }
 
 func (g *Gateway) noteResult(t *lambda.Target, err error) {
 	if le := lambdaError(err); le != nil && le.Kind == lambda.KindNotFound {
-		msg := fmt.Sprintf("Lambda answered 404 for function %q qualifier %q: %s", t.FunctionName, t.Qualifier, le.Message)
-		if prev, loaded := g.warnings.Swap(routeKey(t), msg); !loaded || prev.(string) != msg {
+		w := &routeWarning{t.FunctionName, t.Qualifier, fmt.Sprintf("Lambda answered 404 for function %q qualifier %q: %s", t.FunctionName, t.Qualifier, le.Message)}
+		if prev, loaded := g.warnings.Swap(routeKey(t), w); !loaded || *prev.(*routeWarning) != *w {
 			if !loaded {
 				g.nWarnings.Add(1)
 			}
@@ -92,7 +97,7 @@ func (g *Gateway) noteResult(t *lambda.Target, err error) {
 		// clears it, so that a healthy destination does not hide a
 		// missing one on every other request.
 		v, ok := g.warnings.Load(routeKey(t))
-		if !ok || !strings.Contains(v.(string), fmt.Sprintf("function %q qualifier %q:", t.FunctionName, t.Qualifier)) {
+		if !ok || v.(*routeWarning).function != t.FunctionName || v.(*routeWarning).qualifier != t.Qualifier {
 			return
 		}
 		if g.warnings.CompareAndDelete(routeKey(t), v) {
@@ -255,7 +260,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, o *Outcome) erro
 	// The invoker bounds the call by the route's timeout (set by its
 	// filter) itself: no context.WithTimeout (and its timer) per request.
 	res, err := g.invoker.InvokeWithin(r.Context(), t, o.x.Timeout, payload, extraHeaders(extra[:0], t, r, o))
-	if err == nil && !t.Async {
+	if err == nil && !t.Async && !res.ErrorScanned {
 		// An error object is recognised only where it cannot be a
 		// response the unwrapper accepts (see lambda.UnflaggedError).
 		errorObject := t.Unwrap == lambda.UnwrapAPIGatewayV1 || t.Unwrap == lambda.UnwrapALB

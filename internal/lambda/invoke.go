@@ -30,6 +30,10 @@ type Result struct {
 	RequestID       string
 	ExecutedVersion string
 	Attempts        int
+	// ErrorScanned says the body was already found not to be an
+	// unflagged error (UnflaggedError): a route retrying function errors
+	// scans each attempt, and the caller need not scan again.
+	ErrorScanned bool
 }
 
 // Invoker sends Invoke requests. It is safe for concurrent use.
@@ -227,6 +231,8 @@ func (iv *Invoker) InvokeWithin(ctx context.Context, t *Target, timeout time.Dur
 			// Emulator): the same test the gateway makes on the answer.
 			if ue := UnflaggedError(res.Body, t.Unwrap == UnwrapAPIGatewayV1 || t.Unwrap == UnwrapALB); ue != nil {
 				res, err = nil, ue
+			} else {
+				res.ErrorScanned = true
 			}
 		}
 		// once* return *Error or nil; errors.As would cost an allocation.
