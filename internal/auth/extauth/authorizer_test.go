@@ -24,8 +24,8 @@ import (
 	"github.com/lambdagate/lambdagate/internal/gateway/pipeline"
 	"github.com/lambdagate/lambdagate/internal/httperr"
 	"github.com/lambdagate/lambdagate/internal/lambda"
-	"github.com/lambdagate/lambdagate/internal/router"
 	"github.com/lambdagate/lambdagate/internal/locallambda"
+	"github.com/lambdagate/lambdagate/internal/router"
 )
 
 // localLambda serves testdata/authorizers on loopback and counts the
