@@ -40,6 +40,9 @@ type tableInfo struct {
 	badRoutes map[int]bool
 	// warnings and cycles found while expanding, each once.
 	warnings, cycles []string
+	// replaced is the current generation when this one, its last good,
+	// serves instead of it; nil otherwise.
+	replaced *tableInfo
 }
 
 func (t *tableInfo) note(list *[]string, msg string) {
@@ -48,10 +51,31 @@ func (t *tableInfo) note(list *[]string, msg string) {
 	}
 }
 
-// routeTable validates a RouteTable on its own.
-func (b *builder) routeTable(rt *resource.RouteTable) {
-	t := &tableInfo{obj: rt, key: rt.Metadata.Key(), badRoutes: map[int]bool{}}
+// routeTableWithLastGood validates a RouteTable on its own and returns
+// the generation its routes come from. A new generation that is
+// rejected, or that leaves out more routes than its last good generation
+// did, does not replace that generation (a bad update must not take
+// working routes away), unless the two differ in what their routes ask of
+// callers (authentication): then the new one stands.
+func (b *builder) routeTableWithLastGood(rt *resource.RouteTable) resource.Object {
+	t := validateTable(rt)
 	b.tables[t.key] = t
+	lg, ok := b.lastGood[resource.Ref(rt)]
+	if !ok || lg.Object.GetMetadata().Generation == rt.Metadata.Generation || (t.rejected == "" && len(t.badRoutes) == 0) {
+		return rt
+	}
+	old := validateTable(lg.Object.(*resource.RouteTable))
+	if old.rejected != "" || (t.rejected == "" && len(old.badRoutes) >= len(t.badRoutes)) ||
+		routesAuthSignature(rt.Spec.Routes) != routesAuthSignature(old.obj.Spec.Routes) {
+		return rt
+	}
+	old.replaced = t
+	b.tables[t.key] = old
+	return old.obj
+}
+
+func validateTable(rt *resource.RouteTable) *tableInfo {
+	t := &tableInfo{obj: rt, key: rt.Metadata.Key(), badRoutes: map[int]bool{}}
 	var fatal resource.Problems
 	for _, p := range resource.Validate(rt) {
 		switch {
@@ -66,6 +90,7 @@ func (b *builder) routeTable(rt *resource.RouteTable) {
 		}
 	}
 	t.rejected = fatal.Join()
+	return t
 }
 
 // sortedTables lists the route tables by namespace and name, the order a
@@ -82,6 +107,15 @@ func (b *builder) sortedTables() []*tableInfo {
 // tableStatuses sets every RouteTable's status, after the expansion.
 func (b *builder) tableStatuses() {
 	for _, t := range b.sortedTables() {
+		if cur := t.replaced; cur != nil {
+			why := cur.rejected
+			if why == "" {
+				why = cur.static.Join()
+			}
+			b.setStatus(cur.obj, core.StateRejected, why)
+			b.statuses[resource.Ref(cur.obj)] = stillServing(b.statuses[resource.Ref(cur.obj)], t.obj)
+			continue
+		}
 		switch {
 		case t.rejected != "":
 			b.setStatus(t.obj, core.StateRejected, t.rejected)

@@ -259,32 +259,16 @@ func (b *builder) sameAuthentication(x, y *resource.VirtualService) bool {
 }
 
 func (b *builder) authSignature(vs *resource.VirtualService) string {
-	// guards is what a level (the virtual host, a route) asks of its
-	// callers: external auth, JWT and RBAC.
-	type guards struct {
-		Extauth, Jwt, JwtStaged, JwtProvidersStaged, Rbac any
-	}
 	var sig struct {
-		Host guards
-		// Routes holds the routes that set any of them, by position; the
-		// others do not count, so adding an open route changes nothing.
-		Routes map[int]guards
+		Host   routeGuard
+		Routes map[int]routeGuard
 		SSL    []any
 	}
 	if vh := vs.Spec.VirtualHost; vh != nil {
 		if o := vh.Options; o != nil {
-			sig.Host = guards{Extauth: o.Extauth, Jwt: o.Jwt, JwtStaged: o.JwtStaged, Rbac: o.Rbac}
+			sig.Host = routeGuard{Extauth: o.Extauth, Jwt: o.Jwt, JwtStaged: o.JwtStaged, Rbac: o.Rbac}
 		}
-		for i, r := range vh.Routes {
-			o := r.Options
-			if o == nil || (o.Extauth == nil && o.Jwt == nil && o.JwtStaged == nil && o.JwtProvidersStaged == nil && o.Rbac == nil) {
-				continue
-			}
-			if sig.Routes == nil {
-				sig.Routes = map[int]guards{}
-			}
-			sig.Routes[i] = guards{Extauth: o.Extauth, Jwt: o.Jwt, JwtStaged: o.JwtStaged, JwtProvidersStaged: o.JwtProvidersStaged, Rbac: o.Rbac}
-		}
+		sig.Routes = routeGuards(vh.Routes)
 	}
 	if ssl := vs.Spec.SSLConfig; ssl != nil && (ssl.OneWayTls == nil || !*ssl.OneWayTls) {
 		// Client certificates are asked for by a rootCa file or a
@@ -307,5 +291,34 @@ func (b *builder) authSignature(vs *resource.VirtualService) string {
 		}
 	}
 	out, _ := json.Marshal(sig)
+	return string(out)
+}
+
+// routeGuard is what a level (the virtual host, a route) asks of its
+// callers: external auth, JWT and RBAC.
+type routeGuard struct {
+	Extauth, Jwt, JwtStaged, JwtProvidersStaged, Rbac any
+}
+
+// routeGuards holds the routes that set any guard, by position; the
+// others do not count, so adding an open route changes nothing.
+func routeGuards(routes []gateway.Route) map[int]routeGuard {
+	var out map[int]routeGuard
+	for i, r := range routes {
+		o := r.Options
+		if o == nil || (o.Extauth == nil && o.Jwt == nil && o.JwtStaged == nil && o.JwtProvidersStaged == nil && o.Rbac == nil) {
+			continue
+		}
+		if out == nil {
+			out = map[int]routeGuard{}
+		}
+		out[i] = routeGuard{Extauth: o.Extauth, Jwt: o.Jwt, JwtStaged: o.JwtStaged, JwtProvidersStaged: o.JwtProvidersStaged, Rbac: o.Rbac}
+	}
+	return out
+}
+
+// routesAuthSignature is routeGuards as comparable text.
+func routesAuthSignature(routes []gateway.Route) string {
+	out, _ := json.Marshal(routeGuards(routes))
 	return string(out)
 }

@@ -159,8 +159,7 @@ func Translate(in Input, res *awscreds.Resolver, env Env) *snapshot.Snapshot {
 		snap.Resources = append(snap.Resources, b.groupWithLastGood(g))
 	}
 	for _, t := range in.RouteTables {
-		b.routeTable(t)
-		snap.Resources = append(snap.Resources, t)
+		snap.Resources = append(snap.Resources, b.routeTableWithLastGood(t))
 	}
 	for _, ac := range in.AuthConfigs {
 		snap.Resources = append(snap.Resources, b.authConfigWithLastGood(ac))
