@@ -95,11 +95,19 @@ type refresher struct {
 
 	mu       sync.Mutex
 	last     aws.Credentials // last fetched, with their real expiry
-	next     time.Time       // when the cache fetches again
 	lastErr  error
 	retryAt  time.Time
 	problem  string
 	failures int
+
+	// serving is what requests read without a lock: the last credentials
+	// and when the cache fetches again.
+	serving atomic.Pointer[serving]
+}
+
+type serving struct {
+	creds aws.Credentials
+	next  time.Time
 }
 
 func (f *refresher) Retrieve(ctx context.Context) (aws.Credentials, error) {
@@ -136,10 +144,9 @@ func (f *refresher) Retrieve(ctx context.Context) (aws.Credentials, error) {
 	}
 	f.setProblem("")
 	if c.CanExpire {
-		c.Expires = f.refreshAt(c.Expires, now)
-		f.mu.Lock()
-		f.next = c.Expires
-		f.mu.Unlock()
+		at := f.refreshAt(c.Expires, now)
+		f.serving.Store(&serving{creds: c, next: at})
+		c.Expires = at
 	}
 	return c, nil
 }
@@ -147,12 +154,11 @@ func (f *refresher) Retrieve(ctx context.Context) (aws.Credentials, error) {
 // current returns the last credentials while they are valid, and whether
 // a refresh is due.
 func (f *refresher) current(now time.Time) (c aws.Credentials, due, ok bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if !f.last.CanExpire || !f.validLocked(now) {
+	s := f.serving.Load()
+	if s == nil || !now.Before(s.creds.Expires.Add(-minValidity)) {
 		return aws.Credentials{}, false, false
 	}
-	return f.last, !now.Before(f.next), true
+	return s.creds, !now.Before(s.next), true
 }
 
 // refreshAt is when credentials expiring at exp are fetched again:
@@ -187,7 +193,7 @@ func (f *refresher) HandleFailToRefresh(_ context.Context, _ aws.Credentials, er
 			retry = end
 		}
 		c.Expires = retry
-		f.next = retry
+		f.serving.Store(&serving{creds: f.last, next: retry})
 		exp := f.last.Expires
 		f.mu.Unlock()
 		f.setProblem(fmt.Sprintf("refreshing AWS credentials for %s failed: %s; serving the cached credentials until they expire at %s", f.what, why, exp.UTC().Format(time.RFC3339)))
