@@ -566,9 +566,11 @@ CPU_MODEL=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
     echo "| 10,000 idle connections ≤ 300 MB RSS | $RSS_IDLE MB | $(verdict "$RSS_IDLE" 300 "<=") |"
   fi
   if [ "$GOBENCH" = 1 ]; then
-    BUILD_MS=$(awk '/^BenchmarkTranslate\/routes=10000/ { for (i = 1; i <= NF; i++) if ($i == "ns/op") printf "%.1f", $(i - 1) / 1e6 }' "$WORK/gobench.txt")
+    BUILD_MS=$(awk '/^BenchmarkTranslate\/routes=10000\/cold-/ { for (i = 1; i <= NF; i++) if ($i == "ns/op") printf "%.1f", $(i - 1) / 1e6 }' "$WORK/gobench.txt")
+    REBUILD_MS=$(awk '/^BenchmarkTranslate\/routes=10000-/ { for (i = 1; i <= NF; i++) if ($i == "ns/op") printf "%.1f", $(i - 1) / 1e6 }' "$WORK/gobench.txt")
     ALLOCS=$(awk '/^BenchmarkGatewayPassthrough-/ { for (i = 1; i <= NF; i++) if ($i == "allocs/op") print $(i - 1) }' "$WORK/gobench.txt")
-    echo "| 10,000-route snapshot builds in < 200 ms | $BUILD_MS ms | $(verdict "$BUILD_MS" 200 "<") |"
+    echo "| 10,000-route snapshot builds in < 200 ms (first build) | $BUILD_MS ms | $(verdict "$BUILD_MS" 200 "<") |"
+    echo "| 10,000-route snapshot rebuilds in < 200 ms (a config change; compiled regexes reused) | $REBUILD_MS ms | $(verdict "$REBUILD_MS" 200 "<") |"
     echo "| ≤ 20 allocations per proxied request (passthrough) | $ALLOCS | $(verdict "$ALLOCS" 20 "<=") |"
     RLNS=$(awk '/^BenchmarkLocal\/headers=false/ { for (i = 1; i <= NF; i++) if ($i == "ns/op") print $(i - 1) }' "$WORK/gobench.txt")
     echo "| local rate-limit check < 200 ns | $RLNS ns | $(verdict "$RLNS" 200 "<") |"

@@ -5,7 +5,9 @@ import (
 	"net/url"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	core "github.com/lambdagate/lambdagate/api/core/v1"
@@ -128,15 +130,17 @@ func Validate(o Object) Problems {
 	case *AuthConfig:
 		v.authConfig(&t.Spec)
 	}
-	v.unimplemented("", reflect.ValueOf(o))
+	v.unimplemented(make([]byte, 0, 128), reflect.ValueOf(o))
 	return v.problems
 }
 
 // unimplemented names each field kept in an Unimplemented field under val:
 // an error when the resource must not be served without it or when it is
 // not one of Gloo's fields (a typo kept by a CRD that preserves unknown
-// fields), else a warning.
-func (v *validator) unimplemented(path string, val reflect.Value) {
+// fields), else a warning. path is the field path of val, built in place
+// (a string is made only for a kept field): the walk visits every field
+// of every route, so it must cost little when nothing is kept.
+func (v *validator) unimplemented(path []byte, val reflect.Value) {
 	for val.Kind() == reflect.Pointer || val.Kind() == reflect.Interface {
 		if val.IsNil() {
 			return
@@ -146,38 +150,75 @@ func (v *validator) unimplemented(path string, val reflect.Value) {
 	switch val.Kind() {
 	case reflect.Slice:
 		for i := 0; i < val.Len(); i++ {
-			v.unimplemented(fmt.Sprintf("%s[%d]", path, i), val.Index(i))
+			p := append(path, '[')
+			p = strconv.AppendInt(p, int64(i), 10)
+			v.unimplemented(append(p, ']'), val.Index(i))
 		}
 	case reflect.Struct:
 		t := val.Type()
-		for i := 0; i < t.NumField(); i++ {
-			f := t.Field(i)
-			if !f.IsExported() {
-				continue
-			}
-			if f.Type == rawFieldsType {
-				raw, _ := val.Field(i).Interface().(core.RawFields)
-				for _, name := range raw.Names() {
-					v.unimplementedField(t, join(path, name), name)
-				}
-				continue
-			}
-			name := strings.Split(f.Tag.Get("json"), ",")[0]
+		for _, f := range walkFields(t) {
 			switch {
-			case name == "-":
-				continue
-			case f.Anonymous && name == "":
-				v.unimplemented(path, val.Field(i))
-				continue
-			case name == "":
-				name = f.Name
+			case f.raw:
+				raw, _ := val.Field(f.index).Interface().(core.RawFields)
+				for _, name := range raw.Names() {
+					v.unimplementedField(t, join(string(path), name), name)
+				}
+			case f.embedded:
+				v.unimplemented(path, val.Field(f.index))
+			default:
+				p := path
+				if len(p) > 0 {
+					p = append(p, '.')
+				}
+				v.unimplemented(append(p, f.name...), val.Field(f.index))
 			}
-			if name == "metadata" || name == "status" {
-				continue
-			}
-			v.unimplemented(join(path, name), val.Field(i))
 		}
 	}
+}
+
+// walkField is a struct field unimplemented visits.
+type walkField struct {
+	index    int
+	name     string // JSON name
+	raw      bool   // the Unimplemented fields
+	embedded bool   // embedded without a JSON name: its fields are the parent's
+}
+
+var walkFieldsCache sync.Map // reflect.Type -> []walkField
+
+// walkFields lists the fields of struct type t that unimplemented visits
+// (exported, not "-", not metadata or status).
+func walkFields(t reflect.Type) []walkField {
+	if c, ok := walkFieldsCache.Load(t); ok {
+		return c.([]walkField)
+	}
+	var out []walkField
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		if f.Type == rawFieldsType {
+			out = append(out, walkField{index: i, raw: true})
+			continue
+		}
+		name := strings.Split(f.Tag.Get("json"), ",")[0]
+		switch {
+		case name == "-":
+			continue
+		case f.Anonymous && name == "":
+			out = append(out, walkField{index: i, embedded: true})
+			continue
+		case name == "":
+			name = f.Name
+		}
+		if name == "metadata" || name == "status" {
+			continue
+		}
+		out = append(out, walkField{index: i, name: name})
+	}
+	walkFieldsCache.Store(t, out)
+	return out
 }
 
 func (v *validator) unimplementedField(t reflect.Type, path, name string) {
