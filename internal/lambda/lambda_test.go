@@ -170,3 +170,31 @@ func TestPayloadLimits(t *testing.T) {
 		}
 	}
 }
+
+// PrepareWith gives every target what Prepare would, sharing it between
+// targets of the same function only.
+func TestPrepareWith(t *testing.T) {
+	ep, _ := url.Parse("http://127.0.0.1:9000/base")
+	other, _ := url.Parse("https://lambda.us-east-1.amazonaws.com")
+	targets := []*Target{
+		{FunctionName: "orders", Endpoint: ep},
+		{FunctionName: "orders", Endpoint: ep},
+		{FunctionName: "orders", Qualifier: "live", Endpoint: ep},
+		{FunctionName: "orders", Qualifier: "live", Endpoint: other},
+		{FunctionName: "arn:aws:lambda:us-east-1:123456789012:function:billing", Endpoint: ep},
+	}
+	c := PrepareCache{}
+	for i, tg := range targets {
+		want := *tg
+		want.Prepare()
+		tg.PrepareWith(c)
+		if tg.InvokeURL().String() != want.InvokeURL().String() || tg.host != want.host || tg.canonURI != want.canonURI ||
+			tg.canonQuery != want.canonQuery || tg.conn != want.conn || tg.reqHead != want.reqHead ||
+			tg.streamURL.String() != want.streamURL.String() || tg.streamCanonURI != want.streamCanonURI {
+			t.Errorf("target %d: PrepareWith gave %+v, Prepare %+v", i, tg, want)
+		}
+	}
+	if len(c) != 4 {
+		t.Errorf("%d cache entries, want 4 (one per function)", len(c))
+	}
+}

@@ -133,6 +133,32 @@ func (t *Target) Prepare() {
 	t.streamCanonURI = canonicalURI(&su)
 }
 
+// PrepareCache shares Prepare's work between the targets of one
+// configuration that call the same function (endpoint, name, qualifier):
+// thousands of routes often call a few functions. A nil cache shares
+// nothing.
+type PrepareCache map[prepareKey]*Target
+
+type prepareKey struct{ endpoint, function, qualifier string }
+
+// PrepareWith is Prepare, reusing what c holds for the same function.
+func (t *Target) PrepareWith(c PrepareCache) {
+	if c == nil {
+		t.Prepare()
+		return
+	}
+	k := prepareKey{t.Endpoint.String(), t.FunctionName, t.Qualifier}
+	p, ok := c[k]
+	if !ok {
+		t.Prepare()
+		c[k] = t
+		return
+	}
+	// The URLs are shared: requests copy them (newInvokeRequest).
+	t.invokeURL, t.host, t.canonURI, t.canonQuery = p.invokeURL, p.host, p.canonURI, p.canonQuery
+	t.conn, t.reqHead, t.streamURL, t.streamCanonURI = p.conn, p.reqHead, p.streamURL, p.streamCanonURI
+}
+
 // invocationType is the X-Amz-Invocation-Type the target sends.
 func (t *Target) invocationType() string {
 	if t.Async {

@@ -116,6 +116,8 @@ type builder struct {
 	upstreams map[string]*upstreamInfo
 	groups    map[string]*groupInfo
 	tables    map[string]*tableInfo
+	// prepared shares the targets' prepared invoke requests.
+	prepared lambda.PrepareCache
 	// authConfigs by "namespace/name".
 	authConfigs map[string]*authConfigInfo
 	statuses    map[string]core.Status
@@ -137,7 +139,7 @@ func Translate(in Input, res *awscreds.Resolver, env Env) *snapshot.Snapshot {
 	if env.Now == nil {
 		env.Now = time.Now
 	}
-	b := &builder{env: env, res: res, secrets: map[string]*core.Secret{}, upstreams: map[string]*upstreamInfo{}, groups: map[string]*groupInfo{}, tables: map[string]*tableInfo{}, authConfigs: map[string]*authConfigInfo{}, statuses: map[string]core.Status{}, inputs: map[string]*snapshot.StatusInput{}, lastGood: in.LastGood}
+	b := &builder{env: env, res: res, secrets: map[string]*core.Secret{}, upstreams: map[string]*upstreamInfo{}, groups: map[string]*groupInfo{}, tables: map[string]*tableInfo{}, authConfigs: map[string]*authConfigInfo{}, prepared: lambda.PrepareCache{}, statuses: map[string]core.Status{}, inputs: map[string]*snapshot.StatusInput{}, lastGood: in.LastGood}
 	b.rl = rateLimits{build: env.RateLimits.Build(), shared: map[sharedKey]pipeline.RequestFilter{}}
 	defer b.rl.build.Commit()
 	snap := &snapshot.Snapshot{Version: env.Version, Built: env.Now(), Statuses: b.statuses, StatusInputs: b.inputs, Upstreams: len(in.Upstreams), DroppedRoutes: map[string]int{}}
@@ -612,7 +614,7 @@ func (b *builder) target(vsKey, route string, opts *gateway.RouteOptions, d *gat
 	}
 	// A route written for an ALB gets an ALB's payload limits.
 	t.ALBLimits = (t.Wrap == lambda.WrapALB || t.Unwrap == lambda.UnwrapALB) && !dest.DisableAlbPayloadLimits
-	t.Prepare()
+	t.PrepareWith(b.prepared)
 	return t, strings.Join(warn, "; "), nil
 }
 
