@@ -18,6 +18,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -210,7 +211,9 @@ var unknownKIDRefetch = 5 * time.Second
 // every snapshot (see Shared), so that a configuration change does not
 // refetch the keys.
 type Remote struct {
-	url           string
+	url   string
+	shown string // url for logs and statuses: no user info, query or fragment
+
 	cacheDuration time.Duration
 	failedRefetch time.Duration
 	client        *http.Client
@@ -253,10 +256,21 @@ func Shared(url string, cacheDuration, failedRefetch time.Duration) *Remote {
 	if r, ok := remotes[key]; ok {
 		return r
 	}
-	r := &Remote{url: url, cacheDuration: cacheDuration, failedRefetch: failedRefetch,
+	r := &Remote{url: url, shown: shownURL(url), cacheDuration: cacheDuration, failedRefetch: failedRefetch,
 		client: &http.Client{Timeout: FetchTimeout}}
 	remotes[key] = r
 	return r
+}
+
+// shownURL is a key set URL as logs and statuses show it: without user
+// info, query or fragment, where credentials can travel.
+func shownURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(an unparsable URL)"
+	}
+	u.User, u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = nil, "", false, "", ""
+	return u.String()
 }
 
 // startLocked starts a fetch unless one runs; r.mu is held.
@@ -370,11 +384,11 @@ func (r *Remote) logResult(err error, wasFailing bool, set *KeySet) {
 		if f := r.cur.Load(); f != nil {
 			kept = f.set.Len()
 		}
-		l.Warn("JWKS fetch failed; the last keys stay in use", "url", r.url, "error", err.Error(), "keys_kept", kept)
+		l.Warn("JWKS fetch failed; the last keys stay in use", "url", r.shown, "error", err.Error(), "keys_kept", kept)
 	case err != nil:
-		l.Debug("JWKS fetch failed again", "url", r.url, "error", err.Error())
+		l.Debug("JWKS fetch failed again", "url", r.shown, "error", err.Error())
 	case wasFailing:
-		l.Info("JWKS fetched again", "url", r.url, "keys", set.Len())
+		l.Info("JWKS fetched again", "url", r.shown, "keys", set.Len())
 	}
 }
 
@@ -421,9 +435,9 @@ func (r *Remote) Problem() string {
 		return ""
 	}
 	if f := r.cur.Load(); f != nil {
-		return fmt.Sprintf("fetching the JWKS at %s failed: %v; the %d keys fetched at %s stay in use", r.url, err, f.set.Len(), f.at.UTC().Format(time.RFC3339))
+		return fmt.Sprintf("fetching the JWKS at %s failed: %v; the %d keys fetched at %s stay in use", r.shown, err, f.set.Len(), f.at.UTC().Format(time.RFC3339))
 	}
-	return fmt.Sprintf("fetching the JWKS at %s failed: %v; no keys yet, so every token is refused with 401 (jwks_unavailable)", r.url, err)
+	return fmt.Sprintf("fetching the JWKS at %s failed: %v; no keys yet, so every token is refused with 401 (jwks_unavailable)", r.shown, err)
 }
 
 // LastError is the last fetch's error (nil after a success).
@@ -443,22 +457,28 @@ func (r *Remote) fetch() (*KeySet, error) {
 	req.Header.Set("Accept", "application/json")
 	resp, err := r.client.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("fetching the JWKS %s: %w", r.url, err)
+		// The error without the URL: its query may hold a credential,
+		// and the caller names the URL as shown.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("fetching the JWKS %s: status %d", r.url, resp.StatusCode)
+		return nil, fmt.Errorf("status %d", resp.StatusCode)
 	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxJWKS+1))
 	if err != nil {
-		return nil, fmt.Errorf("fetching the JWKS %s: %w", r.url, err)
+		return nil, err
 	}
 	if len(b) > maxJWKS {
-		return nil, fmt.Errorf("the JWKS %s is larger than 1 MiB", r.url)
+		return nil, errors.New("larger than 1 MiB")
 	}
 	set, err := parseRemoteJWKS(b)
 	if err != nil {
-		return nil, fmt.Errorf("the JWKS %s: %w", r.url, err)
+		return nil, err
 	}
 	return set, nil
 }
