@@ -81,7 +81,7 @@ their own endpointUrl call it.`,
 	f.StringVar(&o.cfg.LambdaClient, "lambda-client", lambda.ClientLambdagate, `HTTP client that calls Lambda: "lambdagate" (its own HTTP/1.1 client) or "net/http" (Go's, about twice the CPU per request; for comparison)`)
 	f.IntVar(&o.cfg.ThrottleRetries, "throttle-retries", lambda.DefaultThrottleRetries, "times a throttled (429) Invoke is sent again before the client gets 429 (0: never)")
 	f.DurationVar(&o.cfg.ThrottleRetryBudget, "throttle-retry-budget", lambda.DefaultThrottleRetryBudget, "time spent retrying after the first throttle at most, within the route timeout")
-	f.IntVar(&o.gcMinHeapMiB, "gc-min-heap-mib", 64, "heap size in MiB below which the Go garbage collector does not run (0: Go's default pacing; an explicit GOGC in the environment also turns it off); fewer collections mean less CPU and a shorter latency tail, at up to this much more memory")
+	f.IntVar(&o.gcMinHeapMiB, "gc-min-heap-mib", 64, "MiB the heap may grow past its live size before the Go garbage collector runs again, while the live heap is smaller than that (0: Go's default pacing; an explicit GOGC in the environment also turns it off); fewer collections mean less CPU and a shorter latency tail, at up to this much more memory")
 	f.StringVar(&o.otlpEndpoint, "trace-otlp-endpoint", "", "export a span per request to this OpenTelemetry collector (OTLP/HTTP base URL, e.g. http://127.0.0.1:4318); default: none, trace context is only propagated")
 	o.election.register(f)
 	return cmd

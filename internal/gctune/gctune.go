@@ -1,14 +1,17 @@
-// Package gctune gives the Go heap a floor: after every collection it sets
-// the GC percentage so that the next collection starts no earlier than at
-// MinHeap bytes of heap, and never below Go's default of 100 %.
+// Package gctune gives the Go heap headroom: after every collection it
+// sets the GC percentage so that the next collection starts no earlier
+// than after MinHeap bytes of allocation (at the live heap plus MinHeap),
+// and never below Go's default of 100 %.
 //
 // Why: the gateway's live heap is a few MB, so with the default GOGC the
 // collector runs every few MB of allocation, several times a second under
 // load; on one CPU each cycle takes a few milliseconds of marking from the
-// requests in flight, which shows in tail latency and costs CPU. A floor of
-// tens of MB makes cycles rare while the live heap is small, and changes
-// nothing once the live heap is larger than the floor (many connections,
-// large configurations): then the percentage is the default again. This is
+// requests in flight, which shows in tail latency and costs CPU. Headroom
+// of tens of MB makes cycles rare. It is headroom, not a fixed floor: a
+// large configuration (10,000 routes) holds tens of MB live, and a floor
+// just above that made the collector mark the whole configuration every
+// few MB of requests. Once the live heap is larger than MinHeap the
+// percentage is the default again (the next cycle at twice the live heap). This is
 // the "GC tuner" that replaced heap ballasts; GOMEMLIMIT, when set, still
 // bounds the heap. An explicit GOGC in the environment wins: the tuner is
 // then not started.
@@ -70,12 +73,13 @@ func (t *Tuner) arm() {
 	})
 }
 
-// percent is the GC percentage for a live heap of live bytes.
+// percent is the GC percentage for a live heap of live bytes: the next
+// cycle at live+minHeap, or 2×live when that is later.
 func (t *Tuner) percent(live uint64) int {
 	if live == 0 || live >= t.minHeap {
 		return 100
 	}
-	p := (t.minHeap - live) * 100 / live
+	p := t.minHeap * 100 / live
 	return int(min(max(p, 100), maxPercent))
 }
 
