@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -534,6 +535,9 @@ func buildPayload(t *lambda.Target, rw *pipeline.Rewrite, r *http.Request, body 
 	if hdr == nil {
 		hdr = http.Header{}
 	}
+	if t.Wrap == lambda.WrapALB {
+		hdr = withoutMTLSHeaders(hdr)
+	}
 	tr := &transform.Request{
 		Method:     r.Method,
 		Path:       rawPath,
@@ -582,6 +586,28 @@ func hasContentLength(h http.Header, n int64) bool {
 	}
 	got, err := strconv.ParseInt(v[0], 10, 64)
 	return err == nil && got == n
+}
+
+// withoutMTLSHeaders drops the X-Amzn-Mtls-* headers a client sent. An
+// Application Load Balancer in mutual TLS verify mode sets them from the
+// certificate it verified, so functions written for one trust them;
+// lambdagate does not set them, so a client's own would pass as verified.
+// h is copied only when it holds one.
+func withoutMTLSHeaders(h http.Header) http.Header {
+	const prefix = "x-amzn-mtls-"
+	var c http.Header
+	for k := range h {
+		if len(k) >= len(prefix) && strings.EqualFold(k[:len(prefix)], prefix) {
+			if c == nil {
+				c = h.Clone()
+			}
+			delete(c, k)
+		}
+	}
+	if c == nil {
+		return h
+	}
+	return c
 }
 
 // extraHeaders are the only client-derived headers sent to Lambda: trace

@@ -192,6 +192,34 @@ func TestHeadKeepsTheFunctionsContentLength(t *testing.T) {
 	}
 }
 
+// An ALB-shaped event never carries X-Amzn-Mtls-* headers a client sent:
+// functions written for an ALB in mutual TLS verify mode trust them as the
+// load balancer's. Other headers, and other event shapes, pass as sent.
+func TestALBEventDropsClientMTLSHeaders(t *testing.T) {
+	url, calls := handlerGateway(t,
+		route("exact: /alb", "echo", "wrapAsAlb: true")+route("exact: /apigw", "echo", "wrapAsApiGateway: true"),
+		map[string]http.HandlerFunc{"echo": answer(`{}`)})
+	for _, path := range []string{"/alb", "/apigw"} {
+		req, _ := http.NewRequest("GET", url+path, nil)
+		req.Header.Set("X-Amzn-Mtls-Clientcert-Subject", "CN=admin")
+		req.Header["x-amzn-mtls-clientcert-leaf"] = []string{"forged"}
+		req.Header.Set("X-Other", "kept")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		c := calls()
+		ev := strings.ToLower(string(c[len(c)-1].Body))
+		if !strings.Contains(ev, "x-other") {
+			t.Fatalf("%s: the event lost an ordinary header: %s", path, ev)
+		}
+		if got := strings.Contains(ev, "x-amzn-mtls-"); got != (path == "/apigw") {
+			t.Errorf("%s: event carries the client's X-Amzn-Mtls-* headers: %v, want %v\n%s", path, got, path == "/apigw", ev)
+		}
+	}
+}
+
 // ALB modes apply an Application Load Balancer's Lambda limits (ELB guide,
 // lambda-functions and load-balancer-troubleshooting): a request body over
 // 1 MB is 413, a function response over 1 MB is 502.
