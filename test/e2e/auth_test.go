@@ -198,12 +198,16 @@ func TestAuthentication(t *testing.T) {
 				t.Errorf("%s: status %d, body %v, error %v; want 403 Forbidden", name, status, body, err)
 			}
 		}
-		logs := g.Logs.String()
-		for _, want := range []string{"missing_client_certificate", "invalid_client_certificate", "certificate signed by unknown authority", "none of the accepted subject alternative names"} {
-			if !strings.Contains(logs, want) {
-				t.Errorf("the logs lack %q", want)
+		// The access log line is written after the answer: wait for it.
+		harness.Eventually(t, 10*time.Second, func() error {
+			logs := g.Logs.String()
+			for _, want := range []string{"missing_client_certificate", "invalid_client_certificate", "certificate signed by unknown authority", "none of the accepted subject alternative names"} {
+				if !strings.Contains(logs, want) {
+					return fmt.Errorf("the logs lack %q", want)
+				}
 			}
-		}
+			return nil
+		})
 		// The certificate's body never reaches the logs.
 		if strings.Contains(g.Logs.String(), "BEGIN CERTIFICATE") {
 			t.Error("the gateway logged a certificate body")
