@@ -443,8 +443,6 @@ func checkValue(v any, t reflect.Type, path string) []string {
 	return nil
 }
 
-// lowerCamel turns a proto field name (tokens_per_fill) into its JSON
-// name (tokensPerFill); a name without "_" is returned as is.
 // ProtoNames renames, in m (an object of kind k as JSON values), the
 // fields written in Gloo's proto spelling (prefix_rewrite) to their JSON
 // names, as the manifest decoder does. The Kubernetes store uses it on
@@ -459,6 +457,8 @@ func ProtoNames(k Kind, m map[string]any) {
 	_ = checkValue(m, reflect.TypeOf(info.new()).Elem(), "")
 }
 
+// lowerCamel turns a proto field name (tokens_per_fill) into its JSON
+// name (tokensPerFill); a name without "_" is returned as is.
 func lowerCamel(s string) string {
 	if !strings.Contains(s, "_") {
 		return s

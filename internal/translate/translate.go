@@ -415,8 +415,8 @@ func runtimeOf(rt *router.Route) []snapshot.RuntimeProblem {
 	}
 	var out []snapshot.RuntimeProblem
 	for _, f := range p.Request {
-		if p, ok := f.(snapshot.RuntimeProblem); ok {
-			out = append(out, p)
+		if rp, ok := f.(snapshot.RuntimeProblem); ok {
+			out = append(out, rp)
 		}
 	}
 	return out

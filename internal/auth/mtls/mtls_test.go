@@ -24,7 +24,7 @@ type authority struct {
 	key  *ecdsa.PrivateKey
 }
 
-func newAuthority(t *testing.T, cn string) authority {
+func newAuthority(t testing.TB, cn string) authority {
 	t.Helper()
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: cn}, NotBefore: time.Now().Add(-time.Hour),
@@ -42,7 +42,7 @@ func (a authority) pem() []byte {
 }
 
 // issue makes a client certificate with the given SANs and serial.
-func (a authority) issue(t *testing.T, serial int64, dns string, uri string) *x509.Certificate {
+func (a authority) issue(t testing.TB, serial int64, dns string, uri string) *x509.Certificate {
 	t.Helper()
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: "client", Organization: []string{"Example"}},
@@ -173,11 +173,10 @@ func TestVerdictCache(t *testing.T) {
 }
 
 func BenchmarkFilter(b *testing.B) {
-	t := &testing.T{}
-	ours := newAuthority(t, "our CA")
+	ours := newAuthority(b, "our CA")
 	ca, _ := ParseCA(ours.pem(), []string{"client.example.com"})
 	r := httptest.NewRequest("GET", "https://mtls.example.com/", nil)
-	r.TLS = presented(ours.issue(t, 1, "client.example.com", ""))
+	r.TLS = presented(ours.issue(b, 1, "client.example.com", ""))
 	f := Filter{CA: ca}
 	b.ReportAllocs()
 	for b.Loop() {
